@@ -1,0 +1,33 @@
+/**
+ * The channel registry: name → lazy factory. Only enabled channels are imported, so a heavy
+ * adapter (baileys for WhatsApp) costs nothing unless it is switched on.
+ */
+import type { Config } from "../config/index.ts";
+import type { Logger } from "../log/index.ts";
+import type { Channel } from "../orchestrator/channel.ts";
+
+export interface ChannelDeps {
+  config: Config;
+  log: Logger;
+  fetch?: typeof fetch;
+}
+
+export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel>;
+
+/** Platform adapters by config section name. Each entry imports its module on first use. */
+export const CHANNEL_FACTORIES: Record<string, ChannelFactory> = {};
+
+/** Names of the platform channels enabled in the config (the built-in web channel not included). */
+export function enabledChannelNames(config: Config): string[] {
+  const sections = config.channels as unknown as Record<string, { enabled?: boolean }>;
+  return Object.keys(CHANNEL_FACTORIES).filter((name) => sections[name]?.enabled === true);
+}
+
+/** Build every enabled platform channel. */
+export async function createEnabledChannels(deps: ChannelDeps): Promise<Channel[]> {
+  const out: Channel[] = [];
+  for (const name of enabledChannelNames(deps.config)) {
+    out.push(await CHANNEL_FACTORIES[name]!(deps));
+  }
+  return out;
+}

@@ -1,0 +1,179 @@
+/**
+ * `ngb doctor`: checks what a user needs and prints a fix for each failure. Exit 1 if any
+ * check fails (warnings do not fail).
+ */
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { defineCommand } from "citty";
+import type { Config } from "../config/index.ts";
+import { globalArgs, jsonArg, loadContext } from "./common.ts";
+
+export interface CheckResult {
+  name: string;
+  status: "ok" | "warn" | "fail";
+  detail: string;
+  fix?: string;
+}
+
+function writableDir(name: string, dir: string): CheckResult {
+  try {
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return { name, status: "ok", detail: dir };
+  } catch (err) {
+    return {
+      name,
+      status: "fail",
+      detail: `${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? err})`,
+      fix: `create it and give this user write access, or point ${name} elsewhere in ngb.config.json`,
+    };
+  }
+}
+
+async function run(cmd: string[], timeoutMs = 10_000): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const timer = setTimeout(() => p.kill(), timeoutMs);
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    clearTimeout(timer);
+    return { code, out: out.trim(), err: err.trim() };
+  } catch (err) {
+    return { code: -1, out: "", err: (err as Error).message };
+  }
+}
+
+export async function containerChecks(config: Config): Promise<CheckResult[]> {
+  const bin = config.container.runtime;
+  const out: CheckResult[] = [];
+  const found = Bun.which(bin);
+  if (!found) {
+    return [
+      {
+        name: "container CLI",
+        status: "fail",
+        detail: `"${bin}" not found on PATH`,
+        fix: "install Docker (or podman and set container.runtime to podman)",
+      },
+    ];
+  }
+  out.push({ name: "container CLI", status: "ok", detail: found });
+  const info = await run([bin, "version", "--format", "{{.Server.Version}}"]);
+  if (info.code !== 0 || !info.out) {
+    out.push({
+      name: "container engine",
+      status: "fail",
+      detail: (info.err.split("\n")[0] ?? "").slice(0, 200) || "engine not reachable",
+      fix: "start the engine (systemctl start docker) or set DOCKER_HOST to a reachable engine",
+    });
+    return out;
+  }
+  out.push({ name: "container engine", status: "ok", detail: `server ${info.out}` });
+  const image = await run([bin, "image", "inspect", "--format", "{{.Id}}", config.container.image]);
+  out.push(
+    image.code === 0
+      ? { name: "agent image", status: "ok", detail: `${config.container.image} ${image.out.slice(7, 19)}` }
+      : {
+          name: "agent image",
+          status: "fail",
+          detail: `${config.container.image} is not present`,
+          fix: "build it with `ngb image build`",
+        },
+  );
+  return out;
+}
+
+export async function runChecks(config: Config): Promise<CheckResult[]> {
+  const results: CheckResult[] = [
+    writableDir("dataDir", config.dataDir),
+    writableDir("groupsDir", config.groupsDir),
+    writableDir("storeDir", config.storeDir),
+  ];
+  try {
+    const { openStore, storeFile } = await import("../store/index.ts");
+    const store = openStore(storeFile(config));
+    const groups = store.groups.list();
+    store.close();
+    results.push({
+      name: "store",
+      status: "ok",
+      detail: `${storeFile(config)} (${groups.length} group${groups.length === 1 ? "" : "s"})`,
+    });
+    if (!groups.some((g) => g.isMain))
+      results.push({
+        name: "main group",
+        status: "warn",
+        detail: "no main (admin) group registered",
+        fix: "ngb groups add web:default --folder main --main",
+      });
+  } catch (err) {
+    results.push({
+      name: "store",
+      status: "fail",
+      detail: (err as Error).message,
+      fix: "see the message above",
+    });
+  }
+  results.push(...(await containerChecks(config)));
+  const hasKey = Boolean(config.anthropic.apiKey || config.anthropic.authToken);
+  results.push(
+    hasKey
+      ? {
+          name: "Anthropic credentials",
+          status: "ok",
+          detail: config.anthropic.apiKey ? "API key set" : "OAuth token set",
+        }
+      : {
+          name: "Anthropic credentials",
+          status: "fail",
+          detail: "no API key or OAuth token configured",
+          fix: "set ANTHROPIC_API_KEY (or NGB_ANTHROPIC_API_KEY) in the environment or .env",
+        },
+  );
+  const { createEnabledChannels, enabledChannelNames } = await import("../channels/index.ts");
+  const { silentLogger } = await import("../log/index.ts");
+  if (enabledChannelNames(config).length === 0)
+    results.push({ name: "channels", status: "ok", detail: "only the built-in web channel is enabled" });
+  try {
+    for (const channel of await createEnabledChannels({ config, log: silentLogger() })) {
+      if (!channel.verify) continue;
+      const r = await channel.verify().catch((err: Error) => ({ ok: false, detail: err.message }));
+      results.push({
+        name: `channel ${channel.name}`,
+        status: r.ok ? "ok" : "fail",
+        detail: r.detail,
+        fix: r.ok ? undefined : `check channels.${channel.name} credentials and apiBaseUrl in the config`,
+      });
+    }
+  } catch (err) {
+    results.push({
+      name: "channels",
+      status: "fail",
+      detail: (err as Error).message,
+      fix: "fix the channel config",
+    });
+  }
+  return results;
+}
+
+export default defineCommand({
+  meta: { name: "doctor", description: "Check the setup and say how to fix what is wrong" },
+  args: { ...globalArgs, ...jsonArg },
+  async run({ args }) {
+    const { config } = await loadContext({ ...args, "log-level": args["log-level"] ?? "warn" });
+    const results = await runChecks(config);
+    if (args.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+    else {
+      const mark = { ok: "✓", warn: "!", fail: "✗" } as const;
+      for (const r of results) {
+        process.stdout.write(`${mark[r.status]} ${r.name}: ${r.detail}\n`);
+        if (r.fix && r.status !== "ok") process.stdout.write(`    fix: ${r.fix}\n`);
+      }
+    }
+    const failed = results.filter((r) => r.status === "fail").length;
+    if (!args.json) process.stdout.write(failed ? `\n${failed} problem(s) found\n` : "\nall good\n");
+    process.exitCode = failed ? 1 : 0;
+  },
+});

@@ -1,0 +1,89 @@
+#!/usr/bin/env bun
+/**
+ * `ngb` entry point. The root lists every subcommand from a static table and imports a
+ * subcommand's module only when it runs, so `ngb --help` and `ngb --version` load nothing heavy.
+ */
+import { type CommandDef, renderUsage, runCommand } from "citty";
+import { checkArgs, printError } from "./cli/common.ts";
+import { VERSION_STRING } from "./version.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: command modules have heterogeneous arg types
+type Loader = () => Promise<{ default: CommandDef<any> }>;
+
+/** Every subcommand: name, one-line description, lazy module. Later features add rows here. */
+export const COMMANDS: Record<string, { description: string; load: Loader }> = {
+  serve: {
+    description: "Run the orchestrator: channels, agents, scheduler, web",
+    load: () => import("./cli/serve.ts"),
+  },
+  groups: { description: "List, register and remove groups", load: () => import("./cli/groups.ts") },
+  doctor: {
+    description: "Check the setup and say how to fix what is wrong",
+    load: () => import("./cli/doctor.ts"),
+  },
+  config: {
+    description: "Show the effective config or its JSON Schema",
+    load: () => import("./cli/config.ts"),
+  },
+  version: { description: "Print the version and git commit", load: () => import("./cli/version.ts") },
+};
+
+function rootUsage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.description}`);
+  return [
+    `NanoGridBot ${VERSION_STRING}: chat platforms to Claude agents, each in its own container.`,
+    "",
+    "USAGE  ngb <command> [options]",
+    "",
+    "COMMANDS",
+    ...rows,
+    "",
+    "Global options: --config <file>, --log-level <level>, --log-format pretty|json, --json",
+    "Run `ngb <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${rootUsage()}\n`);
+    return name || argv.length > 0 ? 0 : 1;
+  }
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(`ngb ${VERSION_STRING}\n`);
+    return 0;
+  }
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
+    process.stderr.write(`${rootUsage()}\n\nerror: unknown command "${name}"\n`);
+    return 1;
+  }
+  const cmd = (await entry.load()).default;
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`${await renderUsage(await resolveLeaf(cmd, rest), cmd)}\n`);
+    return 0;
+  }
+  try {
+    await checkArgs(cmd, rest, `ngb ${name}`);
+    await runCommand(cmd, { rawArgs: rest });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    return printError(err, cmd, rest);
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: see Loader
+async function resolveLeaf(cmd: CommandDef<any>, args: string[]): Promise<CommandDef<any>> {
+  const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
+  const first = args.find((a) => !a.startsWith("-"));
+  if (!subs || !first || !subs[first]) return cmd;
+  const sub = subs[first]!;
+  const resolved = typeof sub === "function" ? await sub() : await sub;
+  return resolveLeaf(resolved, args.slice(args.indexOf(first) + 1));
+}
+
+if (import.meta.main) {
+  // Commands return when done (serve returns after a clean shutdown); exit with their code.
+  process.exit(await main(process.argv.slice(2)));
+}
