@@ -9,6 +9,7 @@ import { createEventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import { openStore, storeFile } from "../store/index.ts";
 import { createApp } from "../web/app.ts";
+import { websocket } from "../web/ws.ts";
 import { UserError } from "../util/errors.ts";
 import { acquirePidLock } from "./pid-lock.ts";
 
@@ -63,12 +64,16 @@ export async function startRuntime({ config, log }: RuntimeOptions): Promise<Run
   }
 }
 
-function listen(config: Config, fetch: (req: Request) => Response | Promise<Response>) {
+function listen(
+  config: Config,
+  fetch: (req: Request, server: Bun.Server<unknown>) => Response | Promise<Response>,
+) {
   try {
     return Bun.serve({
       hostname: config.web.host,
       port: config.web.port,
       fetch,
+      websocket: websocket as unknown as Bun.WebSocketHandler<unknown>,
       maxRequestBodySize: config.web.maxBodyBytes,
     });
   } catch (err) {
