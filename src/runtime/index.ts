@@ -9,6 +9,7 @@ import { createEventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import { openStore, storeFile } from "../store/index.ts";
 import { createApp } from "../web/app.ts";
+import { assertSafeBind, dashboardHint, ensureWebToken } from "../web/token.ts";
 import { websocket } from "../web/ws.ts";
 import { UserError } from "../util/errors.ts";
 import { acquirePidLock } from "./pid-lock.ts";
@@ -38,12 +39,22 @@ export async function startRuntime({ config, log }: RuntimeOptions): Promise<Run
       log.withTag("events").error("listener failed", { event, error: (err as Error).message }),
     );
 
-    const app = createApp({ store, events, log, ready: () => ready });
+    assertSafeBind(config);
+    const webToken = ensureWebToken(config, log);
+    const app = createApp({
+      store,
+      events,
+      log,
+      token: webToken.token,
+      maxBodyBytes: config.web.maxBodyBytes,
+      ready: () => ready,
+    });
     const server = listen(config, app.fetch);
     stops.push(() => server.stop(true));
     const url = `http://${config.web.host.includes(":") ? `[${config.web.host}]` : config.web.host}:${server.port}`;
     ready = true;
     log.info(`ngb listening on ${url}`, { startupMs: Math.round(performance.now() - started) });
+    process.stderr.write(`${dashboardHint(url, webToken)}\n`);
     return {
       url,
       port: server.port ?? 0,

@@ -1,42 +1,82 @@
 /**
- * The Hono app: health endpoints now; REST API, dashboard, live events and webchat mount here.
+ * The Hono app: health (public), login, then everything else behind the token: REST API under
+ * `/api`, live events, `/metrics`, the dashboard, and routes mounted by the runtime (webchat).
  * `createApp(deps)` takes everything it needs, so tests run it in-process with `app.request()`.
  */
 import { Hono } from "hono";
-import type { EventBus } from "../events/index.ts";
-import type { Logger } from "../log/index.ts";
-import type { Store } from "../store/index.ts";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
 import { VERSION_STRING } from "../version.ts";
+import { createAuth } from "./auth.ts";
+import { statusFor } from "./errors.ts";
+import { loginRoutes } from "./routes/login.ts";
+import type { WebDeps } from "./types.ts";
 
-export interface WebDeps {
-  store: Store;
-  events: EventBus;
-  log: Logger;
-  /** Readiness probe: true once every component has started. */
-  ready: () => boolean;
-  /** Extra routes (web channel, dashboard…) mounted by the runtime. */
-  mount?: (app: Hono) => void;
-}
+export type { RunningContainer, RuntimeStatus, TaskServiceLike, WebDeps } from "./types.ts";
 
 export function createApp(deps: WebDeps): Hono {
   const app = new Hono();
+  const log = deps.log.withTag("web");
+  const auth = createAuth({
+    token: deps.token,
+    log: deps.log,
+    now: deps.now,
+    maxFailures: deps.authLimit?.maxFailures,
+    windowMs: deps.authLimit?.windowMs,
+  });
+
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
   app.get("/healthz", (c) => c.json({ ok: true, version: VERSION_STRING }));
   app.get("/readyz", (c) => {
     if (!deps.ready()) return c.json({ ready: false }, 503);
     try {
       deps.store.db.query("SELECT 1").get();
-    } catch (err) {
-      return c.json({ ready: false, error: `store: ${(err as Error).message}` }, 503);
+    } catch {
+      return c.json({ ready: false, error: "store unavailable" }, 503);
     }
     return c.json({ ready: true });
   });
+  const maxBytes = deps.maxBodyBytes ?? 1024 * 1024;
+  app.use(
+    bodyLimit({
+      maxSize: maxBytes,
+      onError: (c) =>
+        c.json({ error: "payload_too_large", message: `request body over the ${maxBytes}-byte limit` }, 413),
+    }),
+  );
+  app.route("/", loginRoutes(auth));
+  app.use(auth.middleware);
+
   deps.mount?.(app);
+
   app.notFound((c) =>
     c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404),
   );
   app.onError((err, c) => {
-    deps.log.withTag("web").error("request failed", { path: c.req.path, error: err.message });
-    return c.json({ error: "internal", message: "internal error" }, 500);
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      return c.json(
+        { error: status === 413 ? "payload_too_large" : "http_error", message: err.message },
+        status,
+      );
+    }
+    const mapped = statusFor(err);
+    if (mapped.status >= 500)
+      log.error("request failed", { method: c.req.method, path: c.req.path, error: (err as Error).message });
+    return c.json({ error: mapped.error, message: mapped.message }, mapped.status as 500);
   });
   return app;
 }

@@ -1,0 +1,64 @@
+/**
+ * What the web app needs from the rest of the process. Optional providers (runtime status,
+ * task service) are wired by `serve`; endpoints that need a missing one answer 503 and say so.
+ */
+import type { Hono } from "hono";
+import type { EventBus } from "../events/index.ts";
+import type { Logger } from "../log/index.ts";
+import type { ChannelHealth } from "../orchestrator/channel.ts";
+import type { Store } from "../store/index.ts";
+
+export interface RunningContainer {
+  name: string;
+  groupFolder: string;
+  chatJid?: string;
+  startedAt: number;
+  reason?: "messages" | "task";
+  taskId?: string;
+}
+
+/** Live state of the running process, provided by the runtime (orchestrator, queue, channels). */
+export interface RuntimeStatus {
+  containers(): RunningContainer[];
+  /** Stop a running container by name; false when no such container runs. */
+  stopContainer(name: string): Promise<boolean>;
+  queue(): { active: number; waiting: number };
+  channels(): ChannelHealth[];
+}
+
+/** Who asks the task service: the web API acts with admin (main-group / CLI) rights. */
+export type WebActor = { kind: "cli" } | { kind: "web" };
+
+/**
+ * The scheduler's task service, as the API uses it (structural, so the scheduler's own type fits).
+ * Inputs are validated by the web layer first; the service validates again and throws typed errors.
+ */
+export interface TaskServiceLike {
+  list(filter: { groupFolder?: string } | undefined, actor: never): unknown[] | Promise<unknown[]>;
+  create(input: never, actor: never): unknown;
+  pause(id: string, actor: never): unknown;
+  resume(id: string, actor: never): unknown;
+  cancel(id: string, actor: never): unknown;
+  runs(id: string, limit?: number): unknown;
+}
+
+export interface WebDeps {
+  store: Store;
+  events: EventBus;
+  log: Logger;
+  /** The access token (see token.ts `ensureWebToken`). */
+  token: string;
+  /** Readiness probe: true once every component has started. */
+  ready: () => boolean;
+  /** Request body limit (config.web.maxBodyBytes). */
+  maxBodyBytes?: number;
+  /** Live status provider, wired by the runtime. */
+  runtime?: RuntimeStatus;
+  /** Task service from src/scheduler (createTaskService). */
+  tasks?: TaskServiceLike;
+  /** Failed auth attempts per address before 429, and the window. */
+  authLimit?: { maxFailures?: number; windowMs?: number };
+  now?: () => number;
+  /** Extra routes (the web channel's /api/webchat/*) mounted behind auth. */
+  mount?: (app: Hono) => void;
+}
