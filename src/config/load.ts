@@ -153,8 +153,9 @@ function issueLine(
       return `${path}: unknown key${from}; check the spelling (see \`ngb config schema\`)`;
     }
   }
-  const got = secrets.has(path) ? "a secret" : describeValue(issue.input);
-  return `${path}: ${issue.message} (got ${got}${from})`;
+  if (secrets.has(path))
+    return `${path}: invalid value, expected ${issue.expected ?? "a string"} (value hidden${from})`;
+  return `${path}: ${issue.message} (got ${describeValue(issue.input)}${from})`;
 }
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {

@@ -1,0 +1,58 @@
+/**
+ * Build the single `ngb` executable with `bun build --compile`.
+ *
+ *   bun run build                       # dist/ngb for this machine
+ *   bun run build --target bun-linux-arm64 --outfile dist/ngb-linux-arm64
+ *
+ * Version and git commit are injected with --define (see src/version.ts).
+ */
+import { $ } from "bun";
+import pkg from "../package.json" with { type: "json" };
+
+const args = process.argv.slice(2);
+function flag(name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+const root = new URL("..", import.meta.url).pathname;
+const outfile = flag("outfile") ?? "dist/ngb";
+const target = flag("target");
+let commit = "unknown";
+try {
+  commit = (await $`git -C ${root} rev-parse --short=12 HEAD`.quiet().text()).trim();
+  const dirty = (await $`git -C ${root} status --porcelain --untracked-files=no`.quiet().text()).trim();
+  if (dirty) commit += "-dirty";
+} catch {
+  // not a git checkout (release tarball): keep "unknown"
+}
+
+const started = performance.now();
+const result = await Bun.build({
+  entrypoints: [`${root}src/main.ts`],
+  compile: {
+    outfile: `${root}${outfile}`,
+    ...(target ? { target: target as Bun.Build.CompileTarget } : {}),
+    // The product reads its own config files; don't let Bun auto-load .env/bunfig from the cwd.
+    autoloadDotenv: false,
+    autoloadBunfig: false,
+  },
+  minify: true,
+  sourcemap: "linked",
+  bytecode: true,
+  format: "esm",
+  define: {
+    NGB_BUILD_VERSION: JSON.stringify(pkg.version),
+    NGB_BUILD_COMMIT: JSON.stringify(commit),
+  },
+  // baileys is optional at runtime (WhatsApp only) and loaded lazily.
+  external: [],
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+const size = Bun.file(`${root}${outfile}`).size;
+console.log(
+  `built ${outfile} (${(size / 1024 / 1024).toFixed(1)} MB, ${pkg.version} ${commit}) in ${Math.round(performance.now() - started)} ms`,
+);
