@@ -1,0 +1,10 @@
+/** The group queue: per-group serialization, global concurrency, FIFO fairness, retries. */
+export {
+  createGroupQueue,
+  type GroupQueue,
+  type GroupQueueOptions,
+  NoRetryError,
+  type QueueJob,
+  type QueueStats,
+  type QueueTimers,
+} from "./group-queue.ts";
