@@ -1,0 +1,55 @@
+/**
+ * The mount allowlist: a JSON file outside the project (so an agent can never edit it) listing
+ * the host roots that groups may mount. Parsed with valibot; a bad file is a clear error naming
+ * the file and the key, a missing file means "no extra mounts".
+ */
+import { existsSync, readFileSync } from "node:fs";
+import * as v from "valibot";
+import { UserError } from "../util/errors.ts";
+
+export const AllowedRoot = v.strictObject({
+  /** Host directory (absolute or `~/…`); everything below it may be mounted. */
+  path: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  /** Without it, mounts under this root are always read-only. */
+  allowReadWrite: v.optional(v.boolean(), false),
+  description: v.optional(v.string()),
+});
+export type AllowedRoot = v.InferOutput<typeof AllowedRoot>;
+
+export const MountAllowlist = v.strictObject({
+  allowedRoots: v.array(AllowedRoot),
+  /** Extra path-segment patterns refused on top of the built-in list. */
+  blockedPatterns: v.optional(v.array(v.pipe(v.string(), v.minLength(1, "must not be empty"))), []),
+  /** Non-main groups get every extra mount read-only. */
+  nonMainReadOnly: v.optional(v.boolean(), true),
+});
+export type MountAllowlist = v.InferOutput<typeof MountAllowlist>;
+
+export class MountAllowlistError extends UserError {
+  override name = "MountAllowlistError";
+  constructor(
+    readonly file: string,
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`mount allowlist ${file}: ${key ? `${key}: ` : ""}${problem}`);
+  }
+}
+
+/** Reads and validates the allowlist. Returns null when the file does not exist. */
+export function loadMountAllowlist(file: string | undefined): MountAllowlist | null {
+  if (!file || !existsSync(file)) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new MountAllowlistError(file, "", `not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = v.safeParse(MountAllowlist, raw);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const key = v.getDotPath(issue) ?? "";
+    throw new MountAllowlistError(file, key || "(root)", issue.message);
+  }
+  return parsed.output;
+}
