@@ -127,3 +127,20 @@ describe("ngb CLI", () => {
     expect(readFileSync(join(w.dir, "store", "ngb.db"), "utf8")).toBe(junk);
   });
 });
+
+describe("ngb doctor", () => {
+  test("reports each failure with a fix, exit 1; --json for scripts", async () => {
+    using w = tempWorkdir();
+    const env = isolatedEnv(w.dir, { NGB_CONTAINER_RUNTIME: "no-such-container-cli" });
+    const r = await runNgb(["doctor"], { cwd: w.dir, env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✓ dataDir: /);
+    expect(r.stdout).toMatch(/✗ container CLI: "no-such-container-cli" not found on PATH\n\s+fix: install Docker/);
+    expect(r.stdout).toMatch(/✗ Anthropic credentials: .*\n\s+fix: set ANTHROPIC_API_KEY/);
+    const json = await runNgb(["doctor", "--json"], { cwd: w.dir, env: { ...env, ANTHROPIC_API_KEY: "sk-x" } });
+    const checks = JSON.parse(json.stdout) as { name: string; status: string }[];
+    expect(checks.find((c) => c.name === "Anthropic credentials")?.status).toBe("ok");
+    expect(checks.find((c) => c.name === "store")?.status).toBe("ok");
+    expect(json.stdout).not.toContain("sk-x");
+  });
+});
