@@ -1,0 +1,270 @@
+/**
+ * The Slack adapter against the fake Slack (Socket Mode + Web API on 127.0.0.1): receive →
+ * stored → reply arrives, acks only after the store has it, reconnects without loss or
+ * duplicates, honours Retry-After, ignores bad payloads with a log line, threads.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { silentLogger } from "../../src/log/index.ts";
+import type { Channel } from "../../src/orchestrator/channel.ts";
+import { createSlackChannel, SlackApiError } from "../../src/channels/slack/index.ts";
+import { createFakeSlack, type FakeSlack, slackTs } from "../fakes/slack.ts";
+import { capturingLogger, createStoreSink, type StoreSink, storedIds, waitFor } from "./support.ts";
+import type { Logger } from "../../src/log/index.ts";
+
+let fake: FakeSlack;
+let sink: StoreSink;
+let channel: Channel | null = null;
+
+afterEach(async () => {
+  await channel?.disconnect();
+  channel = null;
+  await fake?.stop();
+  sink?.close();
+});
+
+function setup(opts: { ackTimeoutMs?: number; log?: Logger } = {}) {
+  fake = createFakeSlack({ ackTimeoutMs: opts.ackTimeoutMs ?? 2_000 });
+  sink = createStoreSink("ngb-slack-");
+  channel = createSlackChannel({
+    apiBaseUrl: fake.apiBaseUrl,
+    botToken: fake.botToken,
+    appToken: fake.appToken,
+    assistantName: "Andy",
+    log: opts.log ?? silentLogger(),
+    backoff: { initialMs: 20, maxMs: 200 },
+  });
+  return channel;
+}
+
+const JID = "slack:C0GENERAL";
+
+describe("slack channel", () => {
+  test("receive → stored (after which the envelope is acked) → reply arrives at the fake", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    expect(ch.health().state).toBe("connected");
+    const ts = slackTs();
+    const envelope = fake.pushEvent(
+      fake.message({ channel: "C0GENERAL", text: `<@${fake.botUserId}> what's up &amp; how?`, ts }),
+    );
+    await waitFor(() => fake.acks.includes(envelope), "ack");
+    // Acked only after the store had it: by now the row must exist.
+    const [stored] = sink.store.messages.since(JID, 0);
+    expect(stored).toMatchObject({
+      id: ts,
+      chatJid: JID,
+      sender: "U0HUMAN1",
+      senderName: "Alice",
+      content: "@Andy what's up & how?",
+      mentionsBot: true,
+      isFromMe: false,
+    });
+    // A minimal "orchestrator": reply to what was stored.
+    await ch.send(JID, "all good");
+    expect(fake.posted).toEqual([expect.objectContaining({ channel: "C0GENERAL", text: "all good" })]);
+    // Slack echoes our own post back as a message event: stored as from-me, never a mention.
+    await waitFor(() => storedIds(sink.store, JID).length === 2, "echo stored");
+    const echo = sink.store.messages.since(JID, 0)[1]!;
+    expect(echo.isFromMe).toBe(true);
+    expect(echo.mentionsBot).toBe(false);
+  });
+
+  test("the same ts via message and app_mention is stored once", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    const ts = slackTs();
+    const text = `<@${fake.botUserId}> hello`;
+    fake.pushEvent(fake.message({ channel: "C0GENERAL", text, ts }));
+    const e2 = fake.pushEvent({ type: "app_mention", channel: "C0GENERAL", user: "U0HUMAN1", text, ts });
+    await waitFor(() => fake.acks.includes(e2), "both acked");
+    expect(storedIds(sink.store, JID)).toEqual([ts]);
+  });
+
+  test("an envelope whose store insert failed is not acked, redelivered, and stored once", async () => {
+    const ch = setup({ ackTimeoutMs: 100 });
+    await ch.connect(sink);
+    sink.failNext(1);
+    const ts = slackTs();
+    const env = fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "hi", ts }));
+    await waitFor(() => fake.acks.includes(env), "ack after redelivery");
+    expect(sink.inboundCalls.length).toBeGreaterThanOrEqual(2);
+    expect(storedIds(sink.store, JID)).toEqual([ts]);
+  });
+
+  test("thread messages carry thread_ts and replies go to the thread", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    const parent = slackTs();
+    const ts = slackTs();
+    const env = fake.pushEvent(
+      fake.message({ channel: "C0GENERAL", text: "in thread", ts, thread_ts: parent }),
+    );
+    await waitFor(() => fake.acks.includes(env), "ack");
+    const stored = sink.store.messages.since(JID, 0)[0]!;
+    expect(stored.threadId).toBe(parent);
+    await ch.send(JID, "threaded reply", { threadId: stored.threadId! });
+    expect(fake.posted[0]).toMatchObject({ channel: "C0GENERAL", text: "threaded reply", thread_ts: parent });
+  });
+
+  test("long replies are split at 4000 characters, code blocks intact", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    const para = "word ".repeat(700).trim(); // 3,499 chars
+    const code = "```ts\n" + "const x = 1;\n".repeat(100) + "```";
+    await ch.send(JID, `${para}\n\n${para}\n\n${code}`);
+    expect(fake.posted.length).toBe(3);
+    for (const p of fake.posted) expect(p.text.length).toBeLessThanOrEqual(4000);
+    expect(fake.posted[2]!.text).toBe(code);
+    expect(fake.calls.filter((c) => c.method === "chat.postMessage" && c.status !== 200)).toEqual([]);
+  });
+
+  test("429 Retry-After is honoured before retrying", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    fake.rateLimit("chat.postMessage", 1);
+    const started = Date.now();
+    await ch.send(JID, "after the limit");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(fake.calls.filter((c) => c.method === "chat.postMessage").map((c) => c.status)).toEqual([
+      429, 200,
+    ]);
+    expect(fake.posted.map((p) => p.text)).toEqual(["after the limit"]);
+  });
+
+  test("ok:false is a clear 'platform said no' error", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    fake.notInChannel.add("C0SECRET");
+    const err = await ch.send("slack:C0SECRET", "hi").catch((e) => e);
+    expect(err).toBeInstanceOf(SlackApiError);
+    expect((err as SlackApiError).code).toBe("not_in_channel");
+    expect((err as Error).message).toContain("/invite");
+  });
+
+  test("a socket dropped mid-stream: reconnects, no message lost or duplicated", async () => {
+    const ch = setup({ ackTimeoutMs: 300 });
+    await ch.connect(sink);
+    const sent: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const ts = slackTs();
+      sent.push(ts);
+      fake.pushEvent(fake.message({ channel: "C0GENERAL", text: `m${i}`, ts }));
+      if (i === 20) fake.dropSockets();
+    }
+    await waitFor(() => fake.connectionCount >= 2 && fake.pendingCount === 0, "all acked after reconnect");
+    expect(storedIds(sink.store, JID).sort()).toEqual([...sent].sort());
+    expect(ch.health().state).toBe("connected");
+    expect(sink.statuses.some((s) => s.state === "connecting" && s.error)).toBe(true);
+  });
+
+  test("disconnect refresh_requested: new socket first, then the old one closes", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    fake.sendDisconnect("refresh_requested");
+    await waitFor(() => fake.connectionCount === 2 && fake.openSockets === 1, "replaced");
+    const ts = slackTs();
+    const env = fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "after refresh", ts }));
+    await waitFor(() => fake.acks.includes(env), "ack on the new socket");
+    expect(storedIds(sink.store, JID)).toEqual([ts]);
+  });
+
+  test("disconnect link_disabled stops with a clear error", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    fake.sendDisconnect("link_disabled");
+    await waitFor(() => ch.health().state === "error", "error state");
+    expect(ch.health().lastError).toContain("Socket Mode");
+    await waitFor(() => fake.openSockets === 0, "socket closed");
+    expect(fake.connectionCount).toBe(1);
+  });
+
+  test("bad payloads are ignored with a log line; the stream keeps going", async () => {
+    const cap = capturingLogger();
+    const ch = setup({ log: cap.log });
+    await ch.connect(sink);
+    fake.pushRaw("{not json");
+    const bad = fake.pushEvent({ type: "message", channel: "C0GENERAL", text: "no ts" });
+    const edited = fake.pushEvent({
+      type: "message",
+      subtype: "message_changed",
+      channel: "C0GENERAL",
+      ts: slackTs(),
+      message: { text: "edited" },
+    });
+    const ts = slackTs();
+    const good = fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "fine", ts }));
+    await waitFor(() => [bad, edited, good].every((e) => fake.acks.includes(e)), "all acked");
+    expect(storedIds(sink.store, JID)).toEqual([ts]);
+    const warnings = cap.warnings().join("\n");
+    expect(warnings).toContain("not JSON");
+    expect(warnings).toContain("bad message event (ts:");
+  });
+
+  test("the bot joining a channel makes it discovered", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    const env = fake.pushEvent({
+      type: "member_joined_channel",
+      user: fake.botUserId,
+      channel: "C0NEWCHAN",
+      channel_type: "C",
+      team: "T0TEAM01",
+    });
+    fake.pushEvent({ type: "member_joined_channel", user: "U0OTHER", channel: "C0OTHER", channel_type: "C" });
+    await waitFor(() => fake.acks.includes(env) && fake.pendingCount === 0, "acked");
+    expect(sink.discoveredChats).toEqual([{ jid: "slack:C0NEWCHAN", isGroup: true }]);
+    expect(sink.store.messages.chat("slack:C0NEWCHAN")?.channel).toBe("slack");
+  });
+
+  test("wrong credentials: connect throws a SlackApiError naming the fix; verify says so", async () => {
+    fake = createFakeSlack();
+    sink = createStoreSink("ngb-slack-");
+    channel = createSlackChannel({
+      apiBaseUrl: fake.apiBaseUrl,
+      botToken: "xoxb-wrong",
+      appToken: fake.appToken,
+      assistantName: "Andy",
+      log: silentLogger(),
+    });
+    const err = await channel.connect(sink).catch((e) => e);
+    expect(err).toBeInstanceOf(SlackApiError);
+    expect((err as Error).message).toContain("invalid_auth");
+    expect(channel.health().state).toBe("error");
+    const v = await channel.verify!();
+    expect(v.ok).toBe(false);
+    expect(v.detail).toContain("botToken");
+    expect(JSON.stringify(v)).not.toContain("xoxb-wrong");
+  });
+
+  test("verify() reports the bot identity", async () => {
+    const ch = setup();
+    const v = await ch.verify!();
+    expect(v).toEqual({ ok: true, detail: expect.stringContaining(fake.botUserId) });
+  });
+
+  test("a network failure at start: keeps retrying until the server is reachable", async () => {
+    fake = createFakeSlack();
+    sink = createStoreSink("ngb-slack-");
+    let reachable = false;
+    const flaky: typeof fetch = Object.assign(
+      (input: string | URL | Request, init?: RequestInit) =>
+        reachable ? fetch(input, init) : Promise.reject(new TypeError("connect ECONNREFUSED")),
+      { preconnect: fetch.preconnect },
+    );
+    channel = createSlackChannel({
+      apiBaseUrl: fake.apiBaseUrl,
+      botToken: fake.botToken,
+      appToken: fake.appToken,
+      assistantName: "Andy",
+      log: silentLogger(),
+      fetch: flaky,
+      backoff: { initialMs: 10, maxMs: 50 },
+    });
+    await channel.connect(sink);
+    expect(channel.health().state).toBe("connecting");
+    expect(channel.health().lastError).toContain("ECONNREFUSED");
+    reachable = true;
+    await waitFor(() => channel!.health().state === "connected", "connected");
+    expect(fake.connectionCount).toBe(1);
+  });
+});
