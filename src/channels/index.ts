@@ -15,7 +15,20 @@ export interface ChannelDeps {
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel>;
 
 /** Platform adapters by config section name. Each entry imports its module on first use. */
-export const CHANNEL_FACTORIES: Record<string, ChannelFactory> = {};
+export const CHANNEL_FACTORIES: Record<string, ChannelFactory> = {
+  slack: async ({ config, log, fetch }) => {
+    const { createSlackChannel } = await import("./slack/index.ts");
+    const c = config.channels.slack;
+    return createSlackChannel({
+      apiBaseUrl: c.apiBaseUrl,
+      ...(c.botToken ? { botToken: c.botToken } : {}),
+      ...(c.appToken ? { appToken: c.appToken } : {}),
+      assistantName: config.assistantName,
+      log,
+      ...(fetch ? { fetch } : {}),
+    });
+  },
+};
 
 /** Names of the platform channels enabled in the config (the built-in web channel not included). */
 export function enabledChannelNames(config: Config): string[] {
