@@ -8,15 +8,31 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { VERSION_STRING } from "../version.ts";
+import { createApi } from "./api.ts";
 import { createAuth } from "./auth.ts";
 import { statusFor } from "./errors.ts";
+import { createLiveState } from "./live-state.ts";
+import { createMetrics } from "./metrics.ts";
+import { buildOpenApi } from "./openapi.ts";
+import { createApiContext } from "./routes/context.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { groupRoutes } from "./routes/groups.ts";
 import { loginRoutes } from "./routes/login.ts";
+import { messageRoutes } from "./routes/messages.ts";
+import { systemRoutes } from "./routes/system.ts";
+import { taskRoutes } from "./routes/tasks.ts";
 import type { WebDeps } from "./types.ts";
 
-export type { RunningContainer, RuntimeStatus, TaskServiceLike, WebDeps } from "./types.ts";
+export type { RunningContainer, RuntimeStatus, WebDeps, WebTaskInput, WebTaskOps } from "./types.ts";
 
-export function createApp(deps: WebDeps): Hono {
-  const app = new Hono();
+export interface WebApp extends Hono {
+  /** Drop the event-bus subscriptions (metrics, live state). */
+  dispose(): void;
+}
+
+export function createApp(deps: WebDeps): WebApp {
+  const app = new Hono() as WebApp;
   const log = deps.log.withTag("web");
   const auth = createAuth({
     token: deps.token,
@@ -60,7 +76,47 @@ export function createApp(deps: WebDeps): Hono {
   app.route("/", loginRoutes(auth));
   app.use(auth.middleware);
 
+  const live = createLiveState(deps.events, deps.now);
+  const metrics = createMetrics(deps.events);
+  app.dispose = () => {
+    live.stop();
+    metrics.stop();
+  };
+  const ctx = createApiContext(deps, live);
+  const api = createApi();
+  groupRoutes(api, ctx);
+  messageRoutes(api, ctx);
+  taskRoutes(api, ctx);
+  systemRoutes(api, ctx);
+  eventRoutes(api, ctx);
+  api.ops.push(
+    { method: "get", path: "/api/openapi.json", tag: "system", summary: "This document" },
+    {
+      method: "get",
+      path: "/metrics",
+      tag: "system",
+      summary: "Prometheus metrics (text exposition format)",
+      produces: "text/plain",
+    },
+  );
+  let openapi: Promise<unknown> | null = null;
+  app.get("/api/openapi.json", async (c) => {
+    openapi ??= buildOpenApi(api.ops);
+    return c.json(await openapi);
+  });
+  app.get("/metrics", (c) => {
+    const q = ctx.queue();
+    c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    return c.body(
+      metrics.render({
+        activeContainers: deps.runtime ? ctx.containers().length : undefined,
+        queue: q,
+      }),
+    );
+  });
+  app.route("/", api.app);
   deps.mount?.(app);
+  app.route("/", dashboardRoutes());
 
   app.notFound((c) =>
     c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404),

@@ -38,6 +38,8 @@ export const ERROR_STATUS: Record<string, [number, string]> = {
   ValiError: [400, "invalid_request"],
   BadJsonError: [400, "invalid_json"],
   UserError: [400, "invalid_request"],
+  ScheduleError: [400, "invalid_request"],
+  TaskStateError: [409, "conflict"],
   UsageError: [400, "invalid_request"],
   NotFoundError: [404, "not_found"],
   GroupNotFoundError: [404, "not_found"],

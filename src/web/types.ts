@@ -26,20 +26,28 @@ export interface RuntimeStatus {
   channels(): ChannelHealth[];
 }
 
-/** Who asks the task service: the web API acts with admin (main-group / CLI) rights. */
-export type WebActor = { kind: "cli" } | { kind: "web" };
+/** A task as the API accepts it (validated by the web layer; the service validates again). */
+export interface WebTaskInput {
+  groupFolder: string;
+  chatJid?: string;
+  prompt: string;
+  scheduleType: "cron" | "interval" | "once";
+  scheduleValue: string;
+  timezone?: string;
+  contextMode?: "group" | "isolated";
+  catchUp?: "run-once" | "skip";
+}
 
 /**
- * The scheduler's task service, as the API uses it (structural, so the scheduler's own type fits).
- * Inputs are validated by the web layer first; the service validates again and throws typed errors.
+ * The task operations the API needs, acting with admin (CLI / main-group) rights. The runtime
+ * adapts the scheduler's `createTaskService` to this; the service throws its typed errors
+ * (TaskNotFoundError, ScheduleError, TaskStateError…) which `onError` maps to statuses.
  */
-export interface TaskServiceLike {
-  list(filter: { groupFolder?: string } | undefined, actor: never): unknown[] | Promise<unknown[]>;
-  create(input: never, actor: never): unknown;
-  pause(id: string, actor: never): unknown;
-  resume(id: string, actor: never): unknown;
-  cancel(id: string, actor: never): unknown;
-  runs(id: string, limit?: number): unknown;
+export interface WebTaskOps {
+  create(input: WebTaskInput): unknown | Promise<unknown>;
+  pause(id: string): unknown | Promise<unknown>;
+  resume(id: string): unknown | Promise<unknown>;
+  cancel(id: string): unknown | Promise<unknown>;
 }
 
 export interface WebDeps {
@@ -54,8 +62,8 @@ export interface WebDeps {
   maxBodyBytes?: number;
   /** Live status provider, wired by the runtime. */
   runtime?: RuntimeStatus;
-  /** Task service from src/scheduler (createTaskService). */
-  tasks?: TaskServiceLike;
+  /** Task mutations via the scheduler's task service (reads go to the store). */
+  tasks?: WebTaskOps;
   /** Failed auth attempts per address before 429, and the window. */
   authLimit?: { maxFailures?: number; windowMs?: number };
   now?: () => number;
