@@ -16,6 +16,8 @@ export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel>;
 
 /** Platform adapters by config section name. Each entry imports its module on first use. */
 export const CHANNEL_FACTORIES: Record<string, ChannelFactory> = {
+  telegram: async ({ config, log, fetch }) =>
+    (await import("./telegram/index.ts")).createTelegramChannel({ config: config.channels.telegram, log, fetch }),
   slack: async ({ config, log, fetch }) => {
     const { createSlackChannel } = await import("./slack/index.ts");
     const c = config.channels.slack;

@@ -4,6 +4,8 @@
  * imports an adapter.
  */
 
+import type { Hono } from "hono";
+
 /** A platform event normalized for the store. `id` must be stable across redeliveries. */
 export interface InboundMessage {
   /** Platform message id, unique within the chat. A redelivered id is a no-op. */
@@ -88,4 +90,9 @@ export interface Channel {
   health(): ChannelHealth;
   /** Verify credentials without starting to receive (for `ngb doctor`). */
   verify?(): Promise<{ ok: boolean; detail: string }>;
+  /**
+   * HTTP routes the platform calls (webhooks), with their full paths, for the runtime to mount
+   * on the web server outside token auth (each route authenticates its caller itself).
+   */
+  readonly routes?: Hono;
 }

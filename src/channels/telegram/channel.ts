@@ -1,0 +1,339 @@
+/**
+ * The Telegram channel: long polling (`deleteWebhook`, then `getUpdates` with an offset that
+ * advances only once the store has each update) or webhook mode (a Hono route verifying the
+ * secret token), sending split to 4,096 characters with flood control honoured, and typing.
+ *
+ * One error boundary around the poll loop: 409 Conflict (another poller or a webhook) is
+ * reported and waited out for a long time, 429 waits `retry_after`, network failures back off
+ * exponentially with jitter, a bad token stops the loop with a clear error.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { Logger } from "../../log/index.ts";
+import type {
+  Channel,
+  ChannelHealth,
+  ChannelSink,
+  ChannelStatusUpdate,
+  SendOptions,
+} from "../../orchestrator/channel.ts";
+import { errorMessage } from "../../util/errors.ts";
+import {
+  type BackoffOptions,
+  createBackoff,
+  RateLimitedError,
+  sleep,
+  withRateLimitRetry,
+} from "../backoff.ts";
+import { MESSAGE_LIMITS, splitMessage } from "../chunk.ts";
+import {
+  createTelegramApi,
+  TelegramApiError,
+  TelegramAuthError,
+  TelegramConflictError,
+  type TelegramApi,
+} from "./api.ts";
+import { type BotIdentity, chatInfo, describeIssue, mapUpdate, TG_PREFIX, TgUpdate } from "./map.ts";
+
+export interface TelegramConfig {
+  apiBaseUrl: string;
+  botToken?: string;
+  mode: "polling" | "webhook";
+  webhookSecret?: string;
+  webhookPath: string;
+  pollTimeoutSec: number;
+}
+
+export interface TelegramChannelOptions {
+  config: TelegramConfig;
+  log: Logger;
+  fetch?: typeof fetch;
+  /** Reconnect pacing after network errors. */
+  backoff?: BackoffOptions;
+  /** How long to wait after a 409 Conflict before polling again. Default 60 s. */
+  conflictBackoffMs?: number;
+  /** Typing indicator refresh period (Telegram shows it for ~5 s). Default 4 s. */
+  typingRefreshMs?: number;
+}
+
+export const ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member"] as const;
+
+export interface TelegramChannel extends Channel {
+  /** Webhook mode: the route to mount on the web server (POST webhookPath). */
+  readonly routes?: Hono;
+  /** The bot's identity once known (after connect / verify). */
+  readonly bot: BotIdentity | undefined;
+}
+
+export class TelegramConfigError extends Error {
+  override name = "TelegramConfigError";
+}
+
+export function createTelegramChannel(options: TelegramChannelOptions): TelegramChannel {
+  const { config } = options;
+  const log = options.log.withTag("telegram");
+  const token = config.botToken ?? "";
+  const api: TelegramApi = createTelegramApi({
+    baseUrl: config.apiBaseUrl,
+    token,
+    fetch: options.fetch,
+  });
+  const conflictBackoffMs = options.conflictBackoffMs ?? 60_000;
+  const typingRefreshMs = options.typingRefreshMs ?? 4_000;
+
+  let sink: ChannelSink | undefined;
+  let bot: BotIdentity | undefined;
+  let abort = new AbortController();
+  let loop: Promise<void> | undefined;
+  let offset: number | undefined;
+  const seenChats = new Set<string>();
+  const typing = new Map<string, ReturnType<typeof setInterval>>();
+  const health: ChannelHealth = { name: "telegram", state: "disconnected" };
+
+  function setStatus(update: ChannelStatusUpdate) {
+    if (update.state === "connected" && health.state !== "connected") health.connectedSince = Date.now();
+    if (update.state !== "connected") health.connectedSince = undefined;
+    if (update.error) {
+      health.lastError = update.error;
+      health.lastErrorAt = Date.now();
+    }
+    const changed = health.state !== update.state || update.error !== undefined;
+    health.state = update.state;
+    if (changed) sink?.status(update);
+  }
+
+  async function identify(signal?: AbortSignal): Promise<BotIdentity> {
+    const me = await api.call("getMe", undefined, { signal });
+    bot = { id: me.id, username: me.username };
+    return bot;
+  }
+
+  /**
+   * Handle one raw update: validate, map, store. Resolves once stored (or skipped as bad);
+   * rejects only when the sink fails, so the caller must not confirm the update.
+   */
+  async function handleUpdate(raw: unknown): Promise<void> {
+    const parsed = v.safeParse(TgUpdate, raw);
+    if (!parsed.success) {
+      const id = (raw as { update_id?: unknown } | null)?.update_id;
+      log.warn("ignored malformed update", { updateId: id, problem: describeIssue(parsed.issues) });
+      return;
+    }
+    const mapped = mapUpdate(parsed.output, bot ?? { id: 0 });
+    const m = parsed.output.message ?? parsed.output.channel_post;
+    if (m) {
+      const info = chatInfo(m.chat);
+      if (!seenChats.has(info.jid)) {
+        seenChats.add(info.jid);
+        sink?.discovered(info);
+      }
+    }
+    if (mapped.discovered) sink?.discovered(mapped.discovered);
+    if (mapped.message && sink) await sink.inbound(mapped.message);
+  }
+
+  async function pollLoop(signal: AbortSignal): Promise<void> {
+    const backoff = createBackoff(options.backoff);
+    let webhookCleared = false;
+    while (!signal.aborted) {
+      try {
+        if (!bot) await identify(signal);
+        if (!webhookCleared) {
+          await api.call("deleteWebhook", { drop_pending_updates: false }, { signal });
+          webhookCleared = true;
+        }
+        const updates = await api.call(
+          "getUpdates",
+          { offset, timeout: config.pollTimeoutSec, allowed_updates: [...ALLOWED_UPDATES] },
+          { signal, timeoutMs: config.pollTimeoutSec * 1000 + 15_000 },
+        );
+        setStatus({ state: "connected" });
+        backoff.reset();
+        for (const u of updates as unknown[]) {
+          if (signal.aborted) return;
+          const id = (u as { update_id?: unknown } | null)?.update_id;
+          await handleUpdate(u);
+          // Confirm only what the store has; an update without a usable id can't be confirmed
+          // individually and is skipped past by the next one's id.
+          if (typeof id === "number" && Number.isInteger(id)) offset = Math.max(offset ?? 0, id + 1);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof TelegramAuthError) {
+          setStatus({ state: "error", error: err.message });
+          log.error(err.message);
+          return;
+        }
+        if (err instanceof TelegramConflictError) {
+          const msg = `another bot instance is polling this token (or a webhook is set): ${err.description}; stop the other instance. Retrying in ${Math.round(conflictBackoffMs / 1000)} s`;
+          setStatus({ state: "error", error: msg });
+          log.error(msg);
+          webhookCleared = false;
+          await sleep(conflictBackoffMs, signal);
+          continue;
+        }
+        if (err instanceof RateLimitedError) {
+          log.warn("rate limited", { retryAfterMs: err.retryAfterMs });
+          await sleep(err.retryAfterMs, signal);
+          continue;
+        }
+        const delay = backoff.next();
+        const msg = errorMessage(err);
+        setStatus({ state: "error", error: msg });
+        log.warn("poll failed, retrying", { error: msg, retryInMs: delay, attempt: backoff.attempts });
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  function webhookRoutes(): Hono {
+    const app = new Hono();
+    const expected = Buffer.from(config.webhookSecret ?? "");
+    app.post(config.webhookPath, async (c) => {
+      const given = Buffer.from(c.req.header("x-telegram-bot-api-secret-token") ?? "");
+      if (expected.length === 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        log.warn("webhook call with a wrong secret token refused");
+        return c.json({ ok: false, error: "forbidden" }, 403);
+      }
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        log.warn("webhook body is not JSON; ignored");
+        return c.json({ ok: true });
+      }
+      if (!sink) return c.json({ ok: false, error: "not connected" }, 503);
+      try {
+        await handleUpdate(body);
+      } catch (err) {
+        // Non-2xx makes Telegram redeliver the update later.
+        log.error("storing webhook update failed", { error: errorMessage(err) });
+        return c.json({ ok: false, error: "store failed" }, 500);
+      }
+      return c.json({ ok: true });
+    });
+    return app;
+  }
+
+  const routes = config.mode === "webhook" ? webhookRoutes() : undefined;
+
+  function parseJid(jid: string): string {
+    if (!jid.startsWith(TG_PREFIX) || jid.length === TG_PREFIX.length) {
+      throw new TelegramConfigError(`not a Telegram chat id: ${jid}`);
+    }
+    return jid.slice(TG_PREFIX.length);
+  }
+
+  function stopTyping(jid: string) {
+    const t = typing.get(jid);
+    if (t) clearInterval(t);
+    typing.delete(jid);
+  }
+
+  async function sendTyping(jid: string, threadId?: string) {
+    try {
+      await api.call("sendChatAction", {
+        chat_id: parseJid(jid),
+        action: "typing",
+        ...(threadId ? { message_thread_id: Number(threadId) } : {}),
+      });
+    } catch (err) {
+      log.debug("typing failed", { jid, error: errorMessage(err) });
+    }
+  }
+
+  return {
+    name: "telegram",
+    routes,
+    get bot() {
+      return bot;
+    },
+    ownsJid(jid) {
+      return jid.startsWith(TG_PREFIX);
+    },
+    async connect(s) {
+      if (!token) throw new TelegramConfigError("channels.telegram.botToken is not set");
+      if (config.mode === "webhook" && !config.webhookSecret) {
+        throw new TelegramConfigError("channels.telegram.webhookSecret is required in webhook mode");
+      }
+      sink = s;
+      abort = new AbortController();
+      setStatus({ state: "connecting" });
+      try {
+        await identify(abort.signal);
+      } catch (err) {
+        if (err instanceof TelegramAuthError) {
+          setStatus({ state: "error", error: err.message });
+          throw err;
+        }
+        // Network trouble at start: the loop keeps trying.
+        log.warn("getMe failed; will retry", { error: errorMessage(err) });
+      }
+      if (config.mode === "webhook") {
+        setStatus({ state: "connected" });
+        log.info("webhook mode", { path: config.webhookPath, bot: bot?.username });
+        return;
+      }
+      loop = pollLoop(abort.signal).catch((err) => {
+        setStatus({ state: "error", error: errorMessage(err) });
+        log.error("poll loop ended", { error: errorMessage(err) });
+      });
+      log.info("polling", { bot: bot?.username, timeoutSec: config.pollTimeoutSec });
+    },
+    async disconnect() {
+      abort.abort();
+      for (const jid of [...typing.keys()]) stopTyping(jid);
+      await loop;
+      loop = undefined;
+      setStatus({ state: "disconnected" });
+    },
+    async send(jid, text, sendOptions: SendOptions = {}) {
+      const chatId = parseJid(jid);
+      const chunks = splitMessage(text, MESSAGE_LIMITS.telegram);
+      let first = true;
+      for (const chunk of chunks) {
+        const params = {
+          chat_id: chatId,
+          text: chunk,
+          ...(sendOptions.threadId ? { message_thread_id: Number(sendOptions.threadId) } : {}),
+          ...(first && sendOptions.replyToId
+            ? {
+                reply_parameters: {
+                  message_id: Number(sendOptions.replyToId),
+                  allow_sending_without_reply: true,
+                },
+              }
+            : {}),
+        };
+        await withRateLimitRetry(() => api.call("sendMessage", params), {
+          signal: abort.signal,
+          onWait: (err, attempt) =>
+            log.warn("send rate limited", { jid, retryAfterMs: err.retryAfterMs, attempt }),
+        });
+        first = false;
+      }
+    },
+    async setTyping(jid, on) {
+      stopTyping(jid);
+      if (!on) return;
+      await sendTyping(jid);
+      const timer = setInterval(() => void sendTyping(jid), typingRefreshMs);
+      timer.unref?.();
+      typing.set(jid, timer);
+    },
+    health() {
+      return { ...health };
+    },
+    async verify() {
+      if (!token) return { ok: false, detail: "channels.telegram.botToken is not set" };
+      try {
+        const me = await identify();
+        return { ok: true, detail: `bot @${me.username ?? me.id}` };
+      } catch (err) {
+        if (err instanceof TelegramApiError) return { ok: false, detail: err.message };
+        return { ok: false, detail: `cannot reach ${config.apiBaseUrl}: ${errorMessage(err)}` };
+      }
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Shared helpers for channel integration tests: a real temp SQLite store behind a minimal
+ * `ChannelSink`, a logger that records instead of printing, and a deadline-bounded wait.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createConsola, type LogObject } from "consola";
+import type { Logger } from "../../src/log/index.ts";
+import type {
+  ChannelSink,
+  ChannelStatusUpdate,
+  ChatInfo,
+  InboundMessage,
+} from "../../src/orchestrator/channel.ts";
+import { openStore, type Store } from "../../src/store/index.ts";
+
+export interface StoreSink extends ChannelSink {
+  store: Store;
+  statuses: ChannelStatusUpdate[];
+  discoveredChats: ChatInfo[];
+  /** Every call to inbound, duplicates included. */
+  inboundCalls: InboundMessage[];
+  /** Make the next `n` inbound calls throw (simulated store failure). */
+  failNext(n: number): void;
+  close(): void;
+}
+
+export function createStoreSink(prefix = "ngb-channel-"): StoreSink {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const store = openStore(join(dir, "ngb.db"));
+  let failures = 0;
+  const sink: StoreSink = {
+    store,
+    statuses: [],
+    discoveredChats: [],
+    inboundCalls: [],
+    failNext(n) {
+      failures = n;
+    },
+    async inbound(message) {
+      sink.inboundCalls.push(message);
+      if (failures > 0) {
+        failures--;
+        throw new Error("simulated store failure");
+      }
+      return store.messages.insert(message) !== null;
+    },
+    discovered(chat) {
+      sink.discoveredChats.push(chat);
+      store.messages.discoverChat(chat);
+    },
+    status(update) {
+      sink.statuses.push(update);
+    },
+    close() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return sink;
+}
+
+export interface CapturingLogger {
+  log: Logger;
+  records: LogObject[];
+  /** Messages (first string arg) at warn level or worse. */
+  warnings(): string[];
+}
+
+export function capturingLogger(): CapturingLogger {
+  const records: LogObject[] = [];
+  const log = createConsola({ level: 5, reporters: [{ log: (obj) => records.push(obj) }] });
+  return {
+    log,
+    records,
+    warnings: () =>
+      records
+        .filter((r) => r.level <= 1)
+        .map((r) => [r.args[0], ...r.args.slice(1).map((a) => JSON.stringify(a))].join(" ")),
+  };
+}
+
+/** Poll `predicate` until true or fail after `timeoutMs` with `what`. */
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+/** All stored message ids of a chat, in store order. */
+export function storedIds(store: Store, jid: string): string[] {
+  return store.messages.since(jid, 0, 100_000).map((m) => m.id);
+}
