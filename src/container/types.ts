@@ -24,6 +24,11 @@ export interface AgentRunResult {
   durationMs: number;
   /** Number of results delivered through onOutput. */
   outputs: number;
+  /**
+   * Follow-ups handed over with sendFollowUp that the agent never picked up (it was already
+   * ending). Their messages got no reply: the caller should run them again.
+   */
+  unconsumedFollowUps?: number;
 }
 
 export interface AgentProcess {

@@ -1,0 +1,139 @@
+/**
+ * The exact `docker run` command line for one agent container, and the host directories it
+ * mounts. Kept pure (plus directory creation) so tests can check every flag without an engine.
+ */
+import { chownSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { ContainerConfig } from "../config/index.ts";
+import type { ResolvedMount } from "../mounts/index.ts";
+import { CONTAINER_PATHS, IPC_DIRS } from "../protocol/index.ts";
+import type { RegisteredGroup } from "../store/index.ts";
+
+export interface RunnerPaths {
+  groupsDir: string;
+  dataDir: string;
+  projectRoot: string;
+}
+
+export interface HostDirs {
+  group: string;
+  global: string;
+  logs: string;
+  claudeHome: string;
+  ipc: string;
+  input: string;
+}
+
+export const LABELS = {
+  managed: "ngb.managed",
+  group: "ngb.group",
+  instance: "ngb.instance",
+} as const;
+
+export function hostDirs(paths: RunnerPaths, folder: string): HostDirs {
+  const ipc = join(paths.dataDir, "ipc", folder);
+  return {
+    group: join(paths.groupsDir, folder),
+    global: join(paths.groupsDir, "global"),
+    logs: join(paths.groupsDir, folder, "logs"),
+    claudeHome: join(paths.dataDir, "sessions", folder, ".claude"),
+    ipc,
+    input: join(ipc, IPC_DIRS.input),
+  };
+}
+
+/**
+ * Creates every mount source (so `--mount` never meets a missing path) and empties the input
+ * directory: leftover follow-ups or a stale `_close` belong to a container that is gone, and the
+ * messages they carried are re-sent from the group's cursor.
+ */
+export function prepareHostDirs(dirs: HostDirs, user: string | undefined): void {
+  const rw = [
+    dirs.group,
+    dirs.claudeHome,
+    dirs.ipc,
+    join(dirs.ipc, IPC_DIRS.messages),
+    join(dirs.ipc, IPC_DIRS.tasks),
+    dirs.input,
+  ];
+  for (const d of [...rw, dirs.global, dirs.logs]) mkdirSync(d, { recursive: true });
+  for (const f of readdirSync(dirs.input)) rmSync(join(dirs.input, f), { force: true, recursive: true });
+  // With a numeric --user, a root host must hand the writable mounts to that uid or the agent
+  // cannot write its own folder.
+  const m = user ? /^(\d+)(?::(\d+))?$/.exec(user) : null;
+  if (m && process.getuid?.() === 0) {
+    const uid = Number(m[1]);
+    const gid = m[2] !== undefined ? Number(m[2]) : uid;
+    for (const d of [...rw, dirname(dirs.claudeHome)]) chownSync(d, uid, gid);
+  }
+}
+
+function csvField(field: string): string {
+  return /[",\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
+}
+
+/** One `--mount` value. type=bind errors on a missing source instead of creating it. */
+export function mountArg(source: string, target: string, readonly: boolean): string {
+  const parts = ["type=bind", `source=${source}`, `target=${target}`];
+  if (readonly) parts.push("readonly");
+  return parts.map(csvField).join(",");
+}
+
+export interface RunArgsOptions {
+  name: string;
+  group: RegisteredGroup;
+  container: ContainerConfig;
+  dirs: HostDirs;
+  paths: RunnerPaths;
+  instanceId: string;
+  /** Directory holding the credential proxy socket, mounted at /run/ngb. */
+  proxySocketDir?: string;
+  /** Pass NGB_PROXY_TOKEN through from the client's environment (keeps it out of argv). */
+  proxyToken: boolean;
+  extraMounts: readonly ResolvedMount[];
+}
+
+/** Arguments after the binary: `run -i --rm … <image>`. */
+export function buildRunArgs(o: RunArgsOptions): string[] {
+  const g = o.group.containerConfig ?? {};
+  const c = o.container;
+  const args = [
+    "run",
+    "-i",
+    "--rm",
+    "--init",
+    "--name",
+    o.name,
+    "--label",
+    `${LABELS.managed}=true`,
+    "--label",
+    `${LABELS.group}=${o.group.folder}`,
+    "--label",
+    `${LABELS.instance}=${o.instanceId}`,
+    "--network",
+    g.network ?? c.network,
+    "--memory",
+    g.memory ?? c.memory,
+    "--cpus",
+    g.cpus ?? c.cpus,
+    "--pids-limit",
+    String(c.pidsLimit),
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+  ];
+  if (c.user) args.push("--user", c.user);
+  const mount = (source: string, target: string, readonly: boolean) =>
+    args.push("--mount", mountArg(source, target, readonly));
+  mount(o.dirs.group, CONTAINER_PATHS.group, false);
+  mount(o.dirs.global, CONTAINER_PATHS.global, true);
+  mount(o.dirs.claudeHome, CONTAINER_PATHS.claudeHome, false);
+  mount(o.dirs.ipc, CONTAINER_PATHS.ipc, false);
+  if (o.group.isMain) mount(o.paths.projectRoot, CONTAINER_PATHS.project, true);
+  if (o.proxySocketDir) mount(o.proxySocketDir, dirname(CONTAINER_PATHS.proxySocket), true);
+  for (const m of o.extraMounts) mount(m.hostPath, m.containerPath, m.readonly);
+  if (o.proxyToken) args.push("-e", "NGB_PROXY_TOKEN");
+  args.push(c.image);
+  return args;
+}
