@@ -16,8 +16,8 @@ test("README opens with exactly the two set-up commands", () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1]?.trim().split("\n") ?? [];
   expect(firstBlock).toHaveLength(2);
-  expect(firstBlock[0]).toStartWith("npm ci && npm start");
-  expect(firstBlock[1]).toStartWith("npm ci && npm test");
+  expect(firstBlock[0]).toStartWith("npm install && npm start");
+  expect(firstBlock[1]).toStartWith("npm install && npm test");
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   expect(pkg.scripts.start).toContain("serve");
 });
