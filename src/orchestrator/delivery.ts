@@ -1,0 +1,104 @@
+/**
+ * The one way a reply leaves the host: find the channel that owns the chat, claim the
+ * idempotency key in the store (a key already `sent` is skipped, so a re-run after a crash does
+ * not reply twice), send, mark sent, and store the reply as a message so history shows both
+ * sides. Failures are recorded (`markFailed`, `message.failed`) and thrown to the caller.
+ */
+import type { EventBus } from "../events/index.ts";
+import type { Logger } from "../log/index.ts";
+import type { Store } from "../store/index.ts";
+import { errorMessage } from "../util/errors.ts";
+import type { Channel, SendOptions } from "./channel.ts";
+
+export class NoChannelError extends Error {
+  override name = "NoChannelError";
+  constructor(readonly jid: string) {
+    super(`no connected channel owns chat "${jid}"`);
+  }
+}
+
+export class DeliveryError extends Error {
+  override name = "DeliveryError";
+  constructor(
+    readonly jid: string,
+    readonly channel: string,
+    override readonly cause: unknown,
+  ) {
+    super(`sending to ${jid} via ${channel} failed: ${errorMessage(cause)}`);
+  }
+}
+
+export interface DeliverRequest {
+  chatJid: string;
+  text: string;
+  /** Stable across re-runs of the same reply. */
+  idemKey: string;
+  options?: SendOptions;
+}
+
+export type DeliverOutcome = { status: "sent" | "duplicate"; seq: number | null };
+
+export interface DeliveryDeps {
+  store: Store;
+  events: EventBus;
+  channels: () => readonly Channel[];
+  assistantName: string;
+  log: Logger;
+  now?: () => number;
+}
+
+export type Deliver = (req: DeliverRequest) => Promise<DeliverOutcome>;
+
+export function findChannel(channels: readonly Channel[], jid: string): Channel | undefined {
+  return channels.find((c) => c.ownsJid(jid));
+}
+
+export function createDelivery(deps: DeliveryDeps): Deliver {
+  const now = deps.now ?? Date.now;
+  return async ({ chatJid, text, idemKey, options }) => {
+    const channel = findChannel(deps.channels(), chatJid);
+    if (!channel) throw new NoChannelError(chatJid);
+    const row = deps.store.outbound.claim(idemKey, chatJid, text, options?.threadId ?? null, now());
+    if (row.status === "sent") {
+      deps.log.debug("reply already sent, skipping", { idemKey, chatJid });
+      return { status: "duplicate", seq: null };
+    }
+    try {
+      await channel.send(chatJid, text, options);
+    } catch (err) {
+      deps.store.outbound.markFailed(row.id, errorMessage(err));
+      deps.events.emit("message.failed", { chatJid, error: errorMessage(err), channel: channel.name });
+      throw new DeliveryError(chatJid, channel.name, err);
+    }
+    const at = now();
+    deps.store.outbound.markSent(row.id, at);
+    const seq = deps.store.messages.insert(
+      {
+        id: `out:${idemKey}`,
+        chatJid,
+        sender: "assistant",
+        senderName: deps.assistantName,
+        content: text,
+        timestamp: at,
+        isFromMe: true,
+        isBot: true,
+        threadId: options?.threadId,
+        replyToId: options?.replyToId,
+      },
+      at,
+    );
+    if (seq !== null)
+      deps.events.emit("message.stored", {
+        seq,
+        chatJid,
+        sender: "assistant",
+        senderName: deps.assistantName,
+        content: text,
+        timestamp: at,
+        isFromMe: true,
+        channel: channel.name,
+      });
+    deps.events.emit("message.sent", { chatJid, text, channel: channel.name, idemKey });
+    return { status: "sent", seq };
+  };
+}

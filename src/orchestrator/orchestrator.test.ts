@@ -1,0 +1,375 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
+import { createFakeRunner, type FakeRespond, type FakeRunner } from "../../test/fakes/agent-runner.ts";
+import { createMemoryChannel, type MemoryChannel } from "../../test/fakes/memory-channel.ts";
+import { until } from "../../test/support/wait.ts";
+import { Config } from "../config/index.ts";
+import { createEventBus, type EventBus } from "../events/index.ts";
+import { silentLogger } from "../log/index.ts";
+import { createGroupQueue } from "../queue/index.ts";
+import { openStore, type ScheduledTask, type Store } from "../store/index.ts";
+import { createDelivery } from "./delivery.ts";
+import { createOrchestrator, type Orchestrator } from "./orchestrator.ts";
+
+interface Rig {
+  dir: string;
+  store: Store;
+  events: EventBus;
+  runner: FakeRunner;
+  channel: MemoryChannel;
+  orch: Orchestrator;
+  config: Config;
+}
+
+const rigs: Rig[] = [];
+
+async function rig(
+  opts: { respond?: FakeRespond; maxRetries?: number; store?: Store; dir?: string; start?: boolean } = {},
+): Promise<Rig> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "ngb-orch-"));
+  const config = v.parse(Config, {
+    dataDir: join(dir, "data"),
+    groupsDir: join(dir, "groups"),
+    storeDir: join(dir, "store"),
+    maxRetries: opts.maxRetries ?? 2,
+    retryBaseMs: 5,
+  });
+  const store = opts.store ?? openStore(join(dir, "store", "ngb.db"));
+  const events = createEventBus();
+  const log = silentLogger();
+  const runner = createFakeRunner({ respond: opts.respond });
+  const channel = createMemoryChannel();
+  const queue = createGroupQueue({
+    maxConcurrent: 2,
+    maxRetries: config.maxRetries,
+    retryBaseMs: 5,
+    log,
+    events,
+  });
+  const orch = createOrchestrator({ config, store, events, queue, runner, channels: [channel], log });
+  const r = { dir, store, events, runner, channel, orch, config };
+  rigs.push(r);
+  if (opts.start !== false) await orch.start();
+  return r;
+}
+
+afterEach(async () => {
+  for (const r of rigs.splice(0)) {
+    await r.orch.stop();
+    r.store.close();
+    rmSync(r.dir, { recursive: true, force: true });
+  }
+});
+
+function addGroup(store: Store, jid = "mem:g1", extra: Partial<Parameters<Store["groups"]["add"]>[0]> = {}) {
+  return store.groups.add({
+    jid,
+    name: "G1",
+    folder: jid.replace(/\W/g, "-"),
+    triggerPattern: null,
+    requiresTrigger: true,
+    isMain: false,
+    containerConfig: null,
+    ...extra,
+  });
+}
+
+describe("orchestrator", () => {
+  test("a triggering message runs the agent with XML of the messages since the cursor; reply delivered", async () => {
+    const r = await rig();
+    addGroup(r.store);
+    const sent: string[] = [];
+    r.events.on("message.sent", (e) => sent.push(e.idemKey));
+    await r.channel.receive("mem:g1", "context before", { senderName: "Ann", timestamp: 1000 });
+    expect(r.runner.starts).toHaveLength(0);
+    await r.channel.receive("mem:g1", "@Andy what's 1<2?", { senderName: "Bob" });
+    const trigSeq = r.store.messages.latestSeq("mem:g1");
+    const [reply] = await r.channel.waitForSent(1);
+    expect(r.runner.starts).toHaveLength(1);
+    const input = r.runner.starts[0]!.input;
+    expect(input.prompt).toContain(
+      '<message sender="Ann" time="1970-01-01T00:00:01.000Z">context before</message>',
+    );
+    expect(input.prompt).toContain("what&apos;s 1&lt;2?");
+    expect(input).toMatchObject({
+      groupFolder: "mem-g1",
+      chatJid: "mem:g1",
+      isMain: false,
+      assistantName: "Andy",
+    });
+    expect(input.sessionId).toBeUndefined();
+    expect(reply!.text).toStartWith("echo: <messages>");
+    await until(() => r.store.groups.cursor("mem:g1") > 0);
+    // The reply is stored as a bot message, after the inbound ones.
+    const history = r.store.messages.since("mem:g1", 0);
+    expect(history.at(-1)).toMatchObject({ isFromMe: true, isBot: true, senderName: "Andy" });
+    expect(r.store.groups.cursor("mem:g1")).toBe(trigSeq);
+    expect(r.store.groups.session("mem-g1")).toStartWith("sess-");
+    expect(sent).toEqual([`mem-g1:${trigSeq}:0`]);
+    expect(r.channel.typing.map((t) => t.on)).toContain(true);
+    await until(() => r.channel.typing.at(-1)?.on === false);
+  });
+
+  test("ipc snapshots are written before the agent starts", async () => {
+    const r = await rig();
+    addGroup(r.store, "mem:main", { isMain: true, requiresTrigger: false, folder: "main" });
+    await r.channel.receive("mem:main", "hi");
+    await r.channel.waitForSent(1);
+    const dir = join(r.config.dataDir, "ipc", "main");
+    expect(JSON.parse(readFileSync(join(dir, "current_tasks.json"), "utf8"))).toEqual([]);
+    const groups = JSON.parse(readFileSync(join(dir, "available_groups.json"), "utf8"));
+    expect(groups.groups).toEqual([{ jid: "mem:main", name: "G1", folder: "main", isMain: true }]);
+  });
+
+  test("unregistered chats are stored and discovered, never acted on; duplicates are no-ops", async () => {
+    const r = await rig();
+    const discovered: string[] = [];
+    r.events.on("chat.discovered", (e) => discovered.push(e.jid));
+    expect(await r.channel.receive("mem:other", "@Andy hi", { id: "x1" })).toBe(true);
+    expect(await r.channel.receive("mem:other", "@Andy hi", { id: "x1" })).toBe(false);
+    await r.channel.receive("mem:other", "@Andy again");
+    expect(discovered).toEqual(["mem:other"]);
+    expect(r.store.messages.since("mem:other", 0)).toHaveLength(2);
+    await Bun.sleep(20);
+    expect(r.runner.starts).toHaveLength(0);
+  });
+
+  test("a session is resumed and the own messages of the bot never trigger", async () => {
+    const r = await rig();
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    r.store.groups.setSession("mem-g1", "old-session");
+    await r.channel.receive("mem:g1", "bot talking", { isFromMe: true });
+    await Bun.sleep(20);
+    expect(r.runner.starts).toHaveLength(0);
+    await r.channel.receive("mem:g1", "hi");
+    await r.channel.waitForSent(1);
+    expect(r.runner.starts[0]!.input.sessionId).toBe("old-session");
+  });
+
+  test("warm session: a message while the agent runs goes in as a follow-up, cursor moves after its reply", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((res) => {
+      release = res;
+    });
+    const r = await rig({
+      respond: async (t) => {
+        if (t.turn === 0) await gate;
+        return [{ status: "success", result: `reply ${t.turn}` }];
+      },
+    });
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    await r.channel.receive("mem:g1", "first");
+    await until(() => r.runner.starts.length === 1);
+    await r.channel.receive("mem:g1", "second");
+    release();
+    await r.channel.waitForSent(2);
+    expect(r.runner.starts).toHaveLength(1);
+    expect(r.runner.followUps).toHaveLength(1);
+    expect(r.runner.followUps[0]!.text).toContain(">second</message>");
+    expect(r.runner.followUps[0]!.text).not.toContain("first");
+    expect(r.channel.sent.map((s) => s.text)).toEqual(["reply 0", "reply 1"]);
+    // Cursor at the follow-up's message (seq 2; the two replies come after it).
+    await until(() => r.store.groups.cursor("mem:g1") === 2);
+    // Still warm: a third message is another follow-up.
+    await r.channel.receive("mem:g1", "third");
+    await r.channel.waitForSent(3);
+    expect(r.runner.starts).toHaveLength(1);
+  });
+
+  test("cursor advances only after delivery; a failed send is retried, then delivered once", async () => {
+    const r = await rig();
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    r.channel.failNext = 1;
+    const failed: { error: string; cursor: number }[] = [];
+    r.events.on("message.failed", (e) =>
+      failed.push({ error: e.error, cursor: r.store.groups.cursor("mem:g1") }),
+    );
+    await r.channel.receive("mem:g1", "hello");
+    await until(() => failed.length === 1);
+    expect(failed[0]).toEqual({ error: "platform said no", cursor: 0 });
+    await r.channel.waitForSent(1);
+    await until(() => r.store.groups.cursor("mem:g1") === 1);
+    expect(r.runner.starts).toHaveLength(2);
+    expect(r.channel.sent).toHaveLength(1);
+    expect(r.store.outbound.recent("sent")).toHaveLength(1);
+  });
+
+  test("after the last retry the error is reported to the chat and the group is unblocked", async () => {
+    const r = await rig({ respond: () => ({ fail: "model exploded" }), maxRetries: 1 });
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    await r.channel.receive("mem:g1", "hello");
+    const [msg] = await r.channel.waitForSent(1);
+    expect(msg!.text).toContain("could not answer: model exploded");
+    expect(r.runner.starts).toHaveLength(2);
+    await until(() => r.store.groups.cursor("mem:g1") === 1);
+    // The next message starts afresh.
+    r.runner.setRespond(() => [{ status: "success", result: "ok now" }]);
+    await r.channel.receive("mem:g1", "again");
+    await r.channel.waitForSent(2);
+    expect(r.channel.sent[1]!.text).toBe("ok now");
+  });
+
+  test("an error output closes the agent and the run is retried", async () => {
+    let n = 0;
+    const r = await rig({
+      respond: () =>
+        n++ === 0
+          ? [{ status: "error", result: null, error: "api 500" }]
+          : [{ status: "success", result: "fine" }],
+    });
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    await r.channel.receive("mem:g1", "hello");
+    await r.channel.waitForSent(1);
+    expect(r.channel.sent.map((s) => s.text)).toEqual(["fine"]);
+    expect(r.runner.starts).toHaveLength(2);
+  });
+
+  test("stale session: cleared and retried fresh at once", async () => {
+    const r = await rig({
+      respond: (t) =>
+        t.input.sessionId === "gone"
+          ? { fail: "No conversation found with session ID: gone" }
+          : [{ status: "success", result: "fresh", newSessionId: "new-1" }],
+      maxRetries: 0,
+    });
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    r.store.groups.setSession("mem-g1", "gone");
+    await r.channel.receive("mem:g1", "hello");
+    const [msg] = await r.channel.waitForSent(1);
+    expect(msg!.text).toBe("fresh");
+    expect(r.runner.starts.map((s) => s.input.sessionId)).toEqual(["gone", undefined]);
+    await until(() => r.store.groups.session("mem-g1") === "new-1");
+  });
+
+  test("crash recovery: unprocessed messages are picked up at start; a reply already sent is not re-sent", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ngb-orch-"));
+    const store = openStore(join(dir, "store", "ngb.db"));
+    addGroup(store, "mem:g1", { requiresTrigger: false });
+    store.messages.insert({
+      id: "a",
+      chatJid: "mem:g1",
+      sender: "u",
+      senderName: "U",
+      content: "one",
+      timestamp: 1,
+    });
+    const seq = store.messages.insert({
+      id: "b",
+      chatJid: "mem:g1",
+      sender: "u",
+      senderName: "U",
+      content: "two",
+      timestamp: 2,
+    })!;
+    // The earlier process delivered the first result, then died before the cursor moved.
+    const row = store.outbound.claim(`mem-g1:${seq}:0`, "mem:g1", "first result");
+    store.outbound.markSent(row.id);
+    const r = await rig({
+      store,
+      dir,
+      respond: () => [
+        { status: "success", result: "first result" },
+        { status: "success", result: "second result" },
+      ],
+    });
+    await r.channel.waitForSent(1);
+    await until(() => r.store.groups.cursor("mem:g1") === seq);
+    expect(r.runner.orphansCleaned).toBe(1);
+    expect(r.runner.starts[0]!.input.prompt).toContain(">one</message>");
+    expect(r.channel.sent.map((s) => s.text)).toEqual(["second result"]);
+  });
+
+  test("delivery: a key already sent is skipped; no channel for the jid is an error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ngb-deliv-"));
+    const store = openStore(join(dir, "ngb.db"));
+    const channel = createMemoryChannel();
+    const deliver = createDelivery({
+      store,
+      events: createEventBus(),
+      channels: () => [channel],
+      assistantName: "Andy",
+      log: silentLogger(),
+    });
+    try {
+      expect((await deliver({ chatJid: "mem:a", text: "x", idemKey: "k1" })).status).toBe("sent");
+      expect((await deliver({ chatJid: "mem:a", text: "x", idemKey: "k1" })).status).toBe("duplicate");
+      expect(channel.sent).toHaveLength(1);
+      channel.failNext = 1;
+      await expect(deliver({ chatJid: "mem:a", text: "y", idemKey: "k2" })).rejects.toThrow(
+        /platform said no/,
+      );
+      expect(store.outbound.recent("failed")[0]).toMatchObject({ idemKey: "k2", error: "platform said no" });
+      expect((await deliver({ chatJid: "mem:a", text: "y", idemKey: "k2" })).status).toBe("sent");
+      await expect(deliver({ chatJid: "tg:1", text: "x", idemKey: "k3" })).rejects.toThrow(
+        /no connected channel/,
+      );
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("runTask: group context resumes and saves the session; isolated does neither", async () => {
+    const r = await rig({
+      respond: (t) => [{ status: "success", result: `task says ${t.text}`, newSessionId: `s-${t.name}` }],
+    });
+    addGroup(r.store, "mem:g1");
+    r.store.groups.setSession("mem-g1", "s0");
+    const task = {
+      id: "t1",
+      groupFolder: "mem-g1",
+      chatJid: "mem:g1",
+      prompt: "daily report",
+      contextMode: "isolated",
+    } as ScheduledTask;
+    const out = await r.orch.runTask(task, 123);
+    expect(out).toEqual({ status: "success", result: "task says daily report" });
+    expect(r.runner.starts[0]!.input).toMatchObject({
+      isScheduledTask: true,
+      taskId: "t1",
+      sessionId: undefined,
+    });
+    expect(r.store.groups.session("mem-g1")).toBe("s0");
+    expect(r.channel.sent.map((s) => s.text)).toEqual(["task says daily report"]);
+    // Same scheduled run again (re-run after a crash): no duplicate message.
+    await r.orch.runTask(task, 123);
+    expect(r.channel.sent).toHaveLength(1);
+    const grouped = await r.orch.dispatchTask({ ...task, contextMode: "group" }, 456);
+    expect(grouped.status).toBe("success");
+    expect(r.runner.starts[2]!.input.sessionId).toBe("s0");
+    expect(r.store.groups.session("mem-g1")).toStartWith("s-");
+    expect(r.channel.sent).toHaveLength(2);
+    expect(r.runner.alive()).toHaveLength(0);
+  });
+
+  test("runTask reports failures and unknown groups", async () => {
+    const r = await rig({ respond: () => ({ fail: "no credits" }) });
+    addGroup(r.store, "mem:g1");
+    const task = {
+      id: "t",
+      groupFolder: "mem-g1",
+      chatJid: "mem:g1",
+      prompt: "p",
+      contextMode: "group",
+    } as ScheduledTask;
+    expect(await r.orch.runTask(task, 1)).toMatchObject({ status: "error", error: "no credits" });
+    expect(await r.orch.runTask({ ...task, groupFolder: "nope" }, 1)).toMatchObject({
+      status: "error",
+      error: 'group "nope" is not registered',
+    });
+  });
+
+  test("groups added while running are picked up (re-read from the store)", async () => {
+    const r = await rig();
+    await r.channel.receive("mem:late", "@Andy before registration");
+    await Bun.sleep(10);
+    expect(r.runner.starts).toHaveLength(0);
+    addGroup(r.store, "mem:late");
+    await r.channel.receive("mem:late", "@Andy after");
+    await r.channel.waitForSent(1);
+    expect(r.runner.starts[0]!.input.prompt).toContain("before registration");
+  });
+});

@@ -1,0 +1,545 @@
+/**
+ * The orchestrator: the heart of the loop. Channels push messages in through the sink; the
+ * store insert emits `message.stored`, and the orchestrator reacts to that event (never by
+ * polling the database): a triggering message in a registered group either goes to the group's
+ * warm agent as a follow-up or queues a run. A run hands every message since the group's cursor
+ * to the agent as XML, delivers each streamed result through the owning channel with an
+ * idempotency key, and advances the cursor only after delivery. Start-up re-queues groups with
+ * unprocessed messages, so a crash loses nothing and (thanks to the keys) repeats nothing.
+ */
+import { mkdirSync } from "node:fs";
+import type { Config } from "../config/index.ts";
+import type { AgentProcess, AgentRunner } from "../container/types.ts";
+import type { EventBus, EventMap } from "../events/index.ts";
+import type { Logger } from "../log/index.ts";
+import type { ContainerInput, ContainerOutput } from "../protocol/index.ts";
+import type { GroupQueue, QueueJob } from "../queue/index.ts";
+import type { RegisteredGroup, ScheduledTask, Store, StoredMessage } from "../store/index.ts";
+import { errorMessage } from "../util/errors.ts";
+import type { Channel, ChannelSink, InboundMessage } from "./channel.ts";
+import { createDelivery, type Deliver, findChannel } from "./delivery.ts";
+import { formatMessages } from "./format.ts";
+import { ensureGroupFolder } from "./groups.ts";
+import { writeSnapshots } from "./snapshots.ts";
+import { isTriggered } from "./trigger.ts";
+
+export interface OrchestratorDeps {
+  config: Config;
+  store: Store;
+  events: EventBus;
+  queue: GroupQueue;
+  runner: AgentRunner;
+  channels: Channel[];
+  log: Logger;
+  clock?: { now(): number };
+}
+
+export interface TaskRunOutcome {
+  status: "success" | "error";
+  result: string | null;
+  error?: string;
+}
+
+export interface Orchestrator {
+  start(): Promise<void>;
+  /** Kill running agents, stop the queue, disconnect channels. */
+  stop(): Promise<void>;
+  /** The sink a channel pushes into (one per channel, for status attribution). */
+  sinkFor(channel: Channel): ChannelSink;
+  /** Send through the owning channel with an idempotency key; stores the reply. */
+  deliver: Deliver;
+  channels(): readonly Channel[];
+  /** Run a scheduled task now, in the group's container (the queue is bypassed). */
+  runTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome>;
+  /** Queue a task run behind the group's current job (tasks go before messages). */
+  dispatchTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome>;
+  /** Queue a message run for a group if it has triggering messages after its cursor. */
+  recoverGroup(jid: string): boolean;
+}
+
+interface Batch {
+  lastSeq: number;
+  outputs: number;
+}
+
+interface Live {
+  mode: "messages" | "task";
+  proc: AgentProcess | null;
+  /** Batches handed to the agent and not yet answered, oldest first. */
+  pending: Batch[];
+  lastAnswered: Batch | null;
+  /** Highest seq handed to the agent. */
+  sentSeq: number;
+  /** New messages arrived before the process was up. */
+  wantFollowUp: boolean;
+  accepting: boolean;
+  chain: Promise<void>;
+}
+
+const STALE_SESSION =
+  /no conversation found|session[^\n]{0,40}(not found|does not exist|invalid|expired)|invalid session|unknown session/i;
+
+/** Messages the agent should see: everything but the bot's own replies. */
+const forAgent = (m: StoredMessage) => !m.isBot && !m.id.startsWith("out:");
+
+export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
+  const { config, store, events, queue, runner } = deps;
+  const log = deps.log.withTag("orchestrator");
+  const now = () => (deps.clock ?? Date).now();
+  const channels = deps.channels;
+  const live = new Map<string, Live>();
+  const unsubscribe: (() => void)[] = [];
+  const inflightTasks = new Map<string, Promise<TaskRunOutcome>>();
+  let stopping = false;
+
+  const deliver = createDelivery({
+    store,
+    events,
+    channels: () => channels,
+    assistantName: config.assistantName,
+    log,
+    now,
+  });
+
+  const typing = (jid: string, on: boolean) => {
+    const ch = findChannel(channels, jid);
+    ch?.setTyping?.(jid, on).catch(() => {});
+  };
+
+  const baseInput = (group: RegisteredGroup): Omit<ContainerInput, "prompt" | "chatJid"> => ({
+    groupFolder: group.folder,
+    isMain: group.isMain,
+    assistantName: config.assistantName,
+    model: config.anthropic.model,
+    idleTimeoutMs: config.container.idleTimeoutMs,
+  });
+
+  const prepare = (group: RegisteredGroup) => {
+    ensureGroupFolder(config.groupsDir, group);
+    try {
+      writeSnapshots(store, config.dataDir, group);
+    } catch (err) {
+      log.warn("writing ipc snapshots failed", { group: group.folder, error: errorMessage(err) });
+      mkdirSync(config.dataDir, { recursive: true });
+    }
+  };
+
+  /** Unprocessed messages of a chat after `afterSeq`: the agent's view and the last seq. */
+  const unprocessed = (jid: string, afterSeq: number) => {
+    const all = store.messages.since(jid, afterSeq, 500);
+    const lastSeq = all.length ? all[all.length - 1]!.seq : afterSeq;
+    return { msgs: all.filter(forAgent), lastSeq };
+  };
+
+  const anyTriggered = (group: RegisteredGroup, msgs: StoredMessage[]) =>
+    msgs.some((m) => isTriggered(m, group, config));
+
+  // ---- message runs ----
+
+  function enqueueMessages(jid: string): boolean {
+    return queue.enqueue(jid, {
+      kind: "messages",
+      id: jid,
+      run: () => runMessages(jid),
+      onGiveUp: (err) => reportFailure(jid, err),
+    } satisfies QueueJob);
+  }
+
+  async function reportFailure(jid: string, err: unknown): Promise<void> {
+    const group = store.groups.get(jid);
+    if (!group) return;
+    const { lastSeq } = unprocessed(jid, store.groups.cursor(jid));
+    const text = `⚠️ ${config.assistantName} could not answer: ${errorMessage(err).slice(0, 500)}`;
+    try {
+      await deliver({ chatJid: jid, text, idemKey: `${group.folder}:${lastSeq}:error` });
+    } catch (e) {
+      log.error("could not report a failed run to the chat", { group: group.folder, error: errorMessage(e) });
+    }
+    // Unblock the group: the failure is visible in the chat; the next message starts afresh.
+    store.groups.setCursor(jid, lastSeq, now());
+  }
+
+  async function runMessages(jid: string): Promise<void> {
+    if (stopping) return;
+    const group = store.groups.get(jid);
+    if (!group) return;
+    const { msgs, lastSeq } = unprocessed(jid, store.groups.cursor(jid));
+    if (msgs.length === 0 || !anyTriggered(group, msgs)) return;
+    prepare(group);
+    let sessionId = store.groups.session(group.folder) ?? undefined;
+    for (let attempt = 0; ; attempt++) {
+      const res = await runOnce(group, formatMessages(msgs), lastSeq, sessionId);
+      if (res.ok) return;
+      if (sessionId && res.answered === 0 && attempt === 0 && STALE_SESSION.test(res.error)) {
+        log.warn("stale session, starting a fresh one", { group: group.folder, sessionId });
+        store.groups.clearSession(group.folder);
+        sessionId = undefined;
+        continue;
+      }
+      throw new Error(res.error);
+    }
+  }
+
+  async function runOnce(
+    group: RegisteredGroup,
+    prompt: string,
+    lastSeq: number,
+    sessionId: string | undefined,
+  ): Promise<{ ok: true } | { ok: false; error: string; answered: number }> {
+    const jid = group.jid;
+    const st: Live = {
+      mode: "messages",
+      proc: null,
+      pending: [{ lastSeq, outputs: 0 }],
+      lastAnswered: null,
+      sentSeq: lastSeq,
+      wantFollowUp: false,
+      accepting: true,
+      chain: Promise.resolve(),
+    };
+    live.set(jid, st);
+    let answered = 0;
+    let failure: string | null = null;
+    const onOutput = async (out: ContainerOutput) => {
+      if (out.newSessionId) store.groups.setSession(group.folder, out.newSessionId, now());
+      events.emit("agent.output", {
+        groupFolder: group.folder,
+        chatJid: jid,
+        result: out.result,
+        status: out.status,
+      });
+      const batch = st.pending[0] ?? st.lastAnswered ?? { lastSeq: st.sentSeq, outputs: 0 };
+      const text = out.result?.trim();
+      if (text) {
+        try {
+          await deliver({ chatJid: jid, text, idemKey: `${group.folder}:${batch.lastSeq}:${batch.outputs}` });
+          batch.outputs++;
+        } catch (err) {
+          failure = errorMessage(err);
+          st.accepting = false;
+          st.proc?.close();
+          return;
+        }
+      }
+      if (out.status === "error") {
+        failure = out.error ?? "the agent reported an error";
+        st.accepting = false;
+        st.proc?.close();
+        return;
+      }
+      // The turn is answered and delivered: move the cursor past it.
+      if (st.pending[0] === batch) st.pending.shift();
+      st.lastAnswered = batch;
+      answered++;
+      store.groups.setCursor(jid, batch.lastSeq, now());
+      if (st.pending.length === 0) {
+        typing(jid, false);
+        const proc = st.proc;
+        if (proc) queue.markIdle(jid, () => proc.close());
+      }
+    };
+
+    typing(jid, true);
+    const started = now();
+    let result: Awaited<AgentProcess["done"]>;
+    try {
+      const proc = await runner.start({
+        group,
+        input: { ...baseInput(group), prompt, chatJid: jid, sessionId },
+        onOutput,
+      });
+      st.proc = proc;
+      events.emit("agent.started", {
+        groupFolder: group.folder,
+        chatJid: jid,
+        containerName: proc.name,
+        reason: "messages",
+      });
+      if (st.wantFollowUp) followUp(jid);
+      if (st.pending.length === 0) queue.markIdle(jid, () => proc.close());
+      result = await proc.done;
+    } catch (err) {
+      result = { status: "error", error: errorMessage(err), exitCode: null, durationMs: 0, outputs: 0 };
+    } finally {
+      st.accepting = false;
+      typing(jid, false);
+    }
+    await st.chain.catch(() => {});
+    live.delete(jid);
+    if (result.newSessionId) store.groups.setSession(group.folder, result.newSessionId, now());
+    events.emit("agent.finished", {
+      groupFolder: group.folder,
+      chatJid: jid,
+      containerName: st.proc?.name ?? "",
+      durationMs: result.durationMs || now() - started,
+      status: result.status,
+      error: failure ?? result.error,
+    });
+    if (failure) return { ok: false, error: failure, answered };
+    if (st.pending.length === 0) {
+      // Everything handed over was answered; a late container error is not the chat's problem.
+      if (result.status !== "success")
+        log.debug("agent ended after answering", { group: group.folder, status: result.status });
+      recoverGroup(jid);
+      return { ok: true };
+    }
+    if (result.status === "success") {
+      // It ended before reading the last follow-up (idle timeout race): run again from the cursor.
+      enqueueMessages(jid);
+      return { ok: true };
+    }
+    return {
+      ok: false,
+      error: result.error ?? `agent ${result.status} (exit ${result.exitCode ?? "?"})`,
+      answered,
+    };
+  }
+
+  /** Hand new messages to the group's warm agent (serialized per group). */
+  function followUp(jid: string): void {
+    const st = live.get(jid);
+    if (!st) return;
+    st.chain = st.chain.then(async () => {
+      if (!st.accepting) {
+        enqueueMessages(jid);
+        return;
+      }
+      const proc = st.proc;
+      if (!proc) {
+        st.wantFollowUp = true;
+        return;
+      }
+      st.wantFollowUp = false;
+      const group = store.groups.get(jid);
+      if (!group) return;
+      const { msgs, lastSeq } = unprocessed(jid, st.sentSeq);
+      if (msgs.length === 0 || !anyTriggered(group, msgs)) return;
+      const ok = await proc.sendFollowUp(formatMessages(msgs)).catch((err) => {
+        log.warn("follow-up failed", { group: group.folder, error: errorMessage(err) });
+        return false;
+      });
+      if (!ok) {
+        st.accepting = false;
+        enqueueMessages(jid);
+        return;
+      }
+      st.pending.push({ lastSeq, outputs: 0 });
+      st.sentSeq = lastSeq;
+      queue.markBusy(jid);
+      typing(jid, true);
+    });
+  }
+
+  function onStored(e: EventMap["message.stored"]): void {
+    if (stopping || e.isFromMe) return;
+    const group = store.groups.get(e.chatJid);
+    if (!group) return;
+    const st = live.get(e.chatJid);
+    if (st?.mode === "messages" && st.accepting) {
+      followUp(e.chatJid);
+      return;
+    }
+    const triggered =
+      isTriggered({ content: e.content, isFromMe: false }, group, config) ||
+      (group.requiresTrigger && store.messages.get(e.seq)?.mentionsBot === true);
+    if (triggered) enqueueMessages(e.chatJid);
+  }
+
+  function recoverGroup(jid: string): boolean {
+    const group = store.groups.get(jid);
+    if (!group) return false;
+    const { msgs } = unprocessed(jid, store.groups.cursor(jid));
+    if (msgs.length === 0 || !anyTriggered(group, msgs)) return false;
+    return enqueueMessages(jid);
+  }
+
+  // ---- task runs ----
+
+  async function runTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome> {
+    const group = store.groups.byFolder(task.groupFolder);
+    if (!group)
+      return { status: "error", result: null, error: `group "${task.groupFolder}" is not registered` };
+    prepare(group);
+    const isolated = task.contextMode === "isolated";
+    const sessionId = isolated ? undefined : (store.groups.session(group.folder) ?? undefined);
+    const chatJid = task.chatJid || group.jid;
+    const results: string[] = [];
+    let error: string | undefined;
+    let proc: AgentProcess | null = null;
+    let finished = false;
+    let index = 0;
+    const st: Live = {
+      mode: "task",
+      proc: null,
+      pending: [],
+      lastAnswered: null,
+      sentSeq: 0,
+      wantFollowUp: false,
+      accepting: false,
+      chain: Promise.resolve(),
+    };
+    live.set(group.jid, st);
+    try {
+      proc = await runner.start({
+        group,
+        input: {
+          ...baseInput(group),
+          prompt: task.prompt,
+          chatJid,
+          sessionId,
+          isScheduledTask: true,
+          taskId: task.id,
+        },
+        onOutput: async (out) => {
+          if (!isolated && out.newSessionId) store.groups.setSession(group.folder, out.newSessionId, now());
+          events.emit("agent.output", {
+            groupFolder: group.folder,
+            chatJid,
+            result: out.result,
+            status: out.status,
+          });
+          const text = out.result?.trim();
+          if (text) {
+            try {
+              await deliver({ chatJid, text, idemKey: `task:${task.id}:${scheduledFor}:${index++}` });
+              results.push(text);
+            } catch (err) {
+              error = errorMessage(err);
+            }
+          }
+          if (out.status === "error") error = out.error ?? "the agent reported an error";
+          // One turn is the whole task: let the container go.
+          finished = true;
+          proc?.close();
+        },
+      });
+      st.proc = proc;
+      if (finished) proc.close();
+      events.emit("agent.started", {
+        groupFolder: group.folder,
+        chatJid,
+        containerName: proc.name,
+        reason: "task",
+      });
+      const res = await proc.done;
+      if (!isolated && res.newSessionId) store.groups.setSession(group.folder, res.newSessionId, now());
+      if (res.status !== "success" && !finished) error ??= res.error ?? `agent ${res.status}`;
+      events.emit("agent.finished", {
+        groupFolder: group.folder,
+        chatJid,
+        containerName: proc.name,
+        durationMs: res.durationMs,
+        status: res.status,
+        error,
+      });
+    } catch (err) {
+      error = errorMessage(err);
+    } finally {
+      if (live.get(group.jid) === st) live.delete(group.jid);
+    }
+    // Messages that arrived during the task run.
+    recoverGroup(group.jid);
+    const result = results.length ? results.join("\n\n") : null;
+    return error ? { status: "error", result, error } : { status: "success", result };
+  }
+
+  function dispatchTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome> {
+    const key = `${task.id}:${scheduledFor}`;
+    const existing = inflightTasks.get(key);
+    if (existing) return existing;
+    const group = store.groups.byFolder(task.groupFolder);
+    if (!group)
+      return Promise.resolve({
+        status: "error",
+        result: null,
+        error: `group "${task.groupFolder}" is not registered`,
+      });
+    const p = new Promise<TaskRunOutcome>((resolve) => {
+      const accepted = queue.enqueue(group.jid, {
+        kind: "task",
+        id: key,
+        run: async () => resolve(await runTask(task, scheduledFor)),
+        onGiveUp: (err) => resolve({ status: "error", result: null, error: errorMessage(err) }),
+      });
+      if (!accepted) resolve({ status: "error", result: null, error: "the queue is stopping" });
+    }).finally(() => inflightTasks.delete(key));
+    inflightTasks.set(key, p);
+    return p;
+  }
+
+  // ---- channels ----
+
+  function sinkFor(channel: Channel): ChannelSink {
+    return {
+      async inbound(m: InboundMessage) {
+        if (!m.id || !m.chatJid) throw new Error("inbound message needs an id and a chatJid");
+        const known = store.messages.chat(m.chatJid) !== null;
+        const seq = store.messages.insert(m, now());
+        if (seq === null) return false;
+        if (!known && !store.groups.get(m.chatJid))
+          events.emit("chat.discovered", { jid: m.chatJid, channel: channel.name });
+        events.emit("message.stored", {
+          seq,
+          chatJid: m.chatJid,
+          sender: m.sender,
+          senderName: m.senderName,
+          content: m.content,
+          timestamp: m.timestamp,
+          isFromMe: m.isFromMe === true,
+          channel: channel.name,
+        });
+        return true;
+      },
+      discovered(chat) {
+        const known = store.messages.chat(chat.jid) !== null;
+        store.messages.discoverChat(chat, now());
+        if (!known) events.emit("chat.discovered", { jid: chat.jid, name: chat.name, channel: channel.name });
+      },
+      status(update) {
+        events.emit("channel.status", { channel: channel.name, ...update });
+        if (update.state === "error")
+          log.warn("channel error", { channel: channel.name, error: update.error });
+      },
+    };
+  }
+
+  return {
+    async start() {
+      unsubscribe.push(events.on("message.stored", onStored));
+      try {
+        const removed = await runner.cleanupOrphans();
+        if (removed > 0) log.info("removed orphaned agent containers", { count: removed });
+      } catch (err) {
+        log.warn("orphan cleanup failed", { error: errorMessage(err) });
+      }
+      await Promise.all(
+        channels.map(async (ch) => {
+          try {
+            await ch.connect(sinkFor(ch));
+          } catch (err) {
+            log.error("channel failed to connect", { channel: ch.name, error: errorMessage(err) });
+            events.emit("channel.status", { channel: ch.name, state: "error", error: errorMessage(err) });
+          }
+        }),
+      );
+      let recovered = 0;
+      for (const g of store.groups.list()) if (recoverGroup(g.jid)) recovered++;
+      if (recovered > 0) log.info("re-queued groups with unprocessed messages", { groups: recovered });
+    },
+    async stop() {
+      stopping = true;
+      for (const u of unsubscribe.splice(0)) u();
+      const procs = [...live.values()].map((s) => s.proc).filter((p): p is AgentProcess => p !== null);
+      const stopped = queue.stop();
+      await Promise.allSettled(procs.map((p) => p.kill("shutdown")));
+      await stopped;
+      await Promise.allSettled(channels.map((ch) => ch.disconnect()));
+    },
+    sinkFor,
+    deliver,
+    channels: () => channels,
+    runTask,
+    dispatchTask,
+    recoverGroup,
+  };
+}

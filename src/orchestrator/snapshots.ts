@@ -1,0 +1,61 @@
+/**
+ * Files the host writes into `ipc/<folder>/` before an agent starts, so the agent's tools can
+ * read state without talking to the host: the group's tasks (all tasks for main) and, for main,
+ * the registered groups and discovered chats. Written atomically (tmp + rename).
+ */
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { GROUPS_SNAPSHOT, IPC_DIRS, TASKS_SNAPSHOT } from "../protocol/index.ts";
+import type { RegisteredGroup, Store } from "../store/index.ts";
+
+export function ipcDir(dataDir: string, folder: string): string {
+  return join(dataDir, "ipc", folder);
+}
+
+/** Create `ipc/<folder>/{messages,tasks,input}`. */
+export function ensureIpcDirs(dataDir: string, folder: string): string {
+  const dir = ipcDir(dataDir, folder);
+  for (const sub of Object.values(IPC_DIRS)) mkdirSync(join(dir, sub), { recursive: true });
+  return dir;
+}
+
+export function writeJsonAtomic(file: string, data: unknown): void {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, JSON.stringify(data, null, 2));
+  renameSync(tmp, file);
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function writeSnapshots(store: Store, dataDir: string, group: RegisteredGroup): void {
+  const dir = ensureIpcDirs(dataDir, group.folder);
+  const tasks = (group.isMain ? store.tasks.list() : store.tasks.list(group.folder)).map((t) => ({
+    id: t.id,
+    groupFolder: t.groupFolder,
+    chatJid: t.chatJid,
+    prompt: t.prompt,
+    scheduleType: t.scheduleType,
+    scheduleValue: t.scheduleValue,
+    timezone: t.timezone,
+    contextMode: t.contextMode,
+    status: t.status,
+    nextRun: iso(t.nextRun),
+    lastRun: iso(t.lastRun),
+    lastResult: t.lastResult,
+    lastError: t.lastError,
+  }));
+  writeJsonAtomic(join(dir, TASKS_SNAPSHOT), tasks);
+  if (group.isMain) {
+    const groups = store.groups.list();
+    const registered = new Set(groups.map((g) => g.jid));
+    writeJsonAtomic(join(dir, GROUPS_SNAPSHOT), {
+      groups: groups.map((g) => ({ jid: g.jid, name: g.name, folder: g.folder, isMain: g.isMain })),
+      discovered: store.messages
+        .chats()
+        .filter((c) => !registered.has(c.jid))
+        .slice(0, 500)
+        .map((c) => ({ jid: c.jid, name: c.name, channel: c.channel, lastMessageAt: iso(c.lastMessageAt) })),
+      updatedAt: new Date().toISOString(),
+    });
+  }
+}
