@@ -100,6 +100,9 @@ const toRun = (r: RunRow): TaskRunLog => ({
   error: r.error,
 });
 
+/** last_result / last_error on the task are a preview; the run log keeps the full text. */
+const MAX_LAST_RESULT = 4_000;
+
 export function createTaskRepo(db: Database) {
   const insert = db.query(
     `INSERT INTO scheduled_tasks (id, group_folder, chat_jid, prompt, schedule_type, schedule_value, timezone,
@@ -113,10 +116,12 @@ export function createTaskRepo(db: Database) {
     "SELECT * FROM scheduled_tasks WHERE group_folder = ? ORDER BY created_at",
   );
   const due = db.query<TaskRow, [number]>(
-    "SELECT * FROM scheduled_tasks WHERE status = 'active' AND next_run IS NOT NULL AND next_run <= ? ORDER BY next_run",
+    `SELECT * FROM scheduled_tasks WHERE status = 'active' AND next_run IS NOT NULL AND next_run <= ?
+       AND claimed_for IS NULL ORDER BY next_run`,
   );
   const nextDue = db.query<{ t: number | null }, []>(
-    "SELECT min(next_run) AS t FROM scheduled_tasks WHERE status = 'active' AND next_run IS NOT NULL",
+    `SELECT min(next_run) AS t FROM scheduled_tasks WHERE status = 'active' AND next_run IS NOT NULL
+       AND claimed_for IS NULL`,
   );
   const runInsert = db.query<
     { id: number },
@@ -131,6 +136,85 @@ export function createTaskRepo(db: Database) {
   const runs = db.query<RunRow, [string, number]>(
     "SELECT * FROM task_run_logs WHERE task_id = ? ORDER BY id DESC LIMIT ?",
   );
+  const claimed = db.query<TaskRow, []>("SELECT * FROM scheduled_tasks WHERE claimed_for IS NOT NULL");
+  const claim = db.query<unknown, [number, number, number | null, string]>(
+    `UPDATE scheduled_tasks SET claimed_for = ?, claimed_at = ?, next_run = ?
+     WHERE id = ? AND status = 'active' AND claimed_for IS NULL`,
+  );
+  const finishTask = db.query<unknown, [string | null, string | null, number, string]>(
+    `UPDATE scheduled_tasks SET last_run = claimed_at, last_result = ?1, last_error = ?2,
+       claimed_for = NULL, claimed_at = NULL,
+       status = CASE WHEN ?3 = 1 AND status IN ('active', 'paused') THEN 'completed' ELSE status END,
+       next_run = CASE WHEN ?3 = 1 THEN NULL ELSE next_run END
+     WHERE id = ?4`,
+  );
+  const runFinishAt = db.query<unknown, [number, RunStatus, string | null, string | null, number]>(
+    `UPDATE task_run_logs SET duration_ms = max(0, ? - started_at), status = ?, result = ?, error = ?
+     WHERE id = ?`,
+  );
+  const abandonRuns = db.query<unknown, [number, string, string]>(
+    `UPDATE task_run_logs SET duration_ms = max(0, ? - started_at), status = 'error', error = ?
+     WHERE task_id = ? AND status = 'running'`,
+  );
+  const clearClaim = db.query<unknown, [string]>(
+    "UPDATE scheduled_tasks SET claimed_for = NULL, claimed_at = NULL WHERE id = ?",
+  );
+  const setNext = db.query<unknown, [number | null, string]>(
+    "UPDATE scheduled_tasks SET next_run = ? WHERE id = ?",
+  );
+
+  /** Claim a due run: the claim, the advanced next_run and a `running` log row, all or nothing. */
+  const claimRunTx = db.transaction(
+    (id: string, claimedFor: number, claimedAt: number, nextRun: number | null): number | null => {
+      const changed = claim.run(claimedFor, claimedAt, nextRun, id).changes;
+      if (changed === 0) return null;
+      return runInsert.get(id, claimedFor, claimedAt, "running", null, null)!.id;
+    },
+  );
+  const completeRunTx = db.transaction(
+    (
+      id: string,
+      runId: number,
+      finishedAt: number,
+      status: RunStatus,
+      result: string | null,
+      error: string | null,
+      complete: boolean,
+    ) => {
+      runFinishAt.run(finishedAt, status, result, error, runId);
+      finishTask.run(
+        result === null ? null : result.slice(0, MAX_LAST_RESULT),
+        error === null ? null : error.slice(0, MAX_LAST_RESULT),
+        complete ? 1 : 0,
+        id,
+      );
+    },
+  );
+  const skipRunTx = db.transaction(
+    (
+      id: string,
+      scheduledFor: number,
+      at: number,
+      reason: string,
+      nextRun: number | null,
+      complete: boolean,
+    ): number => {
+      const runId = runInsert.get(id, scheduledFor, at, "skipped", null, reason)!.id;
+      setNext.run(nextRun, id);
+      if (complete)
+        db.query("UPDATE scheduled_tasks SET status = 'completed' WHERE id = ? AND status = 'active'").run(
+          id,
+        );
+      return runId;
+    },
+  );
+  const abandonClaimTx = db.transaction((id: string, at: number, error: string) => {
+    abandonRuns.run(at, error, id);
+    clearClaim.run(id);
+  });
+  const setNextManyTx = db.transaction((rows: { id: string; nextRun: number | null }[]) => {
+    for (const r of rows) setNext.run(r.nextRun, r.id);
+  });
 
   return {
     insert(
@@ -160,9 +244,11 @@ export function createTaskRepo(db: Database) {
     list(groupFolder?: string): ScheduledTask[] {
       return (groupFolder ? byGroup.all(groupFolder) : all.all()).map(toTask);
     },
+    /** Active, unclaimed tasks due at `now`, earliest first. */
     due(now: number): ScheduledTask[] {
       return due.all(now).map(toTask);
     },
+    /** Earliest next_run of an active, unclaimed task. */
     nextDueAt(): number | null {
       return nextDue.get()?.t ?? null;
     },
@@ -234,6 +320,49 @@ export function createTaskRepo(db: Database) {
     },
     runs(taskId: string, limit = 50): TaskRunLog[] {
       return runs.all(taskId, limit).map(toRun);
+    },
+    /** Tasks with a run in flight (or left in flight by a crashed host). */
+    claimed(): ScheduledTask[] {
+      return claimed.all().map(toTask);
+    },
+    /**
+     * In ONE transaction: claim the run due at `claimedFor` (only if the task is active and not
+     * already claimed), advance next_run and insert a `running` log row. Returns the run id, or
+     * null when the task was not claimable (paused, cancelled or already running).
+     */
+    claimRun(id: string, claimedFor: number, claimedAt: number, nextRun: number | null): number | null {
+      return claimRunTx(id, claimedFor, claimedAt, nextRun);
+    },
+    /**
+     * In ONE transaction: finish the run log row, record last_run/last_result/last_error on the
+     * task and clear its claim; `complete` marks a `once` task completed (unless cancelled).
+     */
+    completeRun(
+      id: string,
+      runId: number,
+      outcome: { finishedAt: number; status: RunStatus; result: string | null; error: string | null },
+      complete: boolean,
+    ): void {
+      completeRunTx(id, runId, outcome.finishedAt, outcome.status, outcome.result, outcome.error, complete);
+    },
+    /** In ONE transaction: a `skipped` log row with the reason, next_run moved on (`complete` for once). */
+    skipRun(
+      id: string,
+      scheduledFor: number,
+      at: number,
+      reason: string,
+      nextRun: number | null,
+      complete: boolean,
+    ): number {
+      return skipRunTx(id, scheduledFor, at, reason, nextRun, complete);
+    },
+    /** A claim left by a crashed host: its `running` log rows become errors, the claim is cleared. */
+    abandonClaim(id: string, at: number, error: string): void {
+      abandonClaimTx(id, at, error);
+    },
+    /** Persist many next_run values in one transaction. */
+    setNextRuns(rows: { id: string; nextRun: number | null }[]): void {
+      setNextManyTx(rows);
     },
   };
 }
