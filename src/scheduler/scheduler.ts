@@ -169,16 +169,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     const missedWhileDown = due < startedAt;
     const lateBy = now - due;
-    if (task.catchUp === "skip") {
-      if (missedWhileDown) return skip(task, schedule, due, now, "missed while ngb was down");
-      if (lateBy > lateGraceMs)
-        return skip(
-          task,
-          schedule,
-          due,
-          now,
-          `missed: ngb woke ${formatDuration(Math.round(lateBy / 1000) * 1000)} late (host suspended or clock changed)`,
-        );
+    if (task.catchUp === "skip" && (missedWhileDown || lateBy > lateGraceMs)) {
+      const why = missedWhileDown
+        ? "missed while ngb was down"
+        : `missed: ngb woke ${formatDuration(Math.round(lateBy / 1000) * 1000)} late (host suspended or clock changed)`;
+      skip(task, schedule, due, now, why);
+      return;
     }
     const next = schedule.type === "once" ? null : nextSlot(schedule, now, due);
     if (missedWhileDown || lateBy > lateGraceMs)
