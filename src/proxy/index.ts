@@ -1,0 +1,9 @@
+/** The host-side credential proxy agents reach through a mounted unix socket. */
+export {
+  type CredentialProxy,
+  type CredentialProxyOptions,
+  createCredentialProxy,
+  ProxyStartError,
+  type UsageSink,
+} from "./proxy.ts";
+export { type TokenUsage, usageTap } from "./usage.ts";

@@ -1,0 +1,220 @@
+/**
+ * The credential proxy: a Bun server on a unix socket that agent containers reach through a
+ * bind mount. Each container gets its own token; the proxy checks it, swaps it for the real
+ * Anthropic credentials (which never enter a container), forwards to the configured upstream,
+ * streams the answer back unbuffered and records token usage per group and day.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Config } from "../config/index.ts";
+import type { Logger } from "../log/index.ts";
+import { errorMessage } from "../util/errors.ts";
+import { type TokenUsage, usageTap } from "./usage.ts";
+
+export interface UsageSink {
+  outbound: { addUsage(groupFolder: string, u: TokenUsage): void };
+}
+
+export interface CredentialProxyOptions {
+  config: Pick<Config, "anthropic">;
+  store: UsageSink;
+  log: Logger;
+  /** Usually `<dataDir>/proxy/proxy.sock`; the directory is what containers mount. */
+  socketPath: string;
+  fetch?: typeof fetch;
+}
+
+export interface CredentialProxy {
+  readonly socketPath: string;
+  /** A fresh token for one container of `groupFolder`. */
+  issue(groupFolder: string): string;
+  revoke(token: string): void;
+  stop(): Promise<void>;
+}
+
+export class ProxyStartError extends Error {
+  override name = "ProxyStartError";
+}
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  // Bun's fetch negotiates and decodes compression itself.
+  "accept-encoding",
+  "x-api-key",
+  "authorization",
+]);
+
+const RESPONSE_DROP = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "content-encoding",
+  "content-length",
+]);
+
+/** Anthropic-shaped error, so the agent's CLI shows the message. */
+function apiError(status: number, type: string, message: string): Response {
+  return Response.json({ type: "error", error: { type, message } }, { status });
+}
+
+/** unix socket paths are limited to 108 bytes including the terminator. */
+const MAX_SOCKET_PATH = 107;
+
+function tokenOf(req: Request): string | null {
+  const key = req.headers.get("x-api-key");
+  if (key) return key.trim();
+  const auth = req.headers.get("authorization");
+  const m = auth ? /^Bearer\s+(\S+)$/i.exec(auth.trim()) : null;
+  return m ? m[1]! : null;
+}
+
+export function createCredentialProxy(options: CredentialProxyOptions): CredentialProxy {
+  const { config, store, socketPath } = options;
+  const log = options.log.withTag("proxy");
+  const doFetch = options.fetch ?? fetch;
+  const tokens = new Map<string, string>();
+  const base = config.anthropic.baseUrl.replace(/\/+$/, "");
+  const upstreamHost = new URL(base).host;
+
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH)
+    throw new ProxyStartError(
+      `credential proxy socket path is too long (${Buffer.byteLength(socketPath)} > ${MAX_SOCKET_PATH} bytes): ${socketPath}; use a shorter dataDir`,
+    );
+  const dir = dirname(socketPath);
+  mkdirSync(dir, { recursive: true });
+  // Traversable but not listable: containers running as another uid must reach the socket.
+  chmodSync(dir, 0o711);
+  if (existsSync(socketPath)) rmSync(socketPath, { force: true });
+
+  async function handle(req: Request): Promise<Response> {
+    const token = tokenOf(req);
+    const group = token ? tokens.get(token) : undefined;
+    if (!group) {
+      log.warn("request refused: missing or unknown container token", { path: new URL(req.url).pathname });
+      return apiError(
+        401,
+        "authentication_error",
+        "ngb credential proxy: missing or invalid container token",
+      );
+    }
+    const { apiKey, authToken } = config.anthropic;
+    if (!apiKey && !authToken)
+      return apiError(
+        503,
+        "api_error",
+        "ngb: no Anthropic credentials on the host; set ANTHROPIC_API_KEY (or anthropic.apiKey in the config, or ANTHROPIC_AUTH_TOKEN for a subscription) and restart ngb serve",
+      );
+
+    const url = new URL(req.url);
+    const headers = new Headers();
+    req.headers.forEach((value, key) => {
+      if (!HOP_BY_HOP.has(key.toLowerCase())) headers.set(key, value);
+    });
+    if (apiKey) headers.set("x-api-key", apiKey);
+    else {
+      headers.set("authorization", `Bearer ${authToken}`);
+      const beta = headers.get("anthropic-beta");
+      if (!beta?.includes("oauth-2025-04-20"))
+        headers.set("anthropic-beta", beta ? `${beta},oauth-2025-04-20` : "oauth-2025-04-20");
+    }
+    const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    const started = performance.now();
+    let upstream: Response;
+    try {
+      upstream = await doFetch(`${base}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers,
+        body: hasBody ? await req.arrayBuffer() : undefined,
+        redirect: "manual",
+        signal: req.signal,
+      });
+    } catch (err) {
+      const msg = errorMessage(err);
+      log.warn("upstream unreachable", { group, upstream: upstreamHost, error: msg });
+      return apiError(
+        502,
+        "api_error",
+        `ngb credential proxy: upstream ${upstreamHost} unreachable (${msg})`,
+      );
+    }
+    log.debug("proxied", {
+      group,
+      method: req.method,
+      path: url.pathname,
+      status: upstream.status,
+      ms: Math.round(performance.now() - started),
+    });
+
+    const outHeaders = new Headers();
+    upstream.headers.forEach((value, key) => {
+      if (!RESPONSE_DROP.has(key.toLowerCase())) outHeaders.set(key, value);
+    });
+    const counts = req.method === "POST" && url.pathname.endsWith("/v1/messages") && upstream.ok;
+    if (!counts || !upstream.body)
+      return new Response(upstream.body, {
+        status: upstream.status,
+        statusText: upstream.statusText,
+        headers: outHeaders,
+      });
+    const type = upstream.headers.get("content-type") ?? "";
+    const tap = usageTap(type.includes("text/event-stream") ? "sse" : "json", (u) => {
+      try {
+        store.outbound.addUsage(group, u);
+      } catch (err) {
+        log.warn("usage not recorded", { group, error: errorMessage(err) });
+      }
+    });
+    return new Response(upstream.body.pipeThrough(tap), {
+      status: upstream.status,
+      statusText: upstream.statusText,
+      headers: outHeaders,
+    });
+  }
+
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      unix: socketPath,
+      // Streams may sit quiet while the model thinks (the typings only list it for TCP).
+      ...({ idleTimeout: 0 } as object),
+      fetch: (req) =>
+        handle(req).catch((err) => {
+          log.error("proxy request failed", { error: errorMessage(err) });
+          return apiError(500, "api_error", "ngb credential proxy: internal error");
+        }),
+    });
+  } catch (err) {
+    throw new ProxyStartError(`cannot listen on ${socketPath}: ${errorMessage(err)}`);
+  }
+  // Only holders of a valid token get anywhere, so any local uid (the container's) may connect.
+  chmodSync(socketPath, 0o666);
+  log.debug("listening", { socketPath, upstream: upstreamHost });
+
+  return {
+    socketPath,
+    issue(groupFolder) {
+      const token = `ngbp_${randomBytes(24).toString("base64url")}`;
+      tokens.set(token, groupFolder);
+      return token;
+    },
+    revoke(token) {
+      tokens.delete(token);
+    },
+    async stop() {
+      tokens.clear();
+      await server.stop(true);
+      rmSync(socketPath, { force: true });
+    },
+  };
+}
