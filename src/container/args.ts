@@ -68,6 +68,17 @@ export function prepareHostDirs(dirs: HostDirs, user: string | undefined): void 
   }
 }
 
+/**
+ * The uid:gid the agent runs as: the configured one, else the host process's own, so files the
+ * agent writes in the mounted folders belong to whoever runs ngb (and it can write them at all).
+ */
+export function containerUser(c: Pick<ContainerConfig, "user">): string | undefined {
+  if (c.user) return c.user;
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  return uid === undefined || gid === undefined ? undefined : `${uid}:${gid}`;
+}
+
 function csvField(field: string): string {
   return /[",\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
 }
@@ -123,7 +134,8 @@ export function buildRunArgs(o: RunArgsOptions): string[] {
     "--security-opt",
     "no-new-privileges",
   ];
-  if (c.user) args.push("--user", c.user);
+  const user = containerUser(c);
+  if (user) args.push("--user", user);
   const mount = (source: string, target: string, readonly: boolean) =>
     args.push("--mount", mountArg(source, target, readonly));
   mount(o.dirs.group, CONTAINER_PATHS.group, false);

@@ -127,7 +127,8 @@ describe("docker runner against a fake docker CLI", () => {
     expect(flagValues(args, "--pids-limit")).toEqual(["512"]);
     expect(flagValues(args, "--cap-drop")).toEqual(["ALL"]);
     expect(flagValues(args, "--security-opt")).toEqual(["no-new-privileges"]);
-    expect(args).not.toContain("--user");
+    // Default user: the host's own uid:gid, so the agent can write its mounted folders.
+    expect(flagValues(args, "--user")).toEqual([`${process.getuid!()}:${process.getgid!()}`]);
     expect(flagValues(args, "--mount")).toEqual([
       `type=bind,source=${root}/groups/alpha,target=/workspace/group`,
       `type=bind,source=${root}/groups/global,target=/workspace/global,readonly`,

@@ -437,6 +437,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
         exitCode = null;
       }
       const [unterminated] = await Promise.all([stdoutDone, stderrDone]);
+      // Resolve only once a removal we started is over, so the group's next run never overlaps.
+      if (removing) await removing;
       if (stopReason && stopReason.status !== "closed") {
         return finish(stopReason.status, exitCode, stopReason.error);
       }

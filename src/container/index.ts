@@ -1,5 +1,5 @@
 /** Running agents in containers: the AgentRunner contract and its docker-CLI implementation. */
-export { buildRunArgs, hostDirs, LABELS, mountArg, type RunnerPaths } from "./args.ts";
+export { buildRunArgs, containerUser, hostDirs, LABELS, mountArg, type RunnerPaths } from "./args.ts";
 export {
   bunSpawn,
   createDockerRunner,
