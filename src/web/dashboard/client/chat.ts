@@ -1,0 +1,166 @@
+/**
+ * The webchat of the built-in `web` channel: talks to the channel's own endpoints
+ * (POST/GET /api/webchat/messages, WebSocket /api/webchat/ws?chatId=). The chat id is kept in
+ * localStorage so a reload continues the same conversation.
+ */
+import { api } from "./api.ts";
+import { clear, h, time } from "./dom.ts";
+import type { View } from "./types.ts";
+
+interface ChatMsg {
+  text: string;
+  from: "assistant" | "user";
+  seq?: number;
+  at?: number;
+}
+
+const KEY = "ngb.webchat.chatId";
+
+export const chat: View = (root) => {
+  let chatId = localStorage.getItem(KEY) ?? "";
+  const log = h("div", { class: "log chatlog", id: "webchat-log", "aria-live": "polite" });
+  const typing = h("div", { class: "typing muted small", hidden: true }, "assistant is typing…");
+  const input = h("textarea", {
+    id: "webchat-input",
+    rows: 2,
+    placeholder: "Message the assistant… (Enter to send)",
+  });
+  const status = h("span", { class: "muted small" });
+  const seen = new Set<number>();
+  let lastSeq = 0;
+  let ws: WebSocket | null = null;
+  let closed = false;
+  let retry = 500;
+
+  const add = (m: ChatMsg) => {
+    if (m.seq !== undefined) {
+      if (seen.has(m.seq)) return;
+      seen.add(m.seq);
+      lastSeq = Math.max(lastSeq, m.seq);
+    }
+    log.append(
+      h(
+        "div",
+        { class: `msg ${m.from === "assistant" ? "them" : "me"}`, "data-from": m.from },
+        h(
+          "div",
+          { class: "meta" },
+          h("b", null, m.from === "assistant" ? "assistant" : "you"),
+          " ",
+          m.at ? time(m.at) : "",
+        ),
+        h("div", { class: "text" }, m.text),
+      ),
+    );
+    log.scrollTop = log.scrollHeight;
+  };
+
+  const catchUp = async () => {
+    if (!chatId) return;
+    const r = await api<{ messages: ChatMsg[] }>(
+      `/api/webchat/messages?chatId=${encodeURIComponent(chatId)}&after=${lastSeq}`,
+    ).catch(() => null);
+    for (const m of r?.messages ?? []) add(m);
+  };
+
+  const connect = () => {
+    if (!chatId || closed) return;
+    const url = new URL(`/api/webchat/ws?chatId=${encodeURIComponent(chatId)}`, location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(url);
+    ws.onopen = () => {
+      retry = 500;
+      status.textContent = "connected";
+      void catchUp();
+    };
+    ws.onmessage = (ev) => {
+      let m: {
+        type: string;
+        text?: string;
+        from?: "assistant" | "user";
+        seq?: number;
+        at?: number;
+        on?: boolean;
+      };
+      try {
+        m = JSON.parse(String(ev.data));
+      } catch {
+        return;
+      }
+      if (m.type === "message" && typeof m.text === "string") {
+        if (m.from === "assistant") typing.hidden = true;
+        add({ text: m.text, from: m.from ?? "assistant", seq: m.seq, at: m.at });
+      } else if (m.type === "typing") typing.hidden = !m.on;
+    };
+    ws.onclose = () => {
+      status.textContent = "reconnecting…";
+      retry = Math.min(retry * 2, 10_000);
+      if (!closed) setTimeout(connect, retry);
+    };
+  };
+
+  const send = async () => {
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    try {
+      const r = await api<{ chatId?: string; chatJid?: string; seq?: number }>("/api/webchat/messages", {
+        method: "POST",
+        json: chatId ? { chatId, text } : { text },
+      });
+      const id = r.chatId ?? r.chatJid?.replace(/^web:/, "");
+      if (!chatId && id) {
+        chatId = id;
+        localStorage.setItem(KEY, id);
+        connect();
+      }
+      add({ text, from: "user", seq: r.seq, at: Date.now() });
+    } catch (e) {
+      input.value = text;
+      status.textContent = (e as Error).message;
+    }
+  };
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      void send();
+    }
+  });
+
+  clear(
+    root,
+    h("div", { class: "row" }, h("h1", null, "Chat"), status),
+    h(
+      "section",
+      { class: "card chat" },
+      log,
+      typing,
+      h(
+        "form",
+        {
+          class: "composer",
+          on: {
+            submit: (e) => {
+              e.preventDefault();
+              void send();
+            },
+          },
+        },
+        input,
+        h("button", { type: "submit", id: "webchat-send" }, "Send"),
+      ),
+    ),
+    h(
+      "p",
+      { class: "muted small" },
+      "This is the built-in web channel. Register its chat as a group to get answers: ",
+      h("code", null, chatId ? `web:${chatId}` : "(send a message first)"),
+    ),
+  );
+  void catchUp();
+  connect();
+  return () => {
+    closed = true;
+    ws?.close();
+  };
+};

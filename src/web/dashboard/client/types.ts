@@ -1,0 +1,73 @@
+/** Shapes the dashboard reads from the API (see /api/openapi.json). */
+export interface Msg {
+  seq: number;
+  id: string;
+  chatJid: string;
+  sender: string;
+  senderName: string;
+  content: string;
+  timestamp: number;
+  isFromMe: boolean;
+  isBot: boolean;
+}
+export interface Group {
+  jid: string;
+  name: string;
+  folder: string;
+  triggerPattern: string | null;
+  requiresTrigger: boolean;
+  isMain: boolean;
+  agent?: AgentState;
+}
+export interface Container {
+  name: string;
+  groupFolder: string;
+  chatJid?: string;
+  startedAt: number;
+  reason?: string;
+}
+export interface AgentState {
+  running: boolean;
+  containers: Container[];
+}
+export interface Channel {
+  name: string;
+  state: string;
+  connectedSince?: number;
+  lastError?: string;
+  lastErrorAt?: number;
+  qr?: string;
+}
+export interface Status {
+  version: string;
+  uptimeSec: number;
+  statusSource: string;
+  channels: Channel[];
+  containers: Container[];
+  queue: { active: number; waiting: number } | null;
+  groups: number;
+  chats: number;
+  tasks: number;
+  recentErrors: { at: number; source: string; message: string }[];
+}
+export interface Task {
+  id: string;
+  groupFolder: string;
+  chatJid: string;
+  prompt: string;
+  scheduleType: string;
+  scheduleValue: string;
+  status: string;
+  nextRun: number | null;
+  lastRun: number | null;
+  lastError: string | null;
+}
+export interface TaskRun {
+  id: number;
+  startedAt: number;
+  durationMs: number | null;
+  status: string;
+  result: string | null;
+  error: string | null;
+}
+export type View = (root: HTMLElement, arg: string | undefined) => (() => void) | undefined;
