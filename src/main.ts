@@ -17,6 +17,10 @@ export const COMMANDS: Record<string, { description: string; load: Loader }> = {
     load: () => import("./cli/serve.ts"),
   },
   groups: { description: "List, register and remove groups", load: () => import("./cli/groups.ts") },
+  tasks: {
+    description: "List, add, pause, resume and cancel scheduled tasks",
+    load: () => import("./cli/tasks.ts"),
+  },
   doctor: {
     description: "Check the setup and say how to fix what is wrong",
     load: () => import("./cli/doctor.ts"),

@@ -243,7 +243,8 @@ function parseOnce(value: string, timezone: string, now: number): Schedule {
     const ms = parseDuration(rel[1]!);
     if (ms === null) throw new ScheduleError("once", `once: ${ONCE_FORM} (got "${value}")`);
     if (ms <= 0) throw new ScheduleError("once", `once: "${text}" is not in the future`);
-    at = now + ms;
+    // Whole seconds: "in 2h" means a time a person can read back, not …:29:59.176.
+    at = Math.ceil((now + ms) / SECOND) * SECOND;
   } else {
     const m = ISO.exec(text);
     if (!m) throw new ScheduleError("once", `once: ${ONCE_FORM} (got "${value}")`);
