@@ -2,6 +2,7 @@
  * The channel registry: name → lazy factory. Only enabled channels are imported, so a heavy
  * adapter (baileys for WhatsApp) costs nothing unless it is switched on.
  */
+import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Channel } from "../orchestrator/channel.ts";
@@ -28,6 +29,18 @@ export const CHANNEL_FACTORIES: Record<string, ChannelFactory> = {
       assistantName: config.assistantName,
       log,
       ...(fetch ? { fetch } : {}),
+    });
+  },
+  whatsapp: async ({ config, log }) => {
+    const { createWhatsAppChannel } = await import("./whatsapp/index.ts");
+    const c = config.channels.whatsapp;
+    return createWhatsAppChannel({
+      authDir: join(config.storeDir, "whatsapp-auth"),
+      assistantName: config.assistantName,
+      log,
+      printQr: c.printQr,
+      ...(c.waWebSocketUrl ? { waWebSocketUrl: c.waWebSocketUrl } : {}),
+      ...(c.pairingPhone ? { pairingPhone: c.pairingPhone } : {}),
     });
   },
 };

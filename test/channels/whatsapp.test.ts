@@ -1,0 +1,233 @@
+/**
+ * The WhatsApp adapter. Three layers, because a full handshake with a fake WhatsApp server is
+ * not feasible (Noise XX + Signal, keys only WhatsApp holds):
+ * 1. real baileys against a local WebSocket (`waWebSocketUrl`): it dials the URL, speaks the
+ *    first Noise frame, reports connecting / errors and backs off when the server hangs up;
+ * 2. the connection state machine and message flow with a fake baileys socket (QR, open,
+ *    logout → auth cleared, replaced, restart, pairing code, upsert → store, send, typing);
+ * 3. lazy loading: the registry and other channels never load baileys.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createWhatsAppChannel, WA_CLOSE } from "../../src/channels/whatsapp/index.ts";
+import { silentLogger } from "../../src/log/index.ts";
+import type { Channel } from "../../src/orchestrator/channel.ts";
+import * as ev from "../fakes/whatsapp-events.ts";
+import { createStoreSink, type StoreSink, storedIds, waitFor } from "./support.ts";
+
+let dir: string;
+let sink: StoreSink;
+let channel: Channel | null = null;
+const cleanups: (() => unknown)[] = [];
+
+afterEach(async () => {
+  await channel?.disconnect();
+  channel = null;
+  for (const c of cleanups.splice(0)) await c();
+  sink?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function setup(extra: Partial<Parameters<typeof createWhatsAppChannel>[0]> = {}) {
+  dir = mkdtempSync(join(tmpdir(), "ngb-wa-"));
+  sink = createStoreSink("ngb-wa-store-");
+  const fake = ev.createFakeBaileys();
+  const printed: string[] = [];
+  channel = createWhatsAppChannel({
+    authDir: join(dir, "whatsapp-auth"),
+    assistantName: "Andy",
+    log: silentLogger(),
+    backoff: { initialMs: 10, maxMs: 50 },
+    print: (t) => printed.push(t),
+    baileys: async () => fake.api,
+    ...extra,
+  });
+  return { ch: channel, fake, printed, authDir: join(dir, "whatsapp-auth") };
+}
+
+describe("whatsapp adapter (fake baileys socket)", () => {
+  test("QR → dashboard + terminal; open → connected; upsert → stored; reply and typing go out", async () => {
+    const { ch, fake, printed } = setup();
+    await ch.connect(sink);
+    const s = fake.latest();
+    s.emit("connection.update", { qr: "2@fakeQrRef,abc,def,ghi" });
+    await waitFor(() => ch.health().qr === "2@fakeQrRef,abc,def,ghi", "qr in health");
+    expect(sink.statuses.some((u) => u.qr === "2@fakeQrRef,abc,def,ghi")).toBe(true);
+    await waitFor(() => printed.length >= 2, "qr printed");
+    expect(printed[1]).toContain("▄"); // rendered blocks, not the raw string
+    s.open();
+    expect(ch.health().state).toBe("connected");
+    expect(ch.health().qr).toBeUndefined();
+
+    s.emit("messages.upsert", {
+      type: "notify",
+      messages: [ev.groupText, ev.extendedWithMention, ev.reaction, ev.protocolRevoke],
+    });
+    s.emit("messages.upsert", { type: "append", messages: [ev.fromMe] });
+    await waitFor(() => storedIds(sink.store, ev.GROUP).length === 3, "3 stored");
+    const stored = sink.store.messages.since(ev.GROUP, 0);
+    expect(stored.map((m) => [m.id, m.mentionsBot, m.isFromMe])).toEqual([
+      ["3EB0A1B2C3D4E5F60004", false, false],
+      ["3EB0A1B2C3D4E5F60002", true, false],
+      ["3EB0A1B2C3D4E5F60005", false, true],
+    ]);
+
+    await ch.setTyping!(ev.GROUP, true);
+    await ch.send(ev.GROUP, `${"a".repeat(4000)}\n\n${"b".repeat(200)}`);
+    await ch.setTyping!(ev.GROUP, false);
+    expect(s.sent.map((m) => [m.jid, m.text.length])).toEqual([
+      [ev.GROUP, 4000],
+      [ev.GROUP, 200],
+    ]);
+    expect(s.presence).toEqual([
+      { type: "composing", jid: ev.GROUP },
+      { type: "paused", jid: ev.GROUP },
+    ]);
+  });
+
+  test("groups.upsert and being added to a group → discovered", async () => {
+    const { ch, fake } = setup();
+    await ch.connect(sink);
+    const s = fake.latest();
+    s.open();
+    s.emit("groups.upsert", ev.groupsUpsert);
+    s.emit("group-participants.update", ev.participantsAddedMe);
+    s.emit("group-participants.update", ev.participantsAddedOther);
+    expect(sink.discoveredChats.map((c) => c.jid)).toEqual([ev.GROUP, "120363049999999999@g.us"]);
+    expect(sink.store.messages.chat(ev.GROUP)?.name).toBe("Project chat");
+  });
+
+  test("logged out: auth state cleared, clear error, no reconnect; next connect gives a new QR", async () => {
+    const { ch, fake, authDir } = setup();
+    await ch.connect(sink);
+    fake.latest().open();
+    expect(existsSync(join(authDir, "creds.json"))).toBe(true);
+    fake.latest().close(WA_CLOSE.loggedOut, "Intentional Logout");
+    await waitFor(() => ch.health().state === "error", "error state");
+    expect(ch.health().lastError).toContain("logged out: re-pair with QR");
+    expect(existsSync(authDir)).toBe(false);
+    expect(fake.sockets.length).toBe(1);
+    await ch.connect(sink);
+    expect(fake.sockets.length).toBe(2);
+    fake.latest().emit("connection.update", { qr: "2@newQr" });
+    await waitFor(() => ch.health().qr === "2@newQr", "new qr");
+  });
+
+  test("connection lost → reconnect with backoff; restartRequired → at once", async () => {
+    const { ch, fake } = setup();
+    await ch.connect(sink);
+    fake.latest().open();
+    fake.latest().close(WA_CLOSE.connectionLost, "Connection was lost");
+    await waitFor(() => fake.sockets.length === 2, "second socket");
+    expect(sink.statuses.some((u) => u.state === "connecting" && u.error?.includes("408"))).toBe(true);
+    fake.latest().close(WA_CLOSE.restartRequired, "Restart Required");
+    await waitFor(() => fake.sockets.length === 3, "third socket");
+    fake.latest().open();
+    expect(ch.health().state).toBe("connected");
+  });
+
+  test("connection replaced: stops with an error instead of fighting the other client", async () => {
+    const { ch, fake } = setup();
+    await ch.connect(sink);
+    fake.latest().open();
+    fake.latest().close(WA_CLOSE.connectionReplaced, "Connection Replaced");
+    await waitFor(() => ch.health().state === "error", "error");
+    expect(ch.health().lastError).toContain("connection replaced");
+    expect(fake.sockets.length).toBe(1);
+  });
+
+  test("pairing code instead of QR when pairingPhone is set", async () => {
+    const { ch, fake, printed } = setup({ pairingPhone: "+1 555 000 1111" });
+    await ch.connect(sink);
+    fake.latest().emit("connection.update", { qr: "2@ignored" });
+    await waitFor(() => printed.some((p) => p.includes("ABCD-EFGH")), "pairing code printed");
+    expect(fake.latest().pairingRequests).toEqual(["15550001111"]);
+  });
+
+  test("send while not connected is a clear error; verify reads the auth state", async () => {
+    const { ch } = setup();
+    const err = await ch.send(ev.ALICE, "hi").catch((e) => e);
+    expect((err as Error).message).toContain("not connected");
+    const v = await ch.verify!();
+    expect(v.ok).toBe(false);
+    expect(v.detail).toContain("not paired");
+  });
+});
+
+describe("whatsapp adapter (real baileys, local WebSocket)", () => {
+  test("dials waWebSocketUrl, reports connecting/errors and backs off when the server hangs up", async () => {
+    const frames: Uint8Array[] = [];
+    let connections = 0;
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(req, srv) {
+        if (new URL(req.url).pathname === "/ws/chat" && srv.upgrade(req)) return undefined;
+        return new Response("no", { status: 404 });
+      },
+      websocket: {
+        open() {
+          connections++;
+        },
+        message(ws, data) {
+          frames.push(typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data));
+          ws.close(1011, "fake server: no Noise handshake here");
+        },
+      },
+    });
+    cleanups.push(() => server.stop(true));
+    dir = mkdtempSync(join(tmpdir(), "ngb-wa-"));
+    sink = createStoreSink("ngb-wa-store-");
+    channel = createWhatsAppChannel({
+      authDir: join(dir, "whatsapp-auth"),
+      assistantName: "Andy",
+      log: silentLogger(),
+      waWebSocketUrl: `ws://127.0.0.1:${server.port}/ws/chat`,
+      backoff: { initialMs: 20, maxMs: 100 },
+      connectTimeoutMs: 5_000,
+      print: () => {},
+    });
+    await channel.connect(sink);
+    await waitFor(() => connections >= 2, "a reconnect after the server hung up", 20_000);
+    // The client hello starts with WhatsApp's Noise header "WA" + protocol version.
+    expect(frames[0]?.[0]).toBe(0x57);
+    expect(frames[0]?.[1]).toBe(0x41);
+    expect(sink.statuses[0]?.state).toBe("connecting");
+    expect(sink.statuses.some((s) => s.state === "connecting" && s.error)).toBe(true);
+    expect(channel.health().state).not.toBe("connected");
+    expect(existsSync(join(dir, "whatsapp-auth"))).toBe(true);
+  });
+});
+
+describe("whatsapp lazy loading", () => {
+  test("the registry and other channels never load baileys; connect() does", async () => {
+    const script = `
+      const loaded = () => Object.keys(require.cache).filter((k) => k.includes("/node_modules/baileys/")).length;
+      const { CHANNEL_FACTORIES } = await import("./src/channels/index.ts");
+      const { Config } = await import("./src/config/index.ts");
+      const v = await import("valibot");
+      const { silentLogger } = await import("./src/log/index.ts");
+      const config = v.parse(Config, { storeDir: "/nonexistent-ngb-store" });
+      const log = silentLogger();
+      await CHANNEL_FACTORIES.slack({ config, log });
+      await CHANNEL_FACTORIES.whatsapp({ config, log });
+      const before = loaded();
+      const { loadBaileys } = await import("./src/channels/whatsapp/index.ts");
+      await loadBaileys();
+      console.log(JSON.stringify({ before, after: loaded() }));
+    `;
+    const root = resolve(import.meta.dir, "../..");
+    const proc = Bun.spawn([process.execPath, "-e", script], { cwd: root, stdout: "pipe", stderr: "pipe" });
+    const [out, errText, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    expect(errText.trim() === "" || code === 0 ? "" : errText).toBe("");
+    const result = JSON.parse(out.trim().split("\n").at(-1)!) as { before: number; after: number };
+    expect(result.before).toBe(0);
+    expect(result.after).toBeGreaterThan(10);
+  });
+});
