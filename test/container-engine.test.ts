@@ -1,0 +1,285 @@
+/**
+ * The docker runner against a real engine (skipped without one: run `scripts/engine.sh start`
+ * and set DOCKER_HOST). Uses a tiny busybox image imported in setup whose entrypoint is a shell
+ * "agent" speaking the marker protocol, so limits, mounts, timeouts, warm follow-ups and orphan
+ * cleanup are checked on real containers without the heavy agent image.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
+import { Config } from "../src/config/index.ts";
+import { type AgentRunner, createDockerRunner } from "../src/container/index.ts";
+import { silentLogger } from "../src/log/index.ts";
+import type { ContainerOutput } from "../src/protocol/index.ts";
+import { type CredentialProxy, createCredentialProxy } from "../src/proxy/index.ts";
+import type { GroupContainerConfig, RegisteredGroup } from "../src/store/index.ts";
+
+function engineAvailable(): boolean {
+  try {
+    return (
+      Bun.spawnSync(["docker", "version", "--format", "{{.Server.Version}}"], { stderr: "ignore" })
+        .exitCode === 0
+    );
+  } catch {
+    return false;
+  }
+}
+
+const ENGINE = engineAvailable();
+if (!ENGINE)
+  console.error(
+    "container-engine tests skipped: no reachable docker engine (scripts/engine.sh start; DOCKER_HOST)",
+  );
+
+// The shell agent. Modes by prompt: probe (report mounts/limits/user), hang, warm (answer follow-ups).
+const AGENT_SH = `#!/bin/sh
+input=$(cat)
+prompt=$(echo "$input" | sed 's/.*"prompt":"\\([^"]*\\)".*/\\1/')
+out() { printf -- '---NGB_OUTPUT_START---\\n{"status":"success","result":"%s","newSessionId":"sh-1"}\\n---NGB_OUTPUT_END---\\n' "$1"; }
+try() { if sh -c "$1" >/dev/null 2>&1; then echo ok; else echo fail; fi; }
+case "$prompt" in
+probe)
+  g=$(try 'echo x > /workspace/group/written')
+  gl=$(try 'echo x > /workspace/global/written')
+  pr=$(try 'echo x > /workspace/project/written')
+  prx=$(try 'ls /workspace/project/marker')
+  ipc=$(try 'echo x > /workspace/ipc/messages/written')
+  cl=$(try 'echo x > /home/agent/.claude/written')
+  ex=$(try 'echo x > /workspace/extra/shared/written')
+  exr=$(try 'cat /workspace/extra/shared/hello')
+  sock=$(try '[ -d /run/ngb ]')
+  mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)
+  pids=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)
+  tok=$([ -n "$NGB_PROXY_TOKEN" ] && echo set || echo unset)
+  echo "probe running as $(id -u)" >&2
+  out "group=$g global=$gl project=$pr projectread=$prx ipc=$ipc claude=$cl extra=$ex extraread=$exr run=$sock mem=$mem pids=$pids uid=$(id -u) token=$tok"
+  ;;
+hang)
+  out "started"
+  sleep 600
+  ;;
+warm)
+  out "ready"
+  while true; do
+    for f in /workspace/ipc/input/*.json; do
+      [ -e "$f" ] || continue
+      text=$(sed 's/.*"text":"\\([^"]*\\)".*/\\1/' "$f")
+      rm -f "$f"
+      out "echo $text"
+    done
+    if [ -e /workspace/ipc/input/_close ]; then rm -f /workspace/ipc/input/_close; exit 0; fi
+    sleep 0.02
+  done
+  ;;
+*)
+  out "unknown prompt"
+  ;;
+esac
+`;
+
+const IMAGE = `ngb-test-shagent:${createHash("sha256").update(AGENT_SH).digest("hex").slice(0, 10)}`;
+
+function sh(cmd: string[]): { code: number; out: string; err: string } {
+  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+/** Imports a busybox-only image whose entrypoint is AGENT_SH (about a second, once). */
+function ensureImage(): void {
+  if (sh(["docker", "image", "inspect", IMAGE]).code === 0) return;
+  const dir = mkdtempSync(join(tmpdir(), "ngb-shimage-"));
+  try {
+    for (const d of ["bin", "tmp", "etc", "workspace", "home/agent", "run"])
+      mkdirSync(join(dir, d), { recursive: true });
+    chmodSync(join(dir, "tmp"), 0o1777);
+    chmodSync(join(dir, "home/agent"), 0o1777);
+    writeFileSync(join(dir, "bin/busybox"), readFileSync(Bun.which("busybox")!));
+    chmodSync(join(dir, "bin/busybox"), 0o755);
+    for (const applet of ["sh", "cat", "sed", "sleep", "ls", "id", "echo", "printf", "rm", "mkdir", "touch"])
+      symlinkSync("busybox", join(dir, "bin", applet));
+    writeFileSync(
+      join(dir, "etc/passwd"),
+      "root:x:0:0:root:/root:/bin/sh\nagent:x:1000:1000::/home/agent:/bin/sh\n",
+    );
+    writeFileSync(join(dir, "etc/group"), "root:x:0:\nagent:x:1000:\n");
+    writeFileSync(join(dir, "agent.sh"), AGENT_SH);
+    chmodSync(join(dir, "agent.sh"), 0o755);
+    const tar = Bun.spawnSync(["tar", "-C", dir, "-c", "."], { stdout: "pipe" });
+    const imp = Bun.spawnSync(
+      ["docker", "import", "-c", 'ENTRYPOINT ["/bin/sh", "/agent.sh"]', "-c", "ENV PATH=/bin", "-", IMAGE],
+      { stdin: tar.stdout, stdout: "pipe", stderr: "pipe" },
+    );
+    if (imp.exitCode !== 0) throw new Error(`docker import failed: ${imp.stderr.toString()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+let root: string;
+let proxy: CredentialProxy;
+const runners: AgentRunner[] = [];
+
+beforeAll(() => {
+  if (!ENGINE) return;
+  ensureImage();
+  root = mkdtempSync(join(tmpdir(), "ngb-engine-"));
+  proxy = createCredentialProxy({
+    config: v.parse(Config, {}),
+    store: { outbound: { addUsage() {} } },
+    log: silentLogger(),
+    socketPath: join(root, "data", "proxy", "proxy.sock"),
+  });
+});
+afterEach(async () => {
+  for (const r of runners.splice(0)) await r.stopAll();
+});
+afterAll(async () => {
+  if (!ENGINE) return;
+  await proxy.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function makeRunner(container: Record<string, unknown> = {}, instanceId = "engine-test") {
+  const r = createDockerRunner({
+    config: v.parse(Config, {
+      container: { image: IMAGE, memory: "64m", cpus: "0.5", pidsLimit: 50, ...container },
+    }),
+    log: silentLogger(),
+    paths: {
+      groupsDir: join(root, "groups"),
+      dataDir: join(root, "data"),
+      projectRoot: join(root, "project"),
+    },
+    proxy,
+    instanceId,
+    closeGraceMs: 2000,
+  });
+  runners.push(r);
+  return r;
+}
+
+function group(folder: string, isMain = false, cc: GroupContainerConfig | null = null): RegisteredGroup {
+  return {
+    jid: `web:${folder}`,
+    name: folder,
+    folder,
+    triggerPattern: null,
+    requiresTrigger: false,
+    isMain,
+    containerConfig: cc,
+    addedAt: 0,
+  };
+}
+
+async function start(r: AgentRunner, g: RegisteredGroup, prompt: string) {
+  const outputs: ContainerOutput[] = [];
+  const proc = await r.start({
+    group: g,
+    input: { prompt, groupFolder: g.folder, chatJid: g.jid, isMain: g.isMain, assistantName: "Andy" },
+    onOutput: async (o) => void outputs.push(o),
+  });
+  return { proc, outputs };
+}
+
+function fields(result: string | null): Record<string, string> {
+  return Object.fromEntries((result ?? "").split(" ").map((kv) => kv.split("=") as [string, string]));
+}
+
+async function until(cond: () => boolean, what: string, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+function containersNamed(name: string): string[] {
+  return sh(["docker", "ps", "-a", "--filter", `name=^${name}$`, "--format", "{{.Names}}"])
+    .out.trim()
+    .split("\n")
+    .filter(Boolean);
+}
+
+describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
+  test("main group: rw group, ro global and project, limits applied, proxy token set", async () => {
+    mkdirSync(join(root, "project"), { recursive: true });
+    writeFileSync(join(root, "project", "marker"), "x");
+    const r = makeRunner();
+    const { proc, outputs } = await start(r, group("main", true), "probe");
+    const result = await proc.done;
+    expect(result).toMatchObject({ status: "success", exitCode: 0, outputs: 1, newSessionId: "sh-1" });
+    const f = fields(outputs[0]!.result);
+    expect(f).toMatchObject({
+      group: "ok",
+      global: "fail",
+      project: "fail",
+      projectread: "ok",
+      ipc: "ok",
+      claude: "ok",
+      run: "ok",
+      mem: String(64 * 1024 * 1024),
+      pids: "50",
+      token: "set",
+      uid: String(process.getuid!()),
+    });
+    expect(readFileSync(join(root, "groups", "main", "written"), "utf8")).toBe("x\n");
+    expect(containersNamed(proc.name)).toEqual([]);
+  });
+
+  test("non-main group: no project mount; allowlisted extra mount forced read-only", async () => {
+    const shared = join(root, "shared");
+    mkdirSync(shared, { recursive: true });
+    writeFileSync(join(shared, "hello"), "hi");
+    const allow = join(root, "allow.json");
+    writeFileSync(allow, JSON.stringify({ allowedRoots: [{ path: shared, allowReadWrite: true }] }));
+    const r = makeRunner({ mountAllowlistPath: allow });
+    const g = group("other", false, { additionalMounts: [{ hostPath: shared, readonly: false }] });
+    const { proc, outputs } = await start(r, g, "probe");
+    expect((await proc.done).status).toBe("success");
+    const f = fields(outputs[0]!.result);
+    expect(f).toMatchObject({ group: "ok", projectread: "fail", extraread: "ok", extra: "fail" });
+  });
+
+  test("a configured non-root --user can write its own folders", async () => {
+    const r = makeRunner({ user: "1000:1000" });
+    const { proc, outputs } = await start(r, group("asuser"), "probe");
+    expect((await proc.done).status).toBe("success");
+    expect(fields(outputs[0]!.result)).toMatchObject({ uid: "1000", group: "ok", ipc: "ok", claude: "ok" });
+  });
+
+  test("warm container answers follow-ups; idle timeout closes it", async () => {
+    const r = makeRunner({ idleTimeoutMs: 1500 });
+    const { proc, outputs } = await start(r, group("warm"), "warm");
+    await until(() => outputs.length === 1, "first output");
+    expect(await proc.sendFollowUp("one")).toBe(true);
+    await until(() => outputs.length === 2, "answer to follow-up");
+    expect(await proc.sendFollowUp("two")).toBe(true);
+    await until(() => outputs.length === 3, "answer to second follow-up");
+    expect(outputs.map((o) => o.result)).toEqual(["ready", "echo one", "echo two"]);
+    const result = await proc.done;
+    expect(result).toMatchObject({ status: "success", exitCode: 0, outputs: 3 });
+    expect(containersNamed(proc.name)).toEqual([]);
+  });
+
+  test("the hard timeout removes the container", async () => {
+    const r = makeRunner();
+    const { proc } = await start(r, group("slow", false, { timeoutMs: 2000 }), "hang");
+    const result = await proc.done;
+    expect(result.status).toBe("timeout");
+    expect(containersNamed(proc.name)).toEqual([]);
+  });
+
+  test("orphans left by an earlier host process are removed by the next one", async () => {
+    const old = makeRunner({}, "old-instance");
+    const { proc, outputs } = await start(old, group("orphan"), "hang");
+    await until(() => outputs.length === 1, "orphan container up");
+    expect(containersNamed(proc.name)).toEqual([proc.name]);
+    const fresh = makeRunner({}, "new-instance");
+    expect(await fresh.cleanupOrphans()).toBeGreaterThanOrEqual(1);
+    expect(containersNamed(proc.name)).toEqual([]);
+    expect((await proc.done).status).toBe("error");
+  });
+});
