@@ -94,5 +94,5 @@ export interface Channel {
    * HTTP routes the platform calls (webhooks), with their full paths, for the runtime to mount
    * on the web server outside token auth (each route authenticates its caller itself).
    */
-  readonly routes?: Hono;
+  readonly webhooks?: Hono;
 }

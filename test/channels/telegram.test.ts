@@ -317,7 +317,7 @@ describe("telegram webhook mode", () => {
     setup();
     const ch = channel({ mode: "webhook", webhookSecret: "s3cret-value" });
     await ch.connect(sink);
-    expect(ch.routes).toBeDefined();
+    expect(ch.webhooks).toBeDefined();
     expect(fake.calls.some((c) => c.method === "getUpdates")).toBe(false);
     const update = {
       update_id: 1,
@@ -329,7 +329,7 @@ describe("telegram webhook mode", () => {
       },
     };
     const post = (secret?: string) =>
-      ch.routes!.request("/hooks/telegram", {
+      ch.webhooks!.request("/hooks/telegram", {
         method: "POST",
         headers: {
           "content-type": "application/json",

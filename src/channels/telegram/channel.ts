@@ -61,7 +61,7 @@ export const ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member"] as 
 
 export interface TelegramChannel extends Channel {
   /** Webhook mode: the route to mount on the web server (POST webhookPath). */
-  readonly routes?: Hono;
+  readonly webhooks?: Hono;
   /** The bot's identity once known (after connect / verify). */
   readonly bot: BotIdentity | undefined;
 }
@@ -245,7 +245,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
 
   return {
     name: "telegram",
-    routes,
+    webhooks: routes,
     get bot() {
       return bot;
     },
