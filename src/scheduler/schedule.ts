@@ -47,11 +47,17 @@ export function hostTimezone(): string {
 }
 
 /** The canonical name of an IANA zone, or a ScheduleError naming `field`. */
+const zones = new Map<string, string>();
+
 export function checkTimezone(tz: string, field = "timezone"): string {
   const name = tz.trim();
+  const known = zones.get(name);
+  if (known) return known;
   try {
     if (!name) throw new RangeError("empty");
-    return new Intl.DateTimeFormat("en-US", { timeZone: name }).resolvedOptions().timeZone;
+    const canonical = new Intl.DateTimeFormat("en-US", { timeZone: name }).resolvedOptions().timeZone;
+    if (zones.size < 1_000) zones.set(name, canonical);
+    return canonical;
   } catch {
     throw new ScheduleError(
       field,
