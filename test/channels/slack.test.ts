@@ -62,11 +62,27 @@ describe("slack channel", () => {
     // A minimal "orchestrator": reply to what was stored.
     await ch.send(JID, "all good");
     expect(fake.posted).toEqual([expect.objectContaining({ channel: "C0GENERAL", text: "all good" })]);
-    // Slack echoes our own post back as a message event: stored as from-me, never a mention.
-    await waitFor(() => storedIds(sink.store, JID).length === 2, "echo stored");
-    const echo = sink.store.messages.since(JID, 0)[1]!;
-    expect(echo.isFromMe).toBe(true);
-    expect(echo.mentionsBot).toBe(false);
+    // Slack echoes our own post back as a message event: acked, but not stored a second time
+    // (the delivery layer stores replies itself).
+    await fake.waitFor(() => fake.pendingCount === 0 && fake.acks.length === 2, 5_000, "echo acked");
+    expect(storedIds(sink.store, JID)).toEqual([ts]);
+  });
+
+  test("a post by our bot user that is not an echo of this process is stored as from-me, never a mention", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    const ts = slackTs();
+    const env = fake.pushEvent({
+      type: "message",
+      channel: "C0GENERAL",
+      user: fake.botUserId,
+      bot_id: fake.botId,
+      text: `earlier reply mentioning <@${fake.botUserId}>`,
+      ts,
+    });
+    await waitFor(() => fake.acks.includes(env), "ack");
+    const [m] = sink.store.messages.since(JID, 0);
+    expect(m).toMatchObject({ id: ts, isFromMe: true, isBot: true, mentionsBot: false, senderName: "Andy" });
   });
 
   test("the same ts via message and app_mention is stored once", async () => {

@@ -75,7 +75,7 @@ export function describeIssues(issues: v.BaseIssue<unknown>[]): string {
 }
 
 /** Slack escapes these three in message text. */
-function unescapeSlack(text: string): string {
+export function unescapeSlack(text: string): string {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
@@ -96,8 +96,14 @@ function attachmentKind(mime: string | undefined): Attachment["kind"] {
   return "file";
 }
 
+/**
+ * `isBot` marks posts by our own bot user (replies from an earlier run, or a post that was not an
+ * echo of this process): the store keeps the flag and the orchestrator keeps them out of prompts.
+ */
+export type SlackInbound = InboundMessage & { isBot?: boolean };
+
 export type MapResult =
-  | { kind: "message"; message: InboundMessage; userId?: string }
+  | { kind: "message"; message: SlackInbound; userId?: string }
   | { kind: "ignored"; reason: string };
 
 /**
@@ -128,14 +134,14 @@ export function mapMessageEvent(ev: MessageEvent, ctx: MapContext): MapResult {
     : undefined;
   const sender = ev.user ?? ev.bot_id ?? "unknown";
   const profileName = ev.user_profile?.display_name || ev.user_profile?.real_name;
-  const message: InboundMessage = {
+  const message: SlackInbound = {
     id: ev.ts,
     chatJid: `slack:${ev.channel}`,
     sender,
     senderName: ownBot ? ctx.assistantName : (profileName ?? sender),
     content,
     timestamp: tsToMillis(ev.ts),
-    ...(ownBot ? { isFromMe: true } : {}),
+    ...(ownBot ? { isFromMe: true, isBot: true } : {}),
     ...(mentionsBot ? { mentionsBot: true } : {}),
     // A thread parent has thread_ts === ts; only replies inside a thread carry a distinct one,
     // but both belong to the thread, so replies go there.

@@ -21,6 +21,7 @@ import {
   MessageEvent,
   mapMessageEvent,
   type SocketFrame,
+  unescapeSlack,
 } from "./events.ts";
 import { createSocketModeClient, type SocketModeClient } from "./socket-mode.ts";
 import { createSlackWebApi, SlackApiError } from "./web-api.ts";
@@ -42,6 +43,7 @@ export interface SlackChannelOptions {
 }
 
 const RECENT_IDS = 2_000;
+const OWN_POST_TTL_MS = 5 * 60_000;
 
 export function createSlackChannel(opts: SlackChannelOptions): Channel {
   const log = opts.log.withTag("slack");
@@ -53,6 +55,12 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
   let botId: string | undefined;
   /** Recently stored ids ("C123:ts"): skips the second of message + app_mention cheaply. */
   const recent = new Set<string>();
+  /**
+   * Texts we posted recently, by "channel\ntext": Slack echoes each post back as a message
+   * event, and the delivery layer already stored the reply, so the echo is skipped. Keyed by
+   * text (not ts) because the echo can arrive before chat.postMessage's answer.
+   */
+  const ownPosts = new Map<string, { count: number; at: number }>();
   /** users.info results (display names); null = lookup failed, don't retry every message. */
   const names = new Map<string, string | null>();
   let namesDisabled = false;
@@ -102,6 +110,22 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
     }
   }
 
+  function notePost(key: string) {
+    const now = Date.now();
+    for (const [k, v] of ownPosts) if (now - v.at > OWN_POST_TTL_MS) ownPosts.delete(k);
+    const cur = ownPosts.get(key);
+    ownPosts.set(key, { count: (cur?.count ?? 0) + 1, at: now });
+  }
+
+  /** True (and consumed) when this from-me message is the echo of our own post. */
+  function isEchoOfOwnPost(key: string): boolean {
+    const cur = ownPosts.get(key);
+    if (!cur) return false;
+    if (cur.count <= 1) ownPosts.delete(key);
+    else cur.count--;
+    return true;
+  }
+
   function remember(key: string) {
     recent.add(key);
     if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value!);
@@ -136,6 +160,13 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
       }
       const key = `${mapped.message.chatJid}:${mapped.message.id}`;
       if (recent.has(key)) return;
+      if (
+        mapped.message.isFromMe &&
+        isEchoOfOwnPost(`${parsed.output.channel}\n${unescapeSlack(parsed.output.text)}`)
+      ) {
+        log.debug("slack: echo of our own post skipped", { ts: mapped.message.id });
+        return;
+      }
       const message = mapped.message;
       if (mapped.userId) message.senderName = await senderName(mapped.userId);
       await sink!.inbound(message);
@@ -206,6 +237,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
       const channel = jid.slice("slack:".length);
       const token = requireToken("botToken");
       for (const chunk of splitMessage(text, SLACK_TEXT_LIMIT)) {
+        notePost(`${channel}\n${unescapeSlack(chunk)}`);
         await withRateLimitRetry(
           () =>
             api.call("chat.postMessage", token, {

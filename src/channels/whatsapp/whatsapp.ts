@@ -78,6 +78,8 @@ export async function loadBaileys(): Promise<BaileysApi> {
         browser: b.Browsers.ubuntu("Chrome"),
         markOnlineOnConnect: false,
         syncFullHistory: false,
+        // Our own sends are stored by the delivery layer; an echo would store each reply twice.
+        emitOwnEvents: false,
         ...(config.waWebSocketUrl ? { waWebSocketUrl: config.waWebSocketUrl } : {}),
       }) as unknown as WaSocket,
     useMultiFileAuthState: b.useMultiFileAuthState,
