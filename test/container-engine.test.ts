@@ -283,3 +283,63 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
     expect((await proc.done).status).toBe("error");
   });
 });
+
+const AGENT_IMAGE = "ngb-agent:latest";
+const HAS_AGENT_IMAGE = ENGINE && sh(["docker", "image", "inspect", AGENT_IMAGE]).code === 0;
+
+describe.skipIf(!HAS_AGENT_IMAGE)("the real agent image through the runner and the credential proxy", () => {
+  test("cold run and a warm follow-up answer from the fake model; usage is recorded per group", async () => {
+    const { startFakeAnthropic, lastUserText } = await import("./fakes/anthropic.ts");
+    const { openStore } = await import("../src/store/index.ts");
+    const fake = startFakeAnthropic({
+      script: (req) => ({
+        text: `model says: ${lastUserText(req)}`,
+        usage: { inputTokens: 10, outputTokens: 3 },
+      }),
+    });
+    const dir = mkdtempSync(join(tmpdir(), "ngb-agentimg-"));
+    const store = openStore(join(dir, "ngb.db"));
+    const config = v.parse(Config, {
+      anthropic: { apiKey: "sk-test-real-key", baseUrl: fake.url },
+      container: { image: AGENT_IMAGE },
+    });
+    const realProxy = createCredentialProxy({
+      config,
+      store,
+      log: silentLogger(),
+      socketPath: join(dir, "data", "proxy", "proxy.sock"),
+    });
+    const r = createDockerRunner({
+      config,
+      log: silentLogger(),
+      paths: { groupsDir: join(dir, "groups"), dataDir: join(dir, "data"), projectRoot: dir },
+      proxy: realProxy,
+      instanceId: "agent-image-test",
+    });
+    runners.push(r);
+    try {
+      const { proc, outputs } = await start(r, group("agentimg"), "first question");
+      await until(() => outputs.length === 1, "first agent result", 60_000);
+      expect(outputs[0]).toMatchObject({ status: "success" });
+      expect(outputs[0]!.result).toContain("model says: first question");
+      expect(await proc.sendFollowUp("second question")).toBe(true);
+      await until(() => outputs.length === 2, "follow-up result", 60_000);
+      expect(outputs[1]!.result).toContain("model says: second question");
+      proc.close();
+      const result = await proc.done;
+      expect(result.status).toBe("success");
+      expect(result.newSessionId).toBeString();
+      // The real key reached the upstream; the container only ever held its own token.
+      expect(fake.requests[0]!.headers["x-api-key"]).toBe("sk-test-real-key");
+      const usage = store.outbound.usage().find((u) => u.groupFolder === "agentimg");
+      expect(usage?.requests).toBeGreaterThanOrEqual(2);
+      expect(usage?.outputTokens).toBeGreaterThanOrEqual(6);
+    } finally {
+      await r.stopAll();
+      await realProxy.stop();
+      await fake.stop();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
