@@ -20,5 +20,5 @@ export {
   type OrchestratorDeps,
   type TaskRunOutcome,
 } from "./orchestrator.ts";
-export { ensureIpcDirs, ipcDir, writeJsonAtomic, writeSnapshots } from "./snapshots.ts";
+export { ensureIpcDirs, ipcDir, type TasksSnapshot, writeJsonAtomic, writeSnapshots } from "./snapshots.ts";
 export { isTriggered, triggerRegex } from "./trigger.ts";

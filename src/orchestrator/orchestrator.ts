@@ -20,7 +20,7 @@ import type { Channel, ChannelSink, InboundMessage } from "./channel.ts";
 import { createDelivery, type Deliver, findChannel } from "./delivery.ts";
 import { formatMessages } from "./format.ts";
 import { ensureGroupFolder } from "./groups.ts";
-import { writeSnapshots } from "./snapshots.ts";
+import { type TasksSnapshot, writeSnapshots } from "./snapshots.ts";
 import { isTriggered } from "./trigger.ts";
 
 export interface OrchestratorDeps {
@@ -32,6 +32,8 @@ export interface OrchestratorDeps {
   channels: Channel[];
   log: Logger;
   clock?: { now(): number };
+  /** Entries for `current_tasks.json` (the scheduler's task service); default from the store. */
+  tasksSnapshot?: TasksSnapshot;
 }
 
 export interface TaskRunOutcome {
@@ -55,6 +57,16 @@ export interface Orchestrator {
   dispatchTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome>;
   /** Queue a message run for a group if it has triggering messages after its cursor. */
   recoverGroup(jid: string): boolean;
+  /** Kill a running agent by container name; false when none runs under that name. */
+  stopContainer(name: string): Promise<boolean>;
+  /** Running agents with what they run for. */
+  containers(): {
+    name: string;
+    groupFolder: string;
+    chatJid: string;
+    startedAt: number;
+    reason: "messages" | "task";
+  }[];
 }
 
 interface Batch {
@@ -117,7 +129,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const prepare = (group: RegisteredGroup) => {
     ensureGroupFolder(config.groupsDir, group);
     try {
-      writeSnapshots(store, config.dataDir, group);
+      writeSnapshots(store, config.dataDir, group, deps.tasksSnapshot);
     } catch (err) {
       log.warn("writing ipc snapshots failed", { group: group.folder, error: errorMessage(err) });
       mkdirSync(config.dataDir, { recursive: true });
@@ -541,5 +553,27 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     runTask,
     dispatchTask,
     recoverGroup,
+    async stopContainer(name) {
+      for (const st of live.values()) {
+        if (st.proc?.name === name) {
+          await st.proc.kill("stopped by request");
+          return true;
+        }
+      }
+      return false;
+    },
+    containers() {
+      const out: ReturnType<Orchestrator["containers"]> = [];
+      for (const [jid, st] of live)
+        if (st.proc)
+          out.push({
+            name: st.proc.name,
+            groupFolder: st.proc.groupFolder,
+            chatJid: jid,
+            startedAt: st.proc.startedAt,
+            reason: st.mode === "task" ? "task" : "messages",
+          });
+      return out;
+    },
   };
 }

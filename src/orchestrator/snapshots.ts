@@ -27,9 +27,25 @@ export function writeJsonAtomic(file: string, data: unknown): void {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function writeSnapshots(store: Store, dataDir: string, group: RegisteredGroup): void {
+/** Entries of `current_tasks.json` (the scheduler's task service provides them when wired). */
+export type TasksSnapshot = (groupFolder: string, isMain: boolean) => unknown[];
+
+export function writeSnapshots(
+  store: Store,
+  dataDir: string,
+  group: RegisteredGroup,
+  tasksSnapshot?: TasksSnapshot,
+): void {
   const dir = ensureIpcDirs(dataDir, group.folder);
-  const tasks = (group.isMain ? store.tasks.list() : store.tasks.list(group.folder)).map((t) => ({
+  const tasks = tasksSnapshot
+    ? tasksSnapshot(group.folder, group.isMain)
+    : defaultTasksSnapshot(store, group);
+  writeJsonAtomic(join(dir, TASKS_SNAPSHOT), tasks);
+  writeGroups(store, dir, group);
+}
+
+function defaultTasksSnapshot(store: Store, group: RegisteredGroup): unknown[] {
+  return (group.isMain ? store.tasks.list() : store.tasks.list(group.folder)).map((t) => ({
     id: t.id,
     groupFolder: t.groupFolder,
     chatJid: t.chatJid,
@@ -44,7 +60,9 @@ export function writeSnapshots(store: Store, dataDir: string, group: RegisteredG
     lastResult: t.lastResult,
     lastError: t.lastError,
   }));
-  writeJsonAtomic(join(dir, TASKS_SNAPSHOT), tasks);
+}
+
+function writeGroups(store: Store, dir: string, group: RegisteredGroup): void {
   if (group.isMain) {
     const groups = store.groups.list();
     const registered = new Set(groups.map((g) => g.jid));

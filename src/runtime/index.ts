@@ -3,8 +3,11 @@
  * channels, orchestrator, scheduler, web server) in dependency order and tears them down in
  * reverse. Everything is passed in explicitly; nothing here holds global state.
  */
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Config } from "../config/index.ts";
+import type { AgentRunner } from "../container/types.ts";
 import { createEventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import { openStore, storeFile } from "../store/index.ts";
@@ -24,9 +27,15 @@ export interface Runtime {
 export interface RuntimeOptions {
   config: Config;
   log: Logger;
+  /** Use this AgentRunner instead of docker + the credential proxy (tests, benchmarks). */
+  runner?: AgentRunner;
 }
 
-export async function startRuntime({ config, log }: RuntimeOptions): Promise<Runtime> {
+export async function startRuntime({
+  config,
+  log,
+  runner: injectedRunner,
+}: RuntimeOptions): Promise<Runtime> {
   const started = performance.now();
   for (const dir of [config.dataDir, config.groupsDir, config.storeDir]) mkdirSync(dir, { recursive: true });
   const releaseLock = acquirePidLock(config.dataDir);
@@ -41,6 +50,87 @@ export async function startRuntime({ config, log }: RuntimeOptions): Promise<Run
 
     assertSafeBind(config);
     const webToken = ensureWebToken(config, log);
+
+    // Agents: the credential proxy (the key stays here), then the container runner.
+    let runner = injectedRunner;
+    if (!runner) {
+      const { createCredentialProxy } = await import("../proxy/index.ts");
+      const { createDockerRunner } = await import("../container/index.ts");
+      const proxy = createCredentialProxy({
+        config,
+        store,
+        log,
+        socketPath: join(config.dataDir, "proxy", "proxy.sock"),
+      });
+      stops.push(() => proxy.stop());
+      runner = createDockerRunner({
+        config,
+        log,
+        paths: { groupsDir: config.groupsDir, dataDir: config.dataDir, projectRoot: process.cwd() },
+        proxy,
+        instanceId: instanceIdOf(config),
+      });
+    }
+    const agentRunner = runner;
+    stops.push(() => agentRunner.stopAll());
+
+    const { createGroupQueue } = await import("../queue/index.ts");
+    const queue = createGroupQueue({
+      maxConcurrent: config.maxConcurrentContainers,
+      maxRetries: config.maxRetries,
+      retryBaseMs: config.retryBaseMs,
+      log: log.withTag("queue"),
+      events,
+    });
+
+    // Channels: the built-in web channel plus every enabled platform.
+    const { createWebChannel, ensureDefaultWebGroup, sendRoutes } = await import("../channels/web/index.ts");
+    const { createEnabledChannels } = await import("../channels/index.ts");
+    const webChannel = config.channels.web.enabled ? createWebChannel({ store, events, log }) : null;
+    const channels = [...(webChannel ? [webChannel] : []), ...(await createEnabledChannels({ config, log }))];
+    const groupDeps = { store, events, groupsDir: config.groupsDir, dataDir: config.dataDir };
+    if (webChannel) {
+      const g = ensureDefaultWebGroup(groupDeps);
+      if (g) log.info(`registered ${g.jid} as the main group (folder ${g.folder})`);
+    }
+
+    const { createOrchestrator, registerGroup } = await import("../orchestrator/index.ts");
+    const { createTaskService, createScheduler } = await import("../scheduler/index.ts");
+    const taskService = createTaskService({ store, events, defaultTimezone: config.timezone });
+    const orchestrator = createOrchestrator({
+      config,
+      store,
+      events,
+      queue,
+      runner: agentRunner,
+      channels,
+      log,
+      tasksSnapshot: (folder, isMain) => taskService.snapshot(folder, isMain),
+    });
+    stops.push(() => orchestrator.stop());
+
+    const { createIpcWatcher } = await import("../ipc/index.ts");
+    const ipc = createIpcWatcher({
+      dataDir: config.dataDir,
+      pollMs: config.ipcPollMs,
+      store,
+      events,
+      log,
+      deliver: orchestrator.deliver,
+      tasks: taskService,
+      registerGroup: (g) => registerGroup(groupDeps, { ...g, isMain: false }),
+    });
+    stops.push(() => ipc.stop());
+
+    const scheduler = createScheduler({
+      store,
+      events,
+      log,
+      dispatch: (task, scheduledFor) => orchestrator.dispatchTask(task, scheduledFor),
+      maxSleepMs: config.schedulerMaxSleepMs,
+    });
+    stops.push(() => scheduler.stop());
+
     const app = createApp({
       store,
       events,
@@ -48,10 +138,39 @@ export async function startRuntime({ config, log }: RuntimeOptions): Promise<Run
       token: webToken.token,
       maxBodyBytes: config.web.maxBodyBytes,
       ready: () => ready,
+      runtime: {
+        containers: () => orchestrator.containers(),
+        stopContainer: (name) => orchestrator.stopContainer(name),
+        queue: () => queue.stats(),
+        channels: () => channels.map((c) => c.health()),
+      },
+      tasks: {
+        create: (input) => taskService.create(input, { kind: "api" }),
+        pause: (id) => taskService.pause(id, { kind: "api" }),
+        resume: (id) => taskService.resume(id, { kind: "api" }),
+        cancel: (id) => taskService.cancel(id, { kind: "api" }),
+      },
+      mount: (hono) => {
+        webChannel?.mount(hono);
+        sendRoutes(hono, { deliver: orchestrator.deliver });
+      },
     });
-    const server = listen(config, app.fetch);
+    stops.push(() => app.dispose());
+    // Platform webhooks authenticate their callers themselves: served in front of token auth.
+    const publicRoutes = channels.flatMap((c) => (c.webhooks ? [c.webhooks] : []));
+    const server = listen(config, async (req, srv) => {
+      for (const routes of publicRoutes) {
+        const res = await routes.fetch(req, srv);
+        if (res.status !== 404) return res;
+      }
+      return app.fetch(req, srv);
+    });
     stops.push(() => server.stop(true));
     const url = `http://${config.web.host.includes(":") ? `[${config.web.host}]` : config.web.host}:${server.port}`;
+
+    await orchestrator.start();
+    ipc.start();
+    scheduler.start();
     ready = true;
     log.info(`ngb listening on ${url}`, { startupMs: Math.round(performance.now() - started) });
     process.stderr.write(`${dashboardHint(url, webToken)}\n`);
@@ -70,9 +189,20 @@ export async function startRuntime({ config, log }: RuntimeOptions): Promise<Run
       },
     };
   } catch (err) {
-    for (const stop of stops.reverse()) await stop();
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch {
+        // already failing
+      }
+    }
     throw err;
   }
+}
+
+/** Stable id of this installation (its data dir), labelled on containers for orphan cleanup. */
+function instanceIdOf(config: Config): string {
+  return createHash("sha256").update(resolve(config.dataDir)).digest("hex").slice(0, 12);
 }
 
 function listen(
