@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { createEventBus, type EventBus } from "../events/index.ts";
 import { silentLogger } from "../log/index.ts";
 import { openStore, type Store } from "../store/index.ts";
-import { createApp, type RuntimeStatus, type WebApp, type WebTaskInput } from "./app.ts";
+import { createTaskService } from "../scheduler/index.ts";
+import { createApp, type RuntimeStatus, type WebApp } from "./app.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -15,7 +16,6 @@ let store: Store;
 let events: EventBus;
 let app: WebApp;
 let now: number;
-const created: WebTaskInput[] = [];
 
 function make(extra: Partial<Parameters<typeof createApp>[0]> = {}) {
   app?.dispose();
@@ -69,7 +69,6 @@ beforeEach(() => {
   store = openStore(join(dir, "ngb.db"));
   events = createEventBus();
   now = 1_000_000;
-  created.length = 0;
   make();
   seed();
 });
@@ -333,39 +332,7 @@ describe("messages", () => {
 });
 
 describe("tasks", () => {
-  function taskOps() {
-    return {
-      create(input: WebTaskInput) {
-        created.push(input);
-        const id = `t${created.length}`;
-        store.tasks.insert({
-          id,
-          groupFolder: input.groupFolder,
-          chatJid: input.chatJid ?? "",
-          prompt: input.prompt,
-          scheduleType: input.scheduleType,
-          scheduleValue: input.scheduleValue,
-          timezone: input.timezone ?? null,
-          contextMode: input.contextMode ?? "isolated",
-          catchUp: input.catchUp ?? "run-once",
-          status: "active",
-          nextRun: 2_000_000,
-          createdBy: "web",
-          createdAt: now,
-        } as never);
-        return store.tasks.get(id);
-      },
-      pause(id: string) {
-        store.tasks.update(id, { status: "paused" } as never);
-      },
-      resume(id: string) {
-        store.tasks.update(id, { status: "active" } as never);
-      },
-      cancel(id: string) {
-        store.tasks.update(id, { status: "cancelled" } as never);
-      },
-    };
-  }
+  const taskOps = () => createTaskService({ store, events, defaultTimezone: "UTC" });
 
   test("without the scheduler, reads work and writes say 503", async () => {
     expect((await get("/api/tasks")).status).toBe(200);
@@ -387,7 +354,7 @@ describe("tasks", () => {
       scheduleValue: "0 9 * * *",
     });
     expect(r.status).toBe(201);
-    expect(created[0]?.chatJid).toBe("tg:100");
+    expect(((await r.json()) as { task: { chatJid: string } }).task.chatJid).toBe("tg:100");
     const { tasks } = (await (await get("/api/tasks?group=family")).json()) as { tasks: { id: string }[] };
     expect(tasks).toHaveLength(1);
     const id = tasks[0]?.id ?? "";
@@ -398,6 +365,15 @@ describe("tasks", () => {
     expect((await send("POST", `/api/tasks/${id}/resume`, "")).status).toBe(200);
     expect((await send("POST", `/api/tasks/${id}/cancel`, "")).status).toBe(200);
     expect(store.tasks.get(id)?.status).toBe("cancelled");
+    const again = await send("POST", `/api/tasks/${id}/resume`, "");
+    expect(again.status).toBe(409);
+    const badCron = await send("POST", "/api/tasks", {
+      groupFolder: "family",
+      prompt: "x",
+      scheduleType: "cron",
+      scheduleValue: "every tuesday-ish",
+    });
+    expect(badCron.status).toBe(400);
     expect((await get(`/api/tasks/${id}/runs`)).status).toBe(200);
     expect((await send("POST", "/api/tasks/nope/pause", "")).status).toBe(404);
     expect(
@@ -525,8 +501,38 @@ describe("system", () => {
   });
 });
 
+describe("dashboard", () => {
+  test("the page and its hashed assets are served (gzip when accepted), unknown assets 404", async () => {
+    const page = await get("/");
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const js = /\/assets\/(app-[0-9a-f]+\.js)/.exec(html)?.[1];
+    expect(js).toBeDefined();
+    const asset = await get(`/assets/${js}`, { ...auth, "accept-encoding": "gzip" });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("content-encoding")).toBe("gzip");
+    expect(asset.headers.get("cache-control")).toContain("immutable");
+    expect((await get("/assets/..%2Fapp.ts")).status).toBe(404);
+    expect((await get(`/assets/${js}`, {})).status).toBe(401);
+  });
+});
+
 describe("live events", () => {
   test("SSE streams bus events and unsubscribes on disconnect", async () => {
+    let subscribers = 0;
+    const inner = events;
+    events = {
+      ...inner,
+      onAny(fn) {
+        subscribers++;
+        const off = inner.onAny(fn);
+        return () => {
+          subscribers--;
+          off();
+        };
+      },
+    };
+    make();
     const ac = new AbortController();
     const r = await app.request("/api/events", { headers: auth, signal: ac.signal });
     expect(r.status).toBe(200);
@@ -552,7 +558,13 @@ describe("live events", () => {
     });
     await until("event: agent.started");
     expect(buf).toContain('"containerName":"c9"');
+    expect(subscribers).toBe(1);
     await reader.cancel();
     ac.abort();
+    // The next event wakes the writer loop, which notices the client left and unsubscribes.
+    events.emit("queue.changed", { active: 0, waiting: 0 });
+    const deadline = Date.now() + 5000;
+    while (subscribers > 0 && Date.now() < deadline) await Bun.sleep(5);
+    expect(subscribers).toBe(0);
   });
 });

@@ -24,7 +24,7 @@ import { systemRoutes } from "./routes/system.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import type { WebDeps } from "./types.ts";
 
-export type { RunningContainer, RuntimeStatus, WebDeps, WebTaskInput, WebTaskOps } from "./types.ts";
+export type { RunningContainer, RuntimeStatus, WebDeps, WebTaskOps } from "./types.ts";
 
 export interface WebApp extends Hono {
   /** Drop the event-bus subscriptions (metrics, live state). */

@@ -6,6 +6,7 @@ import type { Hono } from "hono";
 import type { EventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { ChannelHealth } from "../orchestrator/channel.ts";
+import type { TaskService } from "../scheduler/index.ts";
 import type { Store } from "../store/index.ts";
 
 export interface RunningContainer {
@@ -26,29 +27,8 @@ export interface RuntimeStatus {
   channels(): ChannelHealth[];
 }
 
-/** A task as the API accepts it (validated by the web layer; the service validates again). */
-export interface WebTaskInput {
-  groupFolder: string;
-  chatJid?: string;
-  prompt: string;
-  scheduleType: "cron" | "interval" | "once";
-  scheduleValue: string;
-  timezone?: string;
-  contextMode?: "group" | "isolated";
-  catchUp?: "run-once" | "skip";
-}
-
-/**
- * The task operations the API needs, acting with admin (CLI / main-group) rights. The runtime
- * adapts the scheduler's `createTaskService` to this; the service throws its typed errors
- * (TaskNotFoundError, ScheduleError, TaskStateError…) which `onError` maps to statuses.
- */
-export interface WebTaskOps {
-  create(input: WebTaskInput): unknown | Promise<unknown>;
-  pause(id: string): unknown | Promise<unknown>;
-  resume(id: string): unknown | Promise<unknown>;
-  cancel(id: string): unknown | Promise<unknown>;
-}
+/** The scheduler's task service; the API acts as `{ kind: "api" }` (admin rights, like the CLI). */
+export type WebTaskOps = Pick<TaskService, "create" | "pause" | "resume" | "cancel">;
 
 export interface WebDeps {
   store: Store;
@@ -62,7 +42,7 @@ export interface WebDeps {
   maxBodyBytes?: number;
   /** Live status provider, wired by the runtime. */
   runtime?: RuntimeStatus;
-  /** Task mutations via the scheduler's task service (reads go to the store). */
+  /** Task mutations via the scheduler's `createTaskService` (reads go to the store). */
   tasks?: WebTaskOps;
   /** Failed auth attempts per address before 429, and the window. */
   authLimit?: { maxFailures?: number; windowMs?: number };

@@ -17,6 +17,8 @@ export const CreateTask = v.strictObject({
   catchUp: v.optional(v.picklist(["run-once", "skip"])),
 });
 
+const API = { kind: "api" } as const;
+
 const IdParam = v.strictObject({ id: TaskId });
 
 export function taskRoutes(api: Api, ctx: ApiContext): void {
@@ -48,7 +50,8 @@ export function taskRoutes(api: Api, ctx: ApiContext): void {
     },
     async (c, { body }) => {
       const group = must(store.groups.byFolder(body.groupFolder), "group", body.groupFolder);
-      const task = await service().create({ ...body, chatJid: body.chatJid ?? group.jid });
+      const { chatJid, ...rest } = body;
+      const task = service().create({ ...rest, targetJid: chatJid ?? group.jid }, API);
       return c.json({ task }, 201);
     },
   );
@@ -84,7 +87,7 @@ export function taskRoutes(api: Api, ctx: ApiContext): void {
       },
       async (c, { params }) => {
         must(store.tasks.get(params.id), "task", params.id);
-        await service()[action](params.id);
+        service()[action](params.id, API);
         return c.json({ task: store.tasks.get(params.id) });
       },
     );

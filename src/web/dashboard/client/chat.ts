@@ -11,13 +11,14 @@ interface ChatMsg {
   text: string;
   from: "assistant" | "user";
   seq?: number;
-  at?: number;
+  at?: number | string;
 }
 
 const KEY = "ngb.webchat.chatId";
 
 export const chat: View = (root) => {
-  let chatId = localStorage.getItem(KEY) ?? "";
+  // `web:default` is the main group on a fresh install (registered by the web channel).
+  const chatId = localStorage.getItem(KEY) ?? "default";
   const log = h("div", { class: "log chatlog", id: "webchat-log", "aria-live": "polite" });
   const typing = h("div", { class: "typing muted small", hidden: true }, "assistant is typing…");
   const input = h("textarea", {
@@ -47,7 +48,7 @@ export const chat: View = (root) => {
           { class: "meta" },
           h("b", null, m.from === "assistant" ? "assistant" : "you"),
           " ",
-          m.at ? time(m.at) : "",
+          m.at ? time(new Date(m.at).getTime()) : "",
         ),
         h("div", { class: "text" }, m.text),
       ),
@@ -56,7 +57,6 @@ export const chat: View = (root) => {
   };
 
   const catchUp = async () => {
-    if (!chatId) return;
     const r = await api<{ messages: ChatMsg[] }>(
       `/api/webchat/messages?chatId=${encodeURIComponent(chatId)}&after=${lastSeq}`,
     ).catch(() => null);
@@ -64,7 +64,7 @@ export const chat: View = (root) => {
   };
 
   const connect = () => {
-    if (!chatId || closed) return;
+    if (closed) return;
     const url = new URL(`/api/webchat/ws?chatId=${encodeURIComponent(chatId)}`, location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(url);
@@ -104,17 +104,13 @@ export const chat: View = (root) => {
     if (!text) return;
     input.value = "";
     try {
-      const r = await api<{ chatId?: string; chatJid?: string; seq?: number }>("/api/webchat/messages", {
+      const r = await api<{ chatJid: string; registered: boolean }>("/api/webchat/messages", {
         method: "POST",
-        json: chatId ? { chatId, text } : { text },
+        json: { chatId, text },
       });
-      const id = r.chatId ?? r.chatJid?.replace(/^web:/, "");
-      if (!chatId && id) {
-        chatId = id;
-        localStorage.setItem(KEY, id);
-        connect();
-      }
-      add({ text, from: "user", seq: r.seq, at: Date.now() });
+      // The stored message comes back over the WebSocket (with its seq); catch up in case it is down.
+      if (ws?.readyState !== WebSocket.OPEN) void catchUp();
+      status.textContent = r.registered ? "" : `${r.chatJid} is not a registered group: nobody will answer`;
     } catch (e) {
       input.value = text;
       status.textContent = (e as Error).message;
@@ -150,12 +146,7 @@ export const chat: View = (root) => {
         h("button", { type: "submit", id: "webchat-send" }, "Send"),
       ),
     ),
-    h(
-      "p",
-      { class: "muted small" },
-      "This is the built-in web channel. Register its chat as a group to get answers: ",
-      h("code", null, chatId ? `web:${chatId}` : "(send a message first)"),
-    ),
+    h("p", { class: "muted small" }, "Built-in web channel, chat ", h("code", null, `web:${chatId}`)),
   );
   void catchUp();
   connect();
