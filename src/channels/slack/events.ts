@@ -83,6 +83,18 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+const mentionCache = new Map<string, RegExp>();
+/** `<@UBOT>` or `<@UBOT|name>`; cached per bot id (global flag: reset lastIndex before use). */
+function mentionRegex(botUserId: string): RegExp {
+  let re = mentionCache.get(botUserId);
+  if (!re) {
+    re = new RegExp(`<@${escapeRegex(botUserId)}(?:\\|[^>]*)?>`, "g");
+    mentionCache.set(botUserId, re);
+  }
+  re.lastIndex = 0;
+  return re;
+}
+
 /** "1355517523.000005" → epoch ms. */
 export function tsToMillis(ts: string): number {
   const [sec, frac = "0"] = ts.split(".");
@@ -119,9 +131,10 @@ export function mapMessageEvent(ev: MessageEvent, ctx: MapContext): MapResult {
   }
   if (!ev.user && !ownBot) return { kind: "ignored", reason: "no user (another bot or integration)" };
 
-  const mentionRe = new RegExp(`<@${escapeRegex(ctx.botUserId)}(?:\\|[^>]*)?>`, "g");
+  const mentionRe = mentionRegex(ctx.botUserId);
   const raw = ev.text;
   const mentionsBot = !ownBot && (mentionRe.test(raw) || ev.type === "app_mention");
+  mentionRe.lastIndex = 0;
   const content = unescapeSlack(raw.replace(mentionRe, `@${ctx.assistantName}`));
   const attachments: Attachment[] | undefined = ev.files?.length
     ? ev.files.map((f) => ({
