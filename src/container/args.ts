@@ -3,7 +3,7 @@
  * mounts. Kept pure (plus directory creation) so tests can check every flag without an engine.
  */
 import { chownSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { ContainerConfig } from "../config/index.ts";
 import type { ResolvedMount } from "../mounts/index.ts";
 import { CONTAINER_PATHS, IPC_DIRS } from "../protocol/index.ts";
@@ -58,6 +58,7 @@ export function prepareHostDirs(dirs: HostDirs, user: string | undefined): void 
   ];
   for (const d of [...rw, dirs.global, dirs.logs]) mkdirSync(d, { recursive: true });
   for (const f of readdirSync(dirs.input)) rmSync(join(dirs.input, f), { force: true, recursive: true });
+  pruneLogs(dirs.logs);
   // With a numeric --user, a root host must hand the writable mounts to that uid or the agent
   // cannot write its own folder.
   const m = user ? /^(\d+)(?::(\d+))?$/.exec(user) : null;
@@ -77,6 +78,17 @@ export function containerUser(c: Pick<ContainerConfig, "user">): string | undefi
   const uid = process.getuid?.();
   const gid = process.getgid?.();
   return uid === undefined || gid === undefined ? undefined : `${uid}:${gid}`;
+}
+
+/** Per-run stderr logs kept per group (oldest removed first). */
+export const KEEP_CONTAINER_LOGS = 50;
+
+function pruneLogs(dir: string): void {
+  const logs = readdirSync(dir)
+    .filter((f) => f.startsWith("container-") && f.endsWith(".log"))
+    .sort();
+  for (const f of logs.slice(0, Math.max(0, logs.length - (KEEP_CONTAINER_LOGS - 1))))
+    rmSync(join(dir, f), { force: true });
 }
 
 function csvField(field: string): string {
@@ -136,6 +148,9 @@ export function buildRunArgs(o: RunArgsOptions): string[] {
   ];
   const user = containerUser(c);
   if (user) args.push("--user", user);
+  // Rootless podman maps uids through a user namespace; keep-id makes the host uid the same
+  // inside, so the agent owns what it writes in the mounted folders.
+  if (!c.user && basename(c.runtime) === "podman" && process.getuid?.() !== 0) args.push("--userns=keep-id");
   const mount = (source: string, target: string, readonly: boolean) =>
     args.push("--mount", mountArg(source, target, readonly));
   mount(o.dirs.group, CONTAINER_PATHS.group, false);

@@ -215,6 +215,43 @@ describe("docker runner against a fake docker CLI", () => {
     expect(fake.calls().some((c) => c.args.join(" ") === `rm -f ${proc.name}`)).toBe(true);
   });
 
+  test("a delivery that hangs does not block the group past the timeout", async () => {
+    fake.setMode("two-slow");
+    const r = runner();
+    const g = group({}, { timeoutMs: 300 });
+    const proc = await r.start({ group: g, input: input(g), onOutput: () => new Promise(() => {}) });
+    const result = await proc.done;
+    expect(result.status).toBe("timeout");
+    expect(r.running()).toEqual([]);
+  });
+
+  test("an unsafe group folder never reaches docker", async () => {
+    const r = runner();
+    const g = group({ folder: "../escape" });
+    const proc = await r.start({
+      group: g,
+      input: { ...input(group()), groupFolder: "alpha" },
+      onOutput: async () => {},
+    });
+    const result = await proc.done;
+    expect(result.status).toBe("error");
+    expect(result.error).toContain("unsafe group folder");
+    expect(fake.calls()).toEqual([]);
+  });
+
+  test("old per-run stderr logs are pruned", async () => {
+    const logs = join(root, "groups", "alpha", "logs");
+    mkdirSync(logs, { recursive: true });
+    for (let i = 0; i < 60; i++)
+      writeFileSync(join(logs, `container-2020-01-01T00-00-${String(i).padStart(2, "0")}.log`), "");
+    writeFileSync(join(logs, "other.txt"), "");
+    await run("ok");
+    const left = readdirSync(logs);
+    expect(left.filter((f) => f.startsWith("container-"))).toHaveLength(50);
+    expect(left).toContain("other.txt");
+    expect(left).not.toContain("container-2020-01-01T00-00-00.log");
+  });
+
   test("output over maxOutputBytes kills the container", async () => {
     const { result, proc } = await run("flood", group(), { maxOutputBytes: 64 * 1024 });
     expect(result.status).toBe("error");

@@ -91,6 +91,23 @@ export function describeDockerFailure(code: number | null, stderr: string, image
   return null;
 }
 
+/** Same rule as the protocol's GroupFolder: a folder can never climb out of groupsDir. */
+const SAFE_FOLDER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** A process that never started: `done` is already the error (the caller's flow stays the same). */
+function failedProcess(request: AgentRunRequest, error: string): AgentProcess {
+  const startedAt = Date.now();
+  return {
+    name: `ngb-${request.group.folder}-failed`,
+    groupFolder: request.group.folder,
+    startedAt,
+    sendFollowUp: async () => false,
+    close() {},
+    async kill() {},
+    done: Promise.resolve({ status: "error", error, exitCode: null, durationMs: 0, outputs: 0 }),
+  };
+}
+
 export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
   const { config, paths, proxy, instanceId } = options;
   const log = options.log.withTag("container");
@@ -172,6 +189,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     const c = config.container;
     const timeoutMs = group.containerConfig?.timeoutMs ?? c.timeoutMs;
     const dirs = hostDirs(paths, folder);
+    if (!SAFE_FOLDER.test(folder))
+      return failedProcess(request, `refusing to run: unsafe group folder "${folder}"`);
 
     let state: "running" | "closing" | "exited" = "running";
     let busy = true;
@@ -189,6 +208,10 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     });
     let child: SpawnedProcess | undefined;
     let removing: Promise<void> | undefined;
+    let abandon!: () => void;
+    const abandoned = new Promise<null>((r) => {
+      abandon = () => r(null);
+    });
 
     const finish = (status: AgentRunResult["status"], exitCode: number | null, error?: string) => {
       if (state === "exited" && !live.has(name)) return;
@@ -295,7 +318,9 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
         stopReason ??= { status: "error", error: `stopped: ${reason}` };
         state = "closing";
         await removeNow();
+        const giveUp = setTimeout(abandon, closeGraceMs);
         await done;
+        clearTimeout(giveUp);
       },
     };
 
@@ -338,7 +363,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       if (state === "exited") return;
       log.warn("container timed out, removing", { name, timeoutMs });
       stopReason = { status: "timeout", error: `timed out after ${Math.round(timeoutMs / 1000)} s` };
-      void removeNow();
+      // If delivery (onOutput) itself hangs, stop waiting for it a grace period after removal.
+      void removeNow().then(() => setTimeout(abandon, closeGraceMs));
     }, timeoutMs);
 
     try {
@@ -436,7 +462,9 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       } catch {
         exitCode = null;
       }
-      const [unterminated] = await Promise.all([stdoutDone, stderrDone]);
+      const streams = await Promise.race([Promise.all([stdoutDone, stderrDone]), abandoned]);
+      const unterminated = streams ? streams[0] : false;
+      if (!streams) log.warn("gave up waiting for output delivery after timeout", { name });
       // Resolve only once a removal we started is over, so the group's next run never overlaps.
       if (removing) await removing;
       if (stopReason && stopReason.status !== "closed") {
