@@ -1,0 +1,250 @@
+/**
+ * The Discord channel: the gateway for receiving (MESSAGE_CREATE → store, GUILD_CREATE /
+ * CHANNEL_CREATE → discovery) and REST for sending (split to 2,000 characters, 429s waited
+ * out) and typing. Chats are `dc:<channel id>`; a thread is its own channel id.
+ */
+import { GatewayDispatchEvents } from "discord-api-types/v10";
+import * as v from "valibot";
+import type { Logger } from "../../log/index.ts";
+import type {
+  Channel,
+  ChannelHealth,
+  ChannelSink,
+  ChannelStatusUpdate,
+  SendOptions,
+} from "../../orchestrator/channel.ts";
+import { errorMessage } from "../../util/errors.ts";
+import { type BackoffOptions, withRateLimitRetry } from "../backoff.ts";
+import { MESSAGE_LIMITS, splitMessage } from "../chunk.ts";
+import { createGateway, type Gateway } from "./gateway.ts";
+import {
+  type BotUser,
+  createdChat,
+  DC_PREFIX,
+  DcChannelCreate,
+  DcGuildCreate,
+  DcMessage,
+  dcJid,
+  guildChats,
+  toInbound,
+} from "./map.ts";
+import { createDiscordRest, DiscordApiError, type DiscordRest } from "./rest.ts";
+
+export interface DiscordConfig {
+  apiBaseUrl: string;
+  gatewayUrl: string;
+  botToken?: string;
+}
+
+export interface DiscordChannelOptions {
+  config: DiscordConfig;
+  log: Logger;
+  fetch?: typeof fetch;
+  WebSocket?: typeof WebSocket;
+  backoff?: BackoffOptions;
+  invalidSessionDelayMs?: [number, number];
+  /** Typing refresh period (Discord shows it for ~10 s). Default 8 s. */
+  typingRefreshMs?: number;
+  random?: () => number;
+}
+
+export interface DiscordChannel extends Channel {
+  readonly bot: BotUser | undefined;
+  /** The gateway (tests inspect seq / session). */
+  readonly gateway: Gateway | undefined;
+}
+
+export class DiscordConfigError extends Error {
+  override name = "DiscordConfigError";
+}
+
+function describeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
+  const issue = issues[0];
+  if (!issue) return "invalid";
+  const path = issue.path?.map((p) => String(p.key)).join(".");
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+export function createDiscordChannel(options: DiscordChannelOptions): DiscordChannel {
+  const { config } = options;
+  const log = options.log.withTag("discord");
+  const token = config.botToken ?? "";
+  const rest: DiscordRest = createDiscordRest({ baseUrl: config.apiBaseUrl, token, fetch: options.fetch });
+  const typingRefreshMs = options.typingRefreshMs ?? 8_000;
+  const health: ChannelHealth = { name: "discord", state: "disconnected" };
+  const typing = new Map<string, ReturnType<typeof setInterval>>();
+  const seenChats = new Set<string>();
+  let sink: ChannelSink | undefined;
+  let bot: BotUser | undefined;
+  let gateway: Gateway | undefined;
+  let abort = new AbortController();
+
+  function setStatus(update: ChannelStatusUpdate) {
+    if (update.state === "connected" && health.state !== "connected") health.connectedSince = Date.now();
+    if (update.state !== "connected") health.connectedSince = undefined;
+    if (update.error) {
+      health.lastError = update.error;
+      health.lastErrorAt = Date.now();
+    }
+    const changed = health.state !== update.state || update.error !== undefined;
+    health.state = update.state;
+    if (changed) sink?.status(update);
+  }
+
+  function discover(chat: { jid: string; name?: string; isGroup?: boolean }) {
+    if (seenChats.has(chat.jid) && !chat.name) return;
+    seenChats.add(chat.jid);
+    sink?.discovered(chat);
+  }
+
+  async function onDispatch(event: string, data: unknown): Promise<void> {
+    switch (event) {
+      case GatewayDispatchEvents.MessageCreate: {
+        const parsed = v.safeParse(DcMessage, data);
+        if (!parsed.success) {
+          log.warn("ignored malformed MESSAGE_CREATE", { problem: describeIssue(parsed.issues) });
+          return;
+        }
+        const m = parsed.output;
+        if (!seenChats.has(dcJid(m.channel_id))) {
+          discover(
+            m.guild_id
+              ? { jid: dcJid(m.channel_id), isGroup: true }
+              : { jid: dcJid(m.channel_id), name: m.author.global_name || m.author.username, isGroup: false },
+          );
+        }
+        const inbound = toInbound(m, bot);
+        if (inbound && sink) await sink.inbound(inbound);
+        return;
+      }
+      case GatewayDispatchEvents.GuildCreate: {
+        const parsed = v.safeParse(DcGuildCreate, data);
+        if (!parsed.success) {
+          log.warn("ignored malformed GUILD_CREATE", { problem: describeIssue(parsed.issues) });
+          return;
+        }
+        for (const chat of guildChats(parsed.output)) discover(chat);
+        return;
+      }
+      case GatewayDispatchEvents.ChannelCreate:
+      case GatewayDispatchEvents.ThreadCreate: {
+        const parsed = v.safeParse(DcChannelCreate, data);
+        if (!parsed.success) {
+          log.warn(`ignored malformed ${event}`, { problem: describeIssue(parsed.issues) });
+          return;
+        }
+        const chat = createdChat(parsed.output);
+        if (chat) discover(chat);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  function channelId(jid: string): string {
+    const id = jid.startsWith(DC_PREFIX) ? jid.slice(DC_PREFIX.length) : "";
+    if (!/^\d{1,25}$/.test(id)) throw new DiscordConfigError(`not a Discord chat id: ${jid}`);
+    return id;
+  }
+
+  async function sendTyping(id: string) {
+    try {
+      await rest.request("POST", `/channels/${id}/typing`, undefined, { signal: abort.signal });
+    } catch (err) {
+      log.debug("typing failed", { channel: id, error: errorMessage(err) });
+    }
+  }
+
+  function stopTyping(jid: string) {
+    const t = typing.get(jid);
+    if (t) clearInterval(t);
+    typing.delete(jid);
+  }
+
+  return {
+    name: "discord",
+    get bot() {
+      return bot;
+    },
+    get gateway() {
+      return gateway;
+    },
+    ownsJid(jid) {
+      return jid.startsWith(DC_PREFIX);
+    },
+    async connect(s) {
+      if (!token) throw new DiscordConfigError("channels.discord.botToken is not set");
+      sink = s;
+      abort = new AbortController();
+      setStatus({ state: "connecting" });
+      gateway = createGateway({
+        url: config.gatewayUrl,
+        token,
+        log,
+        WebSocket: options.WebSocket,
+        backoff: options.backoff,
+        invalidSessionDelayMs: options.invalidSessionDelayMs,
+        random: options.random,
+        onDispatch,
+        onReady: (info) => {
+          bot = { id: info.userId, username: info.username };
+        },
+        onStatus: (state, error) => setStatus(error ? { state, error } : { state }),
+      });
+      gateway.start();
+    },
+    async disconnect() {
+      abort.abort();
+      for (const jid of [...typing.keys()]) stopTyping(jid);
+      await gateway?.stop();
+      setStatus({ state: "disconnected" });
+    },
+    async send(jid, text, sendOptions: SendOptions = {}) {
+      const target = sendOptions.threadId ? channelId(`${DC_PREFIX}${sendOptions.threadId}`) : channelId(jid);
+      let first = true;
+      for (const chunk of splitMessage(text, MESSAGE_LIMITS.discord)) {
+        const body = {
+          content: chunk,
+          allowed_mentions: { parse: ["users"] },
+          ...(first && sendOptions.replyToId
+            ? { message_reference: { message_id: sendOptions.replyToId, fail_if_not_exists: false } }
+            : {}),
+        };
+        await withRateLimitRetry(() => rest.request("POST", `/channels/${target}/messages`, body), {
+          signal: abort.signal,
+          onWait: (err, attempt) =>
+            log.warn("send rate limited", { jid, retryAfterMs: err.retryAfterMs, attempt }),
+        });
+        first = false;
+      }
+    },
+    async setTyping(jid, on) {
+      stopTyping(jid);
+      if (!on) return;
+      let id: string;
+      try {
+        id = channelId(jid);
+      } catch {
+        return;
+      }
+      await sendTyping(id);
+      const timer = setInterval(() => void sendTyping(id), typingRefreshMs);
+      timer.unref?.();
+      typing.set(jid, timer);
+    },
+    health() {
+      return { ...health };
+    },
+    async verify() {
+      if (!token) return { ok: false, detail: "channels.discord.botToken is not set" };
+      try {
+        const me = await rest.request<{ id: string; username: string }>("GET", "/users/@me");
+        return { ok: true, detail: `bot ${me.username} (${me.id})` };
+      } catch (err) {
+        if (err instanceof DiscordApiError) return { ok: false, detail: err.message };
+        return { ok: false, detail: `cannot reach ${config.apiBaseUrl}: ${errorMessage(err)}` };
+      }
+    },
+  };
+}
