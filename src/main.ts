@@ -30,6 +30,7 @@ export const COMMANDS: Record<string, { description: string; load: Loader }> = {
     load: () => import("./cli/config.ts"),
   },
   version: { description: "Print the version and git commit", load: () => import("./cli/version.ts") },
+  image: { description: "Build or inspect the agent container image", load: () => import("./cli/image.ts") },
 };
 
 function rootUsage(): string {
