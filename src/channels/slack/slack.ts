@@ -104,7 +104,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
     } catch (err) {
       if (err instanceof SlackApiError && err.code === "missing_scope") {
         namesDisabled = true;
-        log.warn("slack: users.info needs the users:read scope; senders shown by id");
+        log.warn("users.info needs the users:read scope; senders shown by id");
       } else names.set(userId, null);
       return userId;
     }
@@ -134,19 +134,19 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
   async function onEnvelope(frame: SocketFrame): Promise<void> {
     if (frame.type !== "events_api") {
       // slash_commands / interactive: acked so Slack stops retrying; not handled yet.
-      log.debug("slack: envelope type not handled", { type: frame.type });
+      log.debug("envelope type not handled", { type: frame.type });
       return;
     }
     const cb = v.safeParse(EventCallback, frame.payload);
     if (!cb.success) {
-      log.warn(`slack: ignored a bad events_api payload (${describeIssues(cb.issues)})`);
+      log.warn(`ignored a bad events_api payload (${describeIssues(cb.issues)})`);
       return;
     }
     const event = cb.output.event as { type: string };
     if (event.type === "message" || event.type === "app_mention") {
       const parsed = v.safeParse(MessageEvent, event);
       if (!parsed.success) {
-        log.warn(`slack: ignored a bad ${event.type} event (${describeIssues(parsed.issues)})`);
+        log.warn(`ignored a bad ${event.type} event (${describeIssues(parsed.issues)})`);
         return;
       }
       const mapped = mapMessageEvent(parsed.output, {
@@ -155,7 +155,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
         assistantName: opts.assistantName,
       });
       if (mapped.kind === "ignored") {
-        log.debug("slack: message skipped", { reason: mapped.reason });
+        log.debug("message skipped", { reason: mapped.reason });
         return;
       }
       const key = `${mapped.message.chatJid}:${mapped.message.id}`;
@@ -164,7 +164,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
         mapped.message.isFromMe &&
         isEchoOfOwnPost(`${parsed.output.channel}\n${unescapeSlack(parsed.output.text)}`)
       ) {
-        log.debug("slack: echo of our own post skipped", { ts: mapped.message.id });
+        log.debug("echo of our own post skipped", { ts: mapped.message.id });
         return;
       }
       const message = mapped.message;
@@ -176,11 +176,11 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
     if (event.type === "member_joined_channel") {
       const parsed = v.safeParse(MemberJoinedChannel, event);
       if (!parsed.success) {
-        log.warn(`slack: ignored a bad member_joined_channel event (${describeIssues(parsed.issues)})`);
+        log.warn(`ignored a bad member_joined_channel event (${describeIssues(parsed.issues)})`);
         return;
       }
       if (parsed.output.user === botUserId) {
-        log.info("slack: added to a channel", { channel: parsed.output.channel });
+        log.info("added to a channel", { channel: parsed.output.channel });
         sink!.discovered({
           jid: `slack:${parsed.output.channel}`,
           isGroup: parsed.output.channel_type !== "D",
@@ -188,7 +188,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
       }
       return;
     }
-    log.debug("slack: event type not handled", { type: event.type });
+    log.debug("event type not handled", { type: event.type });
   }
 
   return {
@@ -208,7 +208,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
           throw err;
         }
         // Network trouble: the connect loop retries auth.test before opening the socket.
-        log.warn("slack: auth.test failed, will retry", { error: (err as Error).message });
+        log.warn("auth.test failed, will retry", { error: (err as Error).message });
       }
       client = createSocketModeClient({
         log,
@@ -248,7 +248,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
           {
             maxRetries: opts.maxRateLimitRetries ?? 5,
             onWait: (err, attempt) =>
-              log.warn("slack: rate limited, waiting", { retryAfterMs: err.retryAfterMs, attempt }),
+              log.warn("rate limited, waiting", { retryAfterMs: err.retryAfterMs, attempt }),
           },
         );
       }

@@ -62,18 +62,18 @@ export function createSocketModeClient(opts: SocketModeOptions) {
     try {
       parsed = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data as ArrayBuffer));
     } catch {
-      log.warn("slack: ignored a socket frame that is not JSON");
+      log.warn("ignored a socket frame that is not JSON");
       return;
     }
     const frame = v.safeParse(SocketFrame, parsed);
     if (!frame.success) {
-      log.warn("slack: ignored a socket frame without a type");
+      log.warn("ignored a socket frame without a type");
       return;
     }
     const f = frame.output;
     if (f.type === "hello") return; // handled by the opener
     if (f.type === "disconnect") {
-      log.info("slack: server asked to reconnect", { reason: f.reason, conn: conn.id });
+      log.info("server asked to reconnect", { reason: f.reason, conn: conn.id });
       if (f.reason === "link_disabled") {
         fail(new SlackLinkDisabledError());
         return;
@@ -84,7 +84,7 @@ export function createSocketModeClient(opts: SocketModeOptions) {
       return;
     }
     if (!f.envelope_id) {
-      log.debug("slack: frame without envelope_id ignored", { type: f.type });
+      log.debug("frame without envelope_id ignored", { type: f.type });
       return;
     }
     const envelopeId = f.envelope_id;
@@ -93,7 +93,7 @@ export function createSocketModeClient(opts: SocketModeOptions) {
         await opts.onEnvelope(f);
       } catch (err) {
         // Not acked: Slack redelivers it (to this or a later connection).
-        log.error("slack: envelope not processed, left un-acked for redelivery", {
+        log.error("envelope not processed, left un-acked for redelivery", {
           type: f.type,
           error: (err as Error).message,
         });
@@ -154,7 +154,7 @@ export function createSocketModeClient(opts: SocketModeOptions) {
     if (conn !== current) return; // a replaced socket closing: expected
     current = null;
     if (stopped) return;
-    log.warn("slack: socket closed, reconnecting", { code, conn: conn.id });
+    log.warn("socket closed, reconnecting", { code, conn: conn.id });
     opts.onStatus("connecting", `socket closed (code ${code})`);
     void reconnect();
   }
@@ -162,7 +162,7 @@ export function createSocketModeClient(opts: SocketModeOptions) {
   function fail(err: Error) {
     stopped = true;
     abort.abort();
-    log.error(`slack: ${err.message}`);
+    log.error(err.message);
     opts.onStatus("error", err.message);
     const c = current;
     current = null;
@@ -185,7 +185,7 @@ export function createSocketModeClient(opts: SocketModeOptions) {
           opts.backoff.reset();
           opts.onStatus("connected");
           settleFirst?.();
-          log.info("slack: socket mode connected", { conn: conn.id });
+          log.info("socket mode connected", { conn: conn.id });
           if (old && old.ws.readyState <= WS.OPEN) old.ws.close(1000, "replaced");
           return;
         } catch (err) {
@@ -195,7 +195,7 @@ export function createSocketModeClient(opts: SocketModeOptions) {
             return;
           }
           const wait = opts.backoff.next();
-          log.warn("slack: connect failed, retrying", { error: (err as Error).message, inMs: wait });
+          log.warn("connect failed, retrying", { error: (err as Error).message, inMs: wait });
           opts.onStatus("connecting", (err as Error).message);
           settleFirst?.();
           await sleep(wait, abort.signal);

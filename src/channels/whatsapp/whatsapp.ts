@@ -189,7 +189,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
   }
 
   function discovered(chat: ChatInfo) {
-    log.info("whatsapp: chat discovered", { jid: chat.jid });
+    log.info("chat discovered", { jid: chat.jid });
     sink?.discovered(chat);
   }
 
@@ -199,18 +199,18 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
       try {
         mapped = mapWaMessage(msg, me);
       } catch (err) {
-        log.warn(`whatsapp: ignored a malformed message (${(err as Error).message})`);
+        log.warn(`ignored a malformed message (${(err as Error).message})`);
         continue;
       }
       if (mapped.kind === "ignored") {
-        log.debug("whatsapp: message skipped", { reason: mapped.reason });
+        log.debug("message skipped", { reason: mapped.reason });
         continue;
       }
       try {
         await sink!.inbound(mapped.message);
       } catch (err) {
         // Baileys has already acked it to WhatsApp; nothing will redeliver it. Say so loudly.
-        log.error("whatsapp: message could not be stored", {
+        log.error("message could not be stored", {
           id: mapped.message.id,
           error: (err as Error).message,
         });
@@ -245,7 +245,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
       pairingRequested = false;
       if (s.user?.id) me.jid = normalizeJid(s.user.id);
       if (s.user?.lid) me.lid = normalizeJid(s.user.lid);
-      log.info("whatsapp: connected", { as: me.jid });
+      log.info("connected", { as: me.jid });
       setStatus("connected");
       return;
     }
@@ -260,7 +260,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
       rmSync(opts.authDir, { recursive: true, force: true });
       stopped = true;
       const message = "logged out: re-pair with QR (the auth state was cleared; restart the channel)";
-      log.error(`whatsapp: ${message}`);
+      log.error(message);
       setStatus("error", { error: message });
       return;
     }
@@ -268,7 +268,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
       stopped = true;
       const message =
         "another client connected with this WhatsApp session (connection replaced); not reconnecting, so two receivers never run";
-      log.error(`whatsapp: ${message}`);
+      log.error(message);
       setStatus("error", { error: message });
       return;
     }
@@ -280,12 +280,12 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
     }
     // restartRequired follows a fresh pairing: reconnect at once. Anything else: back off.
     const wait = code === WA_CLOSE.restartRequired ? 0 : backoff.next();
-    log.warn("whatsapp: connection closed, reconnecting", { reason, inMs: wait });
+    log.warn("connection closed, reconnecting", { reason, inMs: wait });
     setStatus("connecting", { error: reason });
     await sleep(wait, abort.signal);
     if (stopped || gen !== generation) return;
     await start().catch((e) => {
-      log.error("whatsapp: restart failed", { error: (e as Error).message });
+      log.error("restart failed", { error: (e as Error).message });
       setStatus("error", { error: (e as Error).message });
     });
   }
@@ -339,7 +339,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
       try {
         await sock.sendPresenceUpdate(on ? "composing" : "paused", jid);
       } catch (err) {
-        log.debug("whatsapp: presence update failed", { error: (err as Error).message });
+        log.debug("presence update failed", { error: (err as Error).message });
       }
     },
 
