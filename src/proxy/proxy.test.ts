@@ -131,6 +131,22 @@ describe("credential proxy", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  test("only /v1/ paths are forwarded", async () => {
+    const p = start();
+    const res = await fetch("http://localhost/admin/keys", {
+      unix: p.socketPath,
+      headers: { "x-api-key": p.issue("alpha") },
+    } as RequestInit);
+    expect(res.status).toBe(404);
+    expect(fake.requests).toHaveLength(0);
+    const models = await fetch("http://localhost/v1/models", {
+      unix: p.socketPath,
+      headers: { "x-api-key": p.issue("alpha") },
+    } as RequestInit);
+    expect(models.status).toBe(200);
+    expect(((await models.json()) as { data: unknown[] }).data).toHaveLength(1);
+  });
+
   test("unreachable upstream → 502 naming the upstream", async () => {
     const closed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
     const port = closed.port;

@@ -117,6 +117,13 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
       );
 
     const url = new URL(req.url);
+    // The key is only lent for the model API, not for anything else under the same host.
+    if (!url.pathname.startsWith("/v1/"))
+      return apiError(
+        404,
+        "not_found_error",
+        `ngb credential proxy: only /v1/ paths are forwarded, not ${url.pathname}`,
+      );
     const headers = new Headers();
     req.headers.forEach((value, key) => {
       if (!HOP_BY_HOP.has(key.toLowerCase())) headers.set(key, value);
@@ -188,6 +195,8 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
       unix: socketPath,
       // Streams may sit quiet while the model thinks (the typings only list it for TCP).
       ...({ idleTimeout: 0 } as object),
+      // The Messages API caps a request at 32 MB.
+      maxRequestBodySize: 32 * 1024 * 1024,
       fetch: (req) =>
         handle(req).catch((err) => {
           log.error("proxy request failed", { error: errorMessage(err) });
