@@ -12,6 +12,7 @@ import type { Logger } from "../log/index.ts";
 import type { RunStatus, ScheduledTask, Store } from "../store/index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { type Clock, systemClock, systemTimers, type Timers } from "./clock.ts";
+import { isWatchableStore, watchExternalCommits } from "./external.ts";
 import { formatDuration, nextSlot, type Schedule, slotsBetween, storedSchedule } from "./schedule.ts";
 
 /** What a run came to; `dispatch` resolves with it. */
@@ -39,6 +40,11 @@ export interface SchedulerOptions {
   maxSleepMs?: number;
   /** A run woken later than this (suspend, clock jump) counts as missed for `skip` tasks. */
   lateGraceMs?: number;
+  /**
+   * Re-arm when another process commits to the database (fs.watch + PRAGMA data_version), so
+   * `ngb tasks add` is picked up at once. Default true when `store` is a real Store.
+   */
+  watchStore?: boolean;
 }
 
 export interface Scheduler {
@@ -76,6 +82,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let ticking = false;
   let failures = 0;
   let unsubscribe: (() => void) | null = null;
+  let unwatch: (() => void) | null = null;
 
   const iso = (t: number) => new Date(t).toISOString();
   const emitRun = (
@@ -285,6 +292,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       started = true;
       startedAt = clock.now();
       if (events) unsubscribe = events.on("task.changed", () => this.notify());
+      if (options.watchStore !== false && isWatchableStore(store))
+        unwatch = watchExternalCommits(store, () => this.notify(), { log });
       try {
         recover(startedAt);
       } catch (err) {
@@ -296,6 +305,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       started = false;
       unsubscribe?.();
       unsubscribe = null;
+      unwatch?.();
+      unwatch = null;
       if (timer !== null) timers.clearTimeout(timer);
       timer = null;
       wakeAt = null;

@@ -94,6 +94,7 @@ export function createHarness(start = "2026-01-05T08:00:00Z") {
       clock: fake.clock,
       timers: fake.timers,
       maxSleepMs: 60_000,
+      watchStore: false,
       ...opts,
     });
     schedulers.push(s);
