@@ -397,6 +397,25 @@ describe("docker runner against a fake docker CLI", () => {
 });
 
 describe("docker runner with an injected spawn", () => {
+  test("stderr goes to the group's log, capped", async () => {
+    const noisy: SpawnFn = (c) => ({
+      stdin: { write() {}, end() {} },
+      stdout: new Response(c[1] === "run" ? formatOutput({ status: "success", result: "x" }) : "").body!,
+      stderr: new Response(c[1] === "run" ? "e".repeat(5000) : "").body!,
+      exited: Promise.resolve(0),
+      kill() {},
+    });
+    const r = runner({}, { spawn: noisy, maxStderrBytes: 1000 });
+    const g = group();
+    const proc = await r.start({ group: g, input: input(g), onOutput: async () => {} });
+    expect((await proc.done).status).toBe("success");
+    const dir = join(root, "groups", "alpha", "logs");
+    const text = readFileSync(join(dir, readdirSync(dir)[0]!), "utf8");
+    expect(text.startsWith("e".repeat(1000))).toBe(true);
+    expect(text).toContain("[ngb: log truncated at 1000 bytes]");
+    expect(text.length).toBeLessThan(1100);
+  });
+
   test("markers split into single bytes still parse; stdin gets the input", async () => {
     let stdinText = "";
     let cmd: string[] = [];
