@@ -1,8 +1,9 @@
 /**
  * `ngb tasks list|add|pause|resume|cancel|runs`: scheduled tasks, straight on the store through
  * the task service (same validation and rules as the REST API and the agents' MCP tools).
- * Works with or without `ngb serve` running: a running serve re-reads the tasks on its next
- * safety-net wake (at most `schedulerMaxSleepMs`, default 60 s) and then runs them on time.
+ * Works with or without `ngb serve` running: a running serve notices the database commit at
+ * once (it watches the store for other processes' commits) and, as a safety net, re-reads the
+ * tasks at least every `schedulerMaxSleepMs` (default 60 s).
  */
 import { defineCommand } from "citty";
 import type { ScheduledTask, TaskRunLog } from "../store/index.ts";

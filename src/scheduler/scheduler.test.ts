@@ -342,3 +342,43 @@ describe("busy groups, failures, pause", () => {
     expect(h.runs(task.id)[0]!.error).toMatch(/invalid outcome/);
   });
 });
+
+describe("shutdown", () => {
+  test("a run killed by the shutdown keeps its claim; the next start re-runs it (run-once)", async () => {
+    h = createHarness("2026-01-05T08:00:00Z");
+    h.manual();
+    const task = every30m("run-once");
+    const first = h.scheduler();
+    first.start();
+    await h.fake.advanceTo("2026-01-05T08:30:00Z");
+    first.stop();
+    // The orchestrator stops after the scheduler and kills the container.
+    h.calls[0]!.resolve({ status: "error", error: "container killed" });
+    await h.fake.advance(0);
+    expect(h.task(task.id).claimedFor).toBe(Date.parse("2026-01-05T08:30:00Z"));
+    h.autoRespond(() => ({ status: "success", result: "ok" }));
+    h.scheduler().start();
+    await h.fake.advance(0);
+    expect(h.calls).toHaveLength(2);
+    expect(h.runs(task.id).map((r) => [r.status, r.error])).toEqual([
+      ["error", HOST_STOPPED],
+      ["success", null],
+    ]);
+  });
+
+  test("a run that succeeded during the shutdown is recorded, not re-run", async () => {
+    h = createHarness("2026-01-05T08:00:00Z");
+    h.manual();
+    const task = every30m("run-once");
+    const first = h.scheduler();
+    first.start();
+    await h.fake.advanceTo("2026-01-05T08:30:00Z");
+    first.stop();
+    h.calls[0]!.resolve({ status: "success", result: "made it" });
+    await h.fake.advance(0);
+    expect(h.task(task.id)).toMatchObject({ claimedFor: null, lastResult: "made it" });
+    h.scheduler().start();
+    await h.fake.advance(0);
+    expect(h.calls).toHaveLength(1);
+  });
+});

@@ -214,6 +214,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     } catch (err) {
       outcome = { status: "error", error: errorMessage(err) };
     }
+    if (!started && outcome.status !== "success") {
+      // Ended by the shutdown (containers are stopped after the scheduler): keep the claim, so
+      // the next start records it as interrupted and applies the task's catch-up policy.
+      inFlight.delete(task.id);
+      log.info("run interrupted by shutdown; the next start applies its catch-up policy", {
+        taskId: task.id,
+      });
+      return;
+    }
     const finishedAt = clock.now();
     const error =
       outcome.status === "success"
