@@ -26,13 +26,22 @@ afterEach(async () => {
   await channel?.disconnect();
   channel = null;
   for (const c of cleanups.splice(0)) await c();
-  sink?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
+/** A temp dir and a store sink, both cleaned up after the test. */
+function fresh() {
+  const d = mkdtempSync(join(tmpdir(), "ngb-wa-"));
+  const k = createStoreSink("ngb-wa-store-");
+  cleanups.push(
+    () => k.close(),
+    () => rmSync(d, { recursive: true, force: true }),
+  );
+  dir = d;
+  sink = k;
+}
+
 function setup(extra: Partial<Parameters<typeof createWhatsAppChannel>[0]> = {}) {
-  dir = mkdtempSync(join(tmpdir(), "ngb-wa-"));
-  sink = createStoreSink("ngb-wa-store-");
+  fresh();
   const fake = ev.createFakeBaileys();
   const printed: string[] = [];
   channel = createWhatsAppChannel({
@@ -178,8 +187,7 @@ describe("whatsapp adapter (real baileys, local WebSocket)", () => {
       },
     });
     cleanups.push(() => server.stop(true));
-    dir = mkdtempSync(join(tmpdir(), "ngb-wa-"));
-    sink = createStoreSink("ngb-wa-store-");
+    fresh();
     channel = createWhatsAppChannel({
       authDir: join(dir, "whatsapp-auth"),
       assistantName: "Andy",
