@@ -16,6 +16,27 @@ export const COMMANDS: Record<string, { description: string; load: Loader }> = {
     description: "Run the orchestrator: channels, agents, scheduler, web",
     load: () => import("./cli/serve.ts"),
   },
+  chat: {
+    description: "Send a message to the running serve's webchat and print the reply",
+    load: () => import("./cli/chat.ts"),
+  },
+  run: {
+    description: "Run one prompt in a group's container directly (no serve needed)",
+    load: () => import("./cli/run.ts"),
+  },
+  send: {
+    description: "Send a message to any chat through the running serve",
+    load: () => import("./cli/send.ts"),
+  },
+  session: { description: "Show or reset a group's Claude session", load: () => import("./cli/session.ts") },
+  logs: {
+    description: "Print a group's agent container logs (-f to follow)",
+    load: () => import("./cli/logs.ts"),
+  },
+  shell: {
+    description: "Open a shell in the agent image with a group's mounts",
+    load: () => import("./cli/shell.ts"),
+  },
   groups: { description: "List, register and remove groups", load: () => import("./cli/groups.ts") },
   tasks: {
     description: "List, add, pause, resume and cancel scheduled tasks",

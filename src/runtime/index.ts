@@ -3,9 +3,8 @@
  * channels, orchestrator, scheduler, web server) in dependency order and tears them down in
  * reverse. Everything is passed in explicitly; nothing here holds global state.
  */
-import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import type { AgentRunner } from "../container/types.ts";
 import { createEventBus } from "../events/index.ts";
@@ -15,6 +14,7 @@ import { createApp } from "../web/app.ts";
 import { assertSafeBind, dashboardHint, ensureWebToken } from "../web/token.ts";
 import { websocket } from "../web/ws.ts";
 import { UserError } from "../util/errors.ts";
+import { instanceIdOf } from "./instance.ts";
 import { acquirePidLock } from "./pid-lock.ts";
 
 export interface Runtime {
@@ -198,11 +198,6 @@ export async function startRuntime({
     }
     throw err;
   }
-}
-
-/** Stable id of this installation (its data dir), labelled on containers for orphan cleanup. */
-function instanceIdOf(config: Config): string {
-  return createHash("sha256").update(resolve(config.dataDir)).digest("hex").slice(0, 12);
 }
 
 function listen(
