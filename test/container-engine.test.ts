@@ -272,15 +272,19 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
     expect(containersNamed(proc.name)).toEqual([]);
   });
 
-  test("orphans left by an earlier host process are removed by the next one", async () => {
-    const old = makeRunner({}, "old-instance");
-    const { proc, outputs } = await start(old, group("orphan"), "hang");
-    await until(() => outputs.length === 1, "orphan container up");
-    expect(containersNamed(proc.name)).toEqual([proc.name]);
-    const fresh = makeRunner({}, "new-instance");
-    expect(await fresh.cleanupOrphans()).toBeGreaterThanOrEqual(1);
-    expect(containersNamed(proc.name)).toEqual([]);
-    expect((await proc.done).status).toBe("error");
+  test("orphans left by an earlier host process are removed by the next one; other installations' are kept", async () => {
+    const old = makeRunner({}, "install-a");
+    const other = makeRunner({}, "install-b");
+    const a = await start(old, group("orphan"), "hang");
+    const b = await start(other, group("neighbour"), "hang");
+    await until(() => a.outputs.length === 1 && b.outputs.length === 1, "containers up");
+    expect(containersNamed(a.proc.name)).toEqual([a.proc.name]);
+    // A restarted host of installation A: same instance id, fresh runner.
+    const restarted = makeRunner({}, "install-a");
+    expect(await restarted.cleanupOrphans()).toBe(1);
+    expect(containersNamed(a.proc.name)).toEqual([]);
+    expect((await a.proc.done).status).toBe("error");
+    expect(containersNamed(b.proc.name)).toEqual([b.proc.name]);
   });
 });
 

@@ -360,13 +360,13 @@ describe("docker runner against a fake docker CLI", () => {
     expect(result.error).toBe("image ngb-agent:latest not found: build it with ngb image build");
   });
 
-  test("cleanupOrphans removes every labelled container", async () => {
+  test("cleanupOrphans removes every container labelled with this installation's instance", async () => {
     fake.setContainers(["ngb-old-1", "ngb-old-2"]);
     const r = runner();
     expect(await r.cleanupOrphans()).toBe(2);
     const calls = fake.calls().map((c) => c.args.join(" "));
     expect(calls).toEqual([
-      "ps -a --filter label=ngb.managed=true --format {{.Names}}",
+      "ps -a --filter label=ngb.managed=true --filter label=ngb.instance=inst-1 --format {{.Names}}",
       "rm -f ngb-old-1 ngb-old-2",
     ]);
     fake.setContainers([]);

@@ -493,11 +493,15 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       return [...live.values()].map((l) => ({ ...l.info }));
     },
     async cleanupOrphans() {
+      // Ours = this installation's (instanceId is stable per data dir): a restarted host cleans
+      // up after its predecessor, but never touches another installation sharing the engine.
       const ps = await exec([
         "ps",
         "-a",
         "--filter",
         `label=${LABELS.managed}=true`,
+        "--filter",
+        `label=${LABELS.instance}=${instanceId}`,
         "--format",
         "{{.Names}}",
       ]);
