@@ -382,3 +382,22 @@ describe("shutdown", () => {
     expect(h.calls).toHaveLength(1);
   });
 });
+
+test("a cron whose last slot has passed completes after that run", async () => {
+  h = createHarness("2026-01-05T08:00:00Z");
+  // Seven fields: second minute hour day month weekday year.
+  const task = h.service.create(
+    {
+      groupFolder: "team",
+      prompt: "one-off via cron",
+      scheduleType: "cron",
+      scheduleValue: "0 0 9 5 1 * 2026",
+    },
+    cli,
+  );
+  expect(h.iso(task.nextRun)).toBe("2026-01-05T09:00:00.000Z");
+  h.scheduler().start();
+  await h.fake.advance(2 * 60 * MIN);
+  expect(h.calls).toHaveLength(1);
+  expect(h.task(task.id)).toMatchObject({ status: "completed", nextRun: null });
+});

@@ -153,10 +153,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function skip(task: ScheduledTask, schedule: Schedule, due: number, now: number, why: string): void {
     const reason = `${why}: ${missedText(schedule, due, now)}`;
     const next = schedule.type === "once" ? null : nextSlot(schedule, now, due);
-    store.tasks.skipRun(task.id, due, now, reason, next, schedule.type === "once");
+    // A schedule with no future slot (a once task, a cron for a year gone by) is done.
+    store.tasks.skipRun(task.id, due, now, reason, next, next === null);
     log.warn("run skipped", { taskId: task.id, reason, nextRun: next === null ? null : iso(next) });
     emitRun(task, "skipped", { error: reason });
-    if (schedule.type === "once") emitChanged(task.id, "completed");
+    if (next === null) emitChanged(task.id, "completed");
   }
 
   function handleDue(task: ScheduledTask, now: number): void {
@@ -193,7 +194,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const runId = store.tasks.claimRun(task.id, due, now, next);
     if (runId === null) return;
     emitRun(task, "running");
-    inFlight.set(task.id, run(task, schedule, due, now, runId));
+    inFlight.set(task.id, run(task, schedule, due, now, runId, next === null));
   }
 
   async function run(
@@ -202,6 +203,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     due: number,
     startedAtRun: number,
     runId: number,
+    last: boolean,
   ): Promise<void> {
     let outcome: RunOutcome;
     try {
@@ -228,13 +230,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       outcome.status === "success"
         ? null
         : (outcome.error ?? (outcome.status === "timed-out" ? "the run timed out" : "the run failed"));
-    const once = schedule.type === "once";
     try {
       store.tasks.completeRun(
         task.id,
         runId,
         { finishedAt, status: outcome.status, result: outcome.result ?? null, error },
-        once,
+        last,
       );
     } catch (err) {
       // The claim stays; the next start-up reports the run as interrupted.
@@ -247,7 +248,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (error === null) log.info("task ran", { taskId: task.id, durationMs });
     else log.warn("task run failed", { taskId: task.id, status: outcome.status, error, durationMs });
     emitRun(task, outcome.status, { durationMs, ...(error === null ? {} : { error }) });
-    if (once) emitChanged(task.id, "completed");
+    if (last) emitChanged(task.id, "completed");
     if (!started) return;
     try {
       // Slots that fell while this run was in flight: `skip` tasks log them now; `run-once`
