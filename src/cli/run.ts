@@ -3,8 +3,11 @@
  * credential proxy, WITHOUT `ngb serve` (nothing is sent to the chat; results print here). By
  * default the run gets a fresh session so the group's conversation is untouched; --resume
  * continues the group's session and saves the new one. Tool requests the agent writes (e.g.
- * send_message) are carried out by `ngb serve` when it runs.
+ * send_message) are carried out by `ngb serve` when it next runs. It refuses to run while
+ * `ngb serve` uses the same data dir (both would drive the group's IPC input directory): use
+ * `ngb chat` against the running serve instead.
  */
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { UserError } from "../util/errors.ts";
@@ -13,7 +16,8 @@ import { globalArgs, jsonArg, loadContext, UsageError } from "./common.ts";
 export default defineCommand({
   meta: {
     name: "run",
-    description: "Run one prompt in a group's container directly (no serve needed; prints the results)",
+    description:
+      "Run one prompt in a group's container directly, without serve (prints the results; refuses while serve runs)",
   },
   args: {
     ...globalArgs,
@@ -32,9 +36,20 @@ export default defineCommand({
     if (timeoutSec !== undefined && (!Number.isFinite(timeoutSec) || timeoutSec <= 0))
       throw new UsageError(`ngb run: --timeout must be a positive number of seconds (got "${args.timeout}")`);
     const { config, log } = await loadContext({ ...args, "log-level": args["log-level"] ?? "warn" });
+    const { acquirePidLock } = await import("../runtime/pid-lock.ts");
+    mkdirSync(config.dataDir, { recursive: true });
+    let release: () => void;
+    try {
+      release = acquirePidLock(config.dataDir);
+    } catch (err) {
+      if (!/another ngb serve/.test((err as Error).message)) throw err;
+      throw new UserError(
+        `${(err as Error).message.replace(/; stop it first$/, "")}: \`ngb run\` cannot share a data dir with a running serve; use \`ngb chat\` (web groups) or stop serve first`,
+      );
+    }
     const { openStore, storeFile } = await import("../store/index.ts");
     const store = openStore(storeFile(config));
-    const stops: (() => unknown)[] = [() => store.close()];
+    const stops: (() => unknown)[] = [() => store.close(), release];
     try {
       const group = store.groups.byFolder(args.group) ?? store.groups.get(args.group);
       if (!group)
