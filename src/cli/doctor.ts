@@ -117,6 +117,8 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
     });
   }
   results.push(...(await containerChecks(config)));
+  const { mountAllowlistCheck } = await import("../mounts/index.ts");
+  results.push({ name: "mount allowlist", ...mountAllowlistCheck(config.container.mountAllowlistPath) });
   const hasKey = Boolean(config.anthropic.apiKey || config.anthropic.authToken);
   results.push(
     hasKey

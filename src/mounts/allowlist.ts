@@ -53,3 +53,27 @@ export function loadMountAllowlist(file: string | undefined): MountAllowlist | n
   }
   return parsed.output;
 }
+
+/** One line for `ngb doctor` about the allowlist file. */
+export function mountAllowlistCheck(file: string | undefined): {
+  status: "ok" | "fail";
+  detail: string;
+  fix?: string;
+} {
+  try {
+    const list = loadMountAllowlist(file);
+    if (!list)
+      return { status: "ok", detail: `${file ?? "(unset)"} not present: groups get no extra mounts` };
+    const roots = list.allowedRoots.map((r) => `${r.path}${r.allowReadWrite ? " (rw)" : " (ro)"}`);
+    return {
+      status: "ok",
+      detail: `${file}: ${roots.length ? roots.join(", ") : "no allowed roots"}${list.nonMainReadOnly ? ", non-main groups read-only" : ""}`,
+    };
+  } catch (err) {
+    return {
+      status: "fail",
+      detail: (err as Error).message,
+      fix: 'fix the file: {"allowedRoots":[{"path":"~/projects","allowReadWrite":false}],"blockedPatterns":[],"nonMainReadOnly":true}',
+    };
+  }
+}

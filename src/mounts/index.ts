@@ -4,6 +4,7 @@ export {
   loadMountAllowlist,
   MountAllowlist,
   MountAllowlistError,
+  mountAllowlistCheck,
 } from "./allowlist.ts";
 export {
   DEFAULT_BLOCKED_PATTERNS,

@@ -7,6 +7,7 @@ import {
   type MountAllowlist,
   MountAllowlistError,
   MountRefusedError,
+  mountAllowlistCheck,
   validateMount,
   validateMounts,
 } from "./index.ts";
@@ -251,5 +252,22 @@ describe("loadMountAllowlist", () => {
     const file = join(home, "allow.json");
     writeFileSync(file, JSON.stringify({ allowedRoots: [], nonMainReadonly: false }));
     expect(() => loadMountAllowlist(file)).toThrow("nonMainReadonly");
+  });
+});
+
+describe("mountAllowlistCheck", () => {
+  test("reports missing, valid and broken files", () => {
+    const file = join(home, "allow.json");
+    expect(mountAllowlistCheck(file)).toMatchObject({
+      status: "ok",
+      detail: expect.stringContaining("no extra mounts"),
+    });
+    writeFileSync(file, JSON.stringify({ allowedRoots: [{ path: "~/projects", allowReadWrite: true }] }));
+    expect(mountAllowlistCheck(file).detail).toContain("~/projects (rw)");
+    writeFileSync(file, JSON.stringify({ allowedRoots: "nope" }));
+    const bad = mountAllowlistCheck(file);
+    expect(bad.status).toBe("fail");
+    expect(bad.detail).toContain("allowedRoots");
+    expect(bad.detail).toContain(file);
   });
 });
