@@ -20,7 +20,12 @@ export const CHANNEL_FACTORIES: Record<string, ChannelFactory> = {
   telegram: async ({ config, log, fetch }) =>
     (await import("./telegram/index.ts")).createTelegramChannel({ config: config.channels.telegram, log, fetch }),
   discord: async ({ config, log, fetch }) =>
-    (await import("./discord/index.ts")).createDiscordChannel({ config: config.channels.discord, log, fetch }),
+    (await import("./discord/index.ts")).createDiscordChannel({
+      config: config.channels.discord,
+      assistantName: config.assistantName,
+      log,
+      fetch,
+    }),
   slack: async ({ config, log, fetch }) => {
     const { createSlackChannel } = await import("./slack/index.ts");
     const c = config.channels.slack;

@@ -43,6 +43,8 @@ export interface DiscordChannelOptions {
   WebSocket?: typeof WebSocket;
   backoff?: BackoffOptions;
   invalidSessionDelayMs?: [number, number];
+  /** Shown instead of the raw `<@bot id>` tag in stored content (e.g. "Andy"). */
+  assistantName?: string;
   /** Typing refresh period (Discord shows it for ~10 s). Default 8 s. */
   typingRefreshMs?: number;
   random?: () => number;
@@ -113,7 +115,7 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
               : { jid: dcJid(m.channel_id), name: m.author.global_name || m.author.username, isGroup: false },
           );
         }
-        const inbound = toInbound(m, bot);
+        const inbound = toInbound(m, bot, options.assistantName);
         if (inbound && sink) await sink.inbound(inbound);
         return;
       }

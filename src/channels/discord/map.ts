@@ -82,7 +82,11 @@ export interface BotUser {
 }
 
 /** MESSAGE_CREATE → inbound message, or undefined for system messages with nothing to store. */
-export function toInbound(m: DcMessage, bot: BotUser | undefined): InboundMessage | undefined {
+export function toInbound(
+  m: DcMessage,
+  bot: BotUser | undefined,
+  displayName?: string,
+): InboundMessage | undefined {
   if (m.type !== undefined && !CONTENT_TYPES.has(m.type)) return undefined;
   const attachments: Attachment[] = (m.attachments ?? []).map((a) => {
     const out: Attachment = { kind: attachmentKind(a.content_type) };
@@ -99,7 +103,8 @@ export function toInbound(m: DcMessage, bot: BotUser | undefined): InboundMessag
     const tag = new RegExp(`<@!?${bot.id}>`, "g");
     mentionsBot = m.mentions?.some((u) => u.id === bot.id) === true || tag.test(content);
     // Show the agent a readable name instead of the raw <@id> tag.
-    if (bot.username) content = content.replace(tag, `@${bot.username}`);
+    const name = displayName ?? bot.username;
+    if (name) content = content.replace(tag, `@${name}`);
   }
   if (!m.guild_id) mentionsBot = true; // a DM is addressed to the bot
   const ts = Date.parse(m.timestamp);

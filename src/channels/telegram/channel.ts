@@ -136,18 +136,22 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
   async function pollLoop(signal: AbortSignal): Promise<void> {
     const backoff = createBackoff(options.backoff);
     let webhookCleared = false;
+    let conflicted = false;
     while (!signal.aborted) {
       try {
         if (!bot) await identify(signal);
         if (!webhookCleared) {
           await api.call("deleteWebhook", { drop_pending_updates: false }, { signal });
           webhookCleared = true;
+          // Token accepted and API reachable: a long poll that then waits is a healthy one.
+          if (!conflicted) setStatus({ state: "connected" });
         }
         const updates = await api.call(
           "getUpdates",
           { offset, timeout: config.pollTimeoutSec, allowed_updates: [...ALLOWED_UPDATES] },
           { signal, timeoutMs: config.pollTimeoutSec * 1000 + 15_000 },
         );
+        conflicted = false;
         setStatus({ state: "connected" });
         backoff.reset();
         for (const u of updates as unknown[]) {
@@ -170,6 +174,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
           setStatus({ state: "error", error: msg });
           log.error(msg);
           webhookCleared = false;
+          conflicted = true;
           await sleep(conflictBackoffMs, signal);
           continue;
         }
