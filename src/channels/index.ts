@@ -18,7 +18,11 @@ export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel>;
 /** Platform adapters by config section name. Each entry imports its module on first use. */
 export const CHANNEL_FACTORIES: Record<string, ChannelFactory> = {
   telegram: async ({ config, log, fetch }) =>
-    (await import("./telegram/index.ts")).createTelegramChannel({ config: config.channels.telegram, log, fetch }),
+    (await import("./telegram/index.ts")).createTelegramChannel({
+      config: config.channels.telegram,
+      log,
+      fetch,
+    }),
   discord: async ({ config, log, fetch }) =>
     (await import("./discord/index.ts")).createDiscordChannel({
       config: config.channels.discord,
