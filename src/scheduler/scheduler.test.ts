@@ -401,3 +401,29 @@ test("a cron whose last slot has passed completes after that run", async () => {
   expect(h.calls).toHaveLength(1);
   expect(h.task(task.id)).toMatchObject({ status: "completed", nextRun: null });
 });
+
+test("a once task paused past its time runs when resumed, even with skip", async () => {
+  h = createHarness("2026-01-05T08:00:00Z");
+  const task = h.service.create(
+    { groupFolder: "team", prompt: "later", scheduleType: "once", scheduleValue: "in 1h", catchUp: "skip" },
+    cli,
+  );
+  h.scheduler().start();
+  h.service.pause(task.id, cli);
+  await h.fake.advanceTo("2026-01-05T12:00:00Z");
+  expect(h.calls).toHaveLength(0);
+  expect(h.iso(h.service.resume(task.id, cli).nextRun)).toBe("2026-01-05T12:00:00.000Z");
+  await h.fake.advance(0);
+  expect(h.calls.map((c) => c.at)).toEqual(["2026-01-05T12:00:00.000Z"]);
+  expect(h.task(task.id).status).toBe("completed");
+});
+
+test("skip: a run due moments before start-up (within the grace) still runs", async () => {
+  h = createHarness("2026-01-05T08:00:00Z");
+  const task = every30m("skip");
+  h.fake.set("2026-01-05T08:30:05Z");
+  h.scheduler({ lateGraceMs: 60_000 }).start();
+  await h.fake.advance(0);
+  expect(h.calls.map((c) => c.scheduledFor)).toEqual(["2026-01-05T08:30:00.000Z"]);
+  expect(h.runs(task.id).map((r) => r.status)).toEqual(["success"]);
+});

@@ -38,7 +38,10 @@ export interface SchedulerOptions {
   timers?: Timers;
   /** Longest sleep; on each wake the store is re-read (picks up changes by other processes). */
   maxSleepMs?: number;
-  /** A run woken later than this (suspend, clock jump) counts as missed for `skip` tasks. */
+  /**
+   * A run due longer ago than this (ngb was down, the host suspended, the clock jumped) counts
+   * as missed: `skip` tasks log it skipped, `run-once` tasks run it once. Default 60 s.
+   */
   lateGraceMs?: number;
   /**
    * Re-arm when another process commits to the database (fs.watch + PRAGMA data_version), so
@@ -177,7 +180,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     const missedWhileDown = due < startedAt;
     const lateBy = now - due;
-    if (task.catchUp === "skip" && (missedWhileDown || lateBy > lateGraceMs)) {
+    // A run more than lateGraceMs late was missed (ngb down, suspended, or the clock jumped);
+    // within the grace it simply runs (e.g. due while ngb was still starting).
+    if (task.catchUp === "skip" && lateBy > lateGraceMs) {
       const why = missedWhileDown
         ? "missed while ngb was down"
         : `missed: ngb woke ${formatDuration(Math.round(lateBy / 1000) * 1000)} late (host suspended or clock changed)`;
@@ -185,7 +190,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return;
     }
     const next = schedule.type === "once" ? null : nextSlot(schedule, now, due);
-    if (missedWhileDown || lateBy > lateGraceMs)
+    if (lateBy > lateGraceMs)
       log.info("catching up", {
         taskId: task.id,
         missed: missedText(schedule, due, now),

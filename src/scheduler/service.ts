@@ -179,7 +179,7 @@ export function createTaskService(options: TaskServiceOptions) {
       return out;
     },
 
-    /** Paused → active; next_run recomputed from now (a once-task past its time is due at once). */
+    /** Paused → active; next_run recomputed from now (a once-task past its time is due now). */
     resume(id: string, actor: TaskActor): ScheduledTask {
       const task = visible(id, actor);
       if (task.status === "active") return task;
@@ -191,7 +191,8 @@ export function createTaskService(options: TaskServiceOptions) {
         );
       const schedule = storedSchedule(task);
       const now = clock.now();
-      const nextRun = schedule.type === "once" ? schedule.at : nextSlot(schedule, now);
+      // A once-task resumed after its time runs now: resuming it says "do it".
+      const nextRun = schedule.type === "once" ? Math.max(schedule.at, now) : nextSlot(schedule, now);
       store.tasks.update(id, { status: "active", nextRun });
       const out = store.tasks.get(id)!;
       changed(out);
