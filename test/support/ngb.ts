@@ -91,8 +91,11 @@ export async function startServe(opts: {
       reject(new Error(`ngb serve did not report its URL in time; stderr:\n${stderr}`));
     }, opts.timeoutMs ?? 15_000);
     (async () => {
-      for await (const chunk of proc.stderr) {
-        stderr += decoder.decode(chunk, { stream: true });
+      const reader = proc.stderr.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        stderr += decoder.decode(value, { stream: true });
         const m = /listening on (http:\/\/[^\s"]+)/.exec(stderr);
         if (m) {
           clearTimeout(timer);
