@@ -9,11 +9,21 @@ import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from "
 import { dirname, join } from "node:path";
 import { childEnv, type Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
-import { loadMountAllowlist, MountRefusedError, type ResolvedMount, validateMount } from "../mounts/index.ts";
+import type { ResolvedMount } from "../mounts/index.ts";
 import { CLOSE_SENTINEL, type ContainerOutput, type FollowUpInput } from "../protocol/index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { buildRunArgs, hostDirs, LABELS, prepareHostDirs, type RunnerPaths } from "./args.ts";
+import {
+  bunSpawn,
+  describeDockerFailure,
+  engineError,
+  execCli,
+  type SpawnedProcess,
+  type SpawnFn,
+} from "./cli.ts";
+import { resolveExtraMounts } from "./extra-mounts.ts";
 import { createOutputParser } from "./output-parser.ts";
+import { pipeStderr } from "./stderr-log.ts";
 import type {
   AgentProcess,
   AgentRunner,
@@ -29,19 +39,6 @@ export interface ProxyTokens {
   revoke(token: string): void;
 }
 
-export interface SpawnedProcess {
-  readonly stdin: { write(data: string | Uint8Array): unknown; end(): unknown };
-  readonly stdout: ReadableStream<Uint8Array>;
-  readonly stderr: ReadableStream<Uint8Array>;
-  readonly exited: Promise<number>;
-  kill(signal?: number): void;
-}
-
-export type SpawnFn = (cmd: string[], options: { env: Record<string, string | undefined> }) => SpawnedProcess;
-
-export const bunSpawn: SpawnFn = (cmd, { env }) =>
-  Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "pipe", env });
-
 export interface DockerRunnerOptions {
   config: Pick<Config, "container">;
   log: Logger;
@@ -56,39 +53,6 @@ export interface DockerRunnerOptions {
   closeGraceMs?: number;
   /** Cap for the per-run stderr log file. Default 5 MiB. */
   maxStderrBytes?: number;
-}
-
-const STDERR_TAIL = 4096;
-
-export class EngineUnreachableError extends Error {
-  override name = "EngineUnreachableError";
-}
-
-function engineError(detail: string): string {
-  return `container engine not reachable: ${detail}, run ngb doctor`;
-}
-
-/** Classifies a failed `docker …` by its exit code and stderr. */
-export function describeDockerFailure(code: number | null, stderr: string, image: string): string | null {
-  const line =
-    stderr
-      .split("\n")
-      .map((l) => l.trim())
-      .find((l) => l.length > 0) ?? "";
-  if (
-    /cannot connect to the docker daemon|error during connect|connection refused|no such file or directory.*\.sock|is the docker daemon running/i.test(
-      stderr,
-    )
-  )
-    return engineError(line.slice(0, 300));
-  if (
-    code === 125 &&
-    /unable to find image|no such image|pull access denied|repository does not exist/i.test(stderr)
-  )
-    return `image ${image} not found: build it with ngb image build`;
-  if (code === 125 || code === 126 || code === 127)
-    return `docker run failed (exit ${code}): ${line.slice(0, 300)}`;
-  return null;
 }
 
 /** Same rule as the protocol's GroupFolder: a folder can never climb out of groupsDir. */
@@ -123,62 +87,12 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     return { ...(options.env ?? childEnv()), ...extra };
   }
 
-  /** Runs a short CLI command; never throws. */
-  async function exec(args: string[], timeoutMs = 30_000) {
-    let p: SpawnedProcess;
-    try {
-      p = spawn([bin, ...args], { env: env() });
-    } catch (err) {
-      return { code: -1, stdout: "", stderr: errorMessage(err), spawnFailed: true };
-    }
-    p.stdin.end();
-    const timer = setTimeout(() => p.kill(9), timeoutMs);
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    clearTimeout(timer);
-    return { code, stdout, stderr, spawnFailed: false };
-  }
+  const exec = (args: string[]) => execCli(spawn, [bin, ...args], env());
 
   async function remove(name: string): Promise<void> {
     const r = await exec(["rm", "-f", name]);
     if (r.code !== 0 && !/no such container/i.test(r.stderr))
       log.warn("rm -f failed", { name, error: r.stderr.trim().slice(0, 200) });
-  }
-
-  function extraMounts(request: AgentRunRequest): ResolvedMount[] {
-    const wanted = request.group.containerConfig?.additionalMounts ?? [];
-    if (wanted.length === 0) return [];
-    const file = config.container.mountAllowlistPath;
-    let allowlist: ReturnType<typeof loadMountAllowlist>;
-    try {
-      allowlist = loadMountAllowlist(file);
-    } catch (err) {
-      log.warn("extra mounts skipped: bad allowlist", {
-        group: request.group.folder,
-        error: errorMessage(err),
-      });
-      return [];
-    }
-    const out: ResolvedMount[] = [];
-    for (const m of wanted) {
-      try {
-        const resolved = validateMount(m, { isMain: request.group.isMain, allowlist });
-        if (out.some((o) => o.containerPath === resolved.containerPath))
-          throw new MountRefusedError(
-            m.hostPath,
-            "duplicate-container-path",
-            `${resolved.containerPath} is used twice`,
-          );
-        out.push(resolved);
-      } catch (err) {
-        // The group keeps working without the refused mount; the refusal names path and rule.
-        log.warn(errorMessage(err), { group: request.group.folder, allowlist: file });
-      }
-    }
-    return out;
   }
 
   async function start(request: AgentRunRequest): Promise<AgentProcess> {
@@ -329,7 +243,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     let mounts: ResolvedMount[];
     try {
       prepareHostDirs(dirs, c.user);
-      mounts = extraMounts(request);
+      mounts = resolveExtraMounts(request.group, config.container.mountAllowlistPath, log);
       token = proxy.issue(folder);
     } catch (err) {
       finish("error", null, `cannot prepare container directories: ${errorMessage(err)}`);
@@ -374,42 +288,13 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       log.debug("stdin write failed", { name, error: errorMessage(err) });
     }
 
-    // stderr: streamed to the group's log file (capped) and a small in-memory tail for errors.
-    let stderrTail = "";
-    const stderrDone = (async () => {
-      const file = join(
-        dirs.logs,
-        `container-${new Date(startedAt).toISOString().replace(/[:.]/g, "-")}.log`,
-      );
-      let fd: number | undefined;
-      try {
-        fd = openSync(file, "a", 0o640);
-      } catch (err) {
-        log.warn("cannot open container log", { file, error: errorMessage(err) });
-      }
-      let written = 0;
-      let truncated = false;
-      const decoder = new TextDecoder();
-      try {
-        const reader = p.stderr.getReader();
-        while (true) {
-          const { done: end, value: chunk } = await reader.read();
-          if (end) break;
-          stderrTail = (stderrTail + decoder.decode(chunk, { stream: true })).slice(-STDERR_TAIL);
-          if (fd === undefined || truncated) continue;
-          if (written + chunk.length > maxStderr) {
-            writeSync(fd, chunk.subarray(0, Math.max(0, maxStderr - written)));
-            writeSync(fd, `\n[ngb: log truncated at ${maxStderr} bytes]\n`);
-            truncated = true;
-          } else writeSync(fd, chunk);
-          written += chunk.length;
-        }
-      } catch (err) {
-        log.debug("stderr read failed", { name, error: errorMessage(err) });
-      } finally {
-        if (fd !== undefined) closeSync(fd);
-      }
-    })();
+    // stderr: streamed to the group's log file (capped), with a small tail kept for errors.
+    const stderrLog = pipeStderr(p.stderr, {
+      file: join(dirs.logs, `container-${new Date(startedAt).toISOString().replace(/[:.]/g, "-")}.log`),
+      maxBytes: maxStderr,
+      log,
+    });
+    const stderrDone = stderrLog.done;
 
     const parser = createOutputParser({
       onGarbage: (line) => log.debug("agent stdout outside markers", { name, line }),
@@ -470,7 +355,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       if (stopReason && stopReason.status !== "closed") {
         return finish(stopReason.status, exitCode, stopReason.error);
       }
-      const failure = describeDockerFailure(exitCode, stderrTail, c.image);
+      const failure = describeDockerFailure(exitCode, stderrLog.tail(), c.image);
       if (failure) {
         log.error(failure, { name });
         return finish("error", exitCode, failure);
@@ -479,7 +364,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
         return finish("error", exitCode, "agent exited inside an output block (no end marker)");
       if (stopReason?.status === "closed" || (exitCode === 0 && outputs > 0))
         return finish("success", exitCode);
-      const tail = stderrTail.trim().split("\n").slice(-3).join(" | ").slice(0, 500);
+      const tail = stderrLog.tail().trim().split("\n").slice(-3).join(" | ").slice(0, 500);
       if (exitCode === 0) return finish("error", exitCode, "agent exited without output");
       return finish("error", exitCode, `agent exited with code ${exitCode}${tail ? `: ${tail}` : ""}`);
     })();

@@ -1,13 +1,10 @@
 /** Running agents in containers: the AgentRunner contract and its docker-CLI implementation. */
 export { buildRunArgs, containerUser, hostDirs, LABELS, mountArg, type RunnerPaths } from "./args.ts";
+export { bunSpawn, describeDockerFailure, type SpawnedProcess, type SpawnFn } from "./cli.ts";
 export {
-  bunSpawn,
   createDockerRunner,
   type DockerRunnerOptions,
-  describeDockerFailure,
   type ProxyTokens,
-  type SpawnedProcess,
-  type SpawnFn,
   writeAtomic,
 } from "./docker-runner.ts";
 export { createOutputParser, type OutputParser } from "./output-parser.ts";
