@@ -53,6 +53,22 @@ beforeAll(async () => {
   fake = startFakeAnthropic({
     script: scripts.byPrompt([
       { when: "notify", script: scripts.sendMessageThenText("from the container", "sent it") },
+      {
+        when: "use bash",
+        script: scripts.toolThenText(
+          "Bash",
+          { command: "echo $((6*7)) > answer.txt && cat answer.txt" },
+          (r) => `bash said: ${r}`,
+        ),
+      },
+      {
+        when: "use grep",
+        script: scripts.toolThenText(
+          "Grep",
+          { pattern: "needle", output_mode: "content" },
+          (r) => `grep said: ${r}`,
+        ),
+      },
     ]),
   });
   const sockDir = join(root, "proxy");
@@ -178,6 +194,22 @@ describe.skipIf(!available)(`agent image ${IMAGE} in a real engine`, () => {
     expect(agent.stray).toEqual([]);
     // The session transcript lives in the per-group mounted config dir.
     expect(existsSync(join(dirs.claude, "projects"))).toBe(true);
+  }, 90_000);
+
+  test("built-in tools work inside the image (Bash writes into the group folder, Grep finds text)", async () => {
+    const dirs = workspace("tools");
+    writeFileSync(join(dirs.group, "notes.md"), "a haystack with a needle in it\n");
+    const bash = runContainer({ prompt: "use bash please", idleTimeoutMs: 500 }, dirs);
+    const out = await bash.agent.waitFor(1, 40_000);
+    expect(out.result).toContain("bash said:");
+    expect(out.result).toContain("42");
+    expect(readFileSync(join(dirs.group, "answer.txt"), "utf8").trim()).toBe("42");
+    expect(await bash.agent.exited).toBe(0);
+
+    const grep = runContainer({ prompt: "use grep please", idleTimeoutMs: 500 }, dirs);
+    const found = await grep.agent.waitFor(1, 40_000);
+    expect(found.result).toContain("a haystack with a needle in it");
+    expect(await grep.agent.exited).toBe(0);
   }, 90_000);
 
   test("the container has no network but the proxy", async () => {

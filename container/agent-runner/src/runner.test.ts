@@ -153,6 +153,40 @@ describe("runAgent loop", () => {
     expect(s.outputs[1]).toEqual({ status: "error", result: null, error: "CLI crashed" });
   });
 
+  test("network mode: NGB_ANTHROPIC_BASE_URL is used directly, no proxy socket needed", async () => {
+    const s = setup({ idleTimeoutMs: 20 });
+    const config = loadRunnerConfig({
+      NGB_WORKSPACE_ROOT: root,
+      NGB_AGENT_HOME: join(root, "home"),
+      NGB_PROXY_SOCKET: join(root, "absent.sock"),
+      NGB_ANTHROPIC_BASE_URL: "http://10.0.0.1:8080",
+      NGB_PROXY_TOKEN: "tok",
+    });
+    const seen: { prompts: string[]; options?: Options } = { prompts: [] };
+    expect(await runAgent({ ...s, config, log: silentRunnerLog, query: echoQuery(seen) })).toBe(0);
+    expect(seen.options?.env?.ANTHROPIC_BASE_URL).toBe("http://10.0.0.1:8080");
+    expect(s.outputs).toHaveLength(1);
+  });
+
+  test("a missing proxy socket is one error output", async () => {
+    const s = setup();
+    const config = loadRunnerConfig({
+      NGB_WORKSPACE_ROOT: root,
+      NGB_AGENT_HOME: join(root, "home"),
+      NGB_PROXY_SOCKET: join(root, "absent.sock"),
+    });
+    const seen: { prompts: string[]; options?: Options } = { prompts: [] };
+    expect(await runAgent({ ...s, config, log: silentRunnerLog, query: echoQuery(seen) })).toBe(1);
+    expect(s.outputs).toEqual([
+      {
+        status: "error",
+        result: null,
+        error: `credential proxy socket missing at ${join(root, "absent.sock")}`,
+      },
+    ]);
+    expect(seen.prompts).toEqual([]);
+  });
+
   test("error results map to status error with the CLI's reasons", () => {
     const out = resultToOutput({
       type: "result",
