@@ -22,7 +22,61 @@ afterEach(async () => {
   sink?.close();
 });
 
-function setup(opts: { ackTimeoutMs?: number; log?: Logger } = {}) {
+/**
+ * A TCP relay on 127.0.0.1:0 that can freeze: data stops flowing both ways while both TCP
+ * connections stay open (a half-open link after a NAT timeout or a laptop sleep).
+ */
+function freezingProxy(upstreamPort: number) {
+  let frozen = false;
+  const pairs = new Set<{ client: Bun.Socket<{ up?: Bun.Socket }>; up: Bun.Socket }>();
+  const server = Bun.listen<{ up?: Bun.Socket; pending: Uint8Array[] }>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      async open(client) {
+        client.data = { pending: [] };
+        const up = await Bun.connect({
+          hostname: "127.0.0.1",
+          port: upstreamPort,
+          socket: {
+            data(_s, d) {
+              if (!frozen) client.write(d);
+            },
+            close() {
+              client.end();
+            },
+          },
+        });
+        client.data.up = up;
+        pairs.add({ client, up });
+        for (const d of client.data.pending) up.write(d);
+      },
+      data(client, d) {
+        if (frozen) return;
+        if (client.data.up) client.data.up.write(d);
+        else client.data.pending.push(new Uint8Array(d));
+      },
+      close(client) {
+        client.data.up?.end();
+      },
+    },
+  });
+  return {
+    port: server.port,
+    freeze() {
+      frozen = true;
+    },
+    stop() {
+      for (const p of pairs) {
+        p.client.end();
+        p.up.end();
+      }
+      server.stop(true);
+    },
+  };
+}
+
+function setup(opts: { ackTimeoutMs?: number; log?: Logger; pingIntervalMs?: number } = {}) {
   fake = createFakeSlack({ ackTimeoutMs: opts.ackTimeoutMs ?? 2_000 });
   sink = createStoreSink("ngb-slack-");
   channel = createSlackChannel({
@@ -32,6 +86,7 @@ function setup(opts: { ackTimeoutMs?: number; log?: Logger } = {}) {
     assistantName: "Andy",
     log: opts.log ?? silentLogger(),
     backoff: { initialMs: 20, maxMs: 200 },
+    ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
   });
   return channel;
 }
@@ -171,6 +226,25 @@ describe("slack channel", () => {
     expect(storedIds(sink.store, JID).sort()).toEqual([...sent].sort());
     expect(ch.health().state).toBe("connected");
     expect(sink.statuses.some((s) => s.state === "connecting" && s.error)).toBe(true);
+  });
+
+  test("a silent (half-open) socket is detected by ping and replaced; nothing is lost", async () => {
+    const ch = setup({ ackTimeoutMs: 200, pingIntervalMs: 50 });
+    const proxy = freezingProxy(Number(new URL(fake.apiBaseUrl).port));
+    try {
+      fake.linkBaseUrl = `ws://127.0.0.1:${proxy.port}`;
+      await ch.connect(sink);
+      fake.linkBaseUrl = fake.apiBaseUrl.replace("http:", "ws:").replace(/\/api$/, "");
+      proxy.freeze();
+      const ts = slackTs();
+      fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "sent into the void", ts }));
+      await waitFor(() => fake.connectionCount === 2, "a new connection after the zombie was dropped");
+      await waitFor(() => storedIds(sink.store, JID).includes(ts), "redelivered on the new socket");
+      expect(storedIds(sink.store, JID)).toEqual([ts]);
+      expect(ch.health().state).toBe("connected");
+    } finally {
+      proxy.stop();
+    }
   });
 
   test("disconnect refresh_requested: new socket first, then the old one closes", async () => {

@@ -55,6 +55,8 @@ export interface FakeSlack {
   readonly calls: { method: string; status: number }[];
   /** envelope_ids acked by the client, in order (duplicates included). */
   readonly acks: string[];
+  /** Base of the WebSocket URL handed out by apps.connections.open (tests put a proxy in between). */
+  linkBaseUrl: string;
   /** Socket Mode connections accepted so far. */
   readonly connectionCount: number;
   /** Currently open sockets. */
@@ -243,9 +245,7 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
         if (token !== appToken) return record(json({ ok: false, error: "invalid_auth" }));
         const ticket = crypto.randomUUID();
         tickets.add(ticket);
-        return record(
-          json({ ok: true, url: `ws://127.0.0.1:${server.port}/link/?ticket=${ticket}&app_id=A0TEST` }),
-        );
+        return record(json({ ok: true, url: `${fakeObj.linkBaseUrl}/link/?ticket=${ticket}&app_id=A0TEST` }));
       }
       case "auth.test": {
         if (token !== botToken) return record(json({ ok: false, error: "invalid_auth" }));
@@ -372,7 +372,8 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
     },
   });
 
-  return {
+  const fakeObj: FakeSlack = {
+    linkBaseUrl: `ws://127.0.0.1:${server.port}`,
     apiBaseUrl: `http://127.0.0.1:${server.port}/api`,
     appToken,
     botToken,
@@ -441,4 +442,5 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
       await server.stop(true);
     },
   };
+  return fakeObj;
 }

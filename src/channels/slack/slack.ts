@@ -38,6 +38,8 @@ export interface SlackChannelOptions {
   fetch?: typeof fetch;
   /** Reconnect pacing (tests shorten it). */
   backoff?: BackoffOptions;
+  /** Socket liveness ping interval (zombie detection after two silent intervals). Default 10 s. */
+  pingIntervalMs?: number;
   /** Give up on a rate-limited send after this many waits. Default 5. */
   maxRateLimitRetries?: number;
 }
@@ -212,6 +214,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
       }
       client = createSocketModeClient({
         log,
+        ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
         backoff: createBackoff(opts.backoff),
         isFatal: (err) => err instanceof SlackApiError && err.isAuthError,
         onStatus: (state, error) => setStatus(state, error),

@@ -33,17 +33,26 @@ export interface SocketModeOptions {
   log: Logger;
   /** How long to wait for `hello` after the socket opened. Default 15 s. */
   helloTimeoutMs?: number;
+  /**
+   * Ping the server this often; a socket that has been silent (no frame, no pong) for two
+   * intervals is a zombie (half-open TCP after a NAT timeout or sleep) and is dropped and
+   * replaced. Default 10 s.
+   */
+  pingIntervalMs?: number;
   WebSocket?: typeof WebSocket;
 }
 
 interface Conn {
   ws: WebSocket;
   id: number;
+  lastSeen: number;
+  pinger?: ReturnType<typeof setInterval>;
 }
 
 export function createSocketModeClient(opts: SocketModeOptions) {
   const WS = opts.WebSocket ?? WebSocket;
   const helloTimeoutMs = opts.helloTimeoutMs ?? 15_000;
+  const pingIntervalMs = opts.pingIntervalMs ?? 10_000;
   const log = opts.log;
   const abort = new AbortController();
   let current: Conn | null = null;
@@ -110,7 +119,12 @@ export function createSocketModeClient(opts: SocketModeOptions) {
     if (stopped) throw new Error("stopped");
     const ws = new WS(url);
     opening = ws;
-    const conn: Conn = { ws, id };
+    const conn: Conn = { ws, id, lastSeen: Date.now() };
+    const seen = () => {
+      conn.lastSeen = Date.now();
+    };
+    ws.addEventListener("pong", seen);
+    ws.addEventListener("ping", seen);
     await new Promise<void>((resolve, reject) => {
       let helloed = false;
       const timer = setTimeout(() => {
@@ -118,12 +132,14 @@ export function createSocketModeClient(opts: SocketModeOptions) {
         ws.close();
       }, helloTimeoutMs);
       ws.onmessage = (ev) => {
+        seen();
         if (!helloed) {
           try {
             const f = JSON.parse(String(ev.data)) as { type?: string };
             if (f.type === "hello") {
               helloed = true;
               clearTimeout(timer);
+              startPinging(conn);
               resolve();
               return;
             }
@@ -138,6 +154,7 @@ export function createSocketModeClient(opts: SocketModeOptions) {
       };
       ws.onclose = (ev) => {
         clearTimeout(timer);
+        clearInterval(conn.pinger);
         if (!helloed) {
           reject(new Error(`socket closed before hello (code ${ev.code})`));
           return;
@@ -150,7 +167,25 @@ export function createSocketModeClient(opts: SocketModeOptions) {
     return conn;
   }
 
+  function startPinging(conn: Conn) {
+    conn.pinger = setInterval(() => {
+      if (conn.ws.readyState !== WS.OPEN) return clearInterval(conn.pinger);
+      if (Date.now() - conn.lastSeen > 2 * pingIntervalMs) {
+        clearInterval(conn.pinger);
+        log.warn("socket silent, dropping it as a zombie", {
+          conn: conn.id,
+          silentMs: Date.now() - conn.lastSeen,
+        });
+        (conn.ws as unknown as Bun.WebSocket).terminate();
+        onClosed(conn, 1006);
+        return;
+      }
+      (conn.ws as unknown as Bun.WebSocket).ping();
+    }, pingIntervalMs);
+  }
+
   function onClosed(conn: Conn, code: number) {
+    clearInterval(conn.pinger);
     if (conn !== current) return; // a replaced socket closing: expected
     current = null;
     if (stopped) return;
