@@ -176,8 +176,12 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
       return jid.startsWith(DC_PREFIX);
     },
     async connect(s) {
-      if (!token) throw new DiscordConfigError("channels.discord.botToken is not set");
       sink = s;
+      if (!token) {
+        const problem = "channels.discord.botToken is not set";
+        setStatus({ state: "error", error: problem });
+        throw new DiscordConfigError(problem);
+      }
       abort = new AbortController();
       setStatus({ state: "connecting" });
       gateway = createGateway({

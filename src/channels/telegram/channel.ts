@@ -258,11 +258,16 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
       return jid.startsWith(TG_PREFIX);
     },
     async connect(s) {
-      if (!token) throw new TelegramConfigError("channels.telegram.botToken is not set");
-      if (config.mode === "webhook" && !config.webhookSecret) {
-        throw new TelegramConfigError("channels.telegram.webhookSecret is required in webhook mode");
-      }
       sink = s;
+      const problem = !token
+        ? "channels.telegram.botToken is not set"
+        : config.mode === "webhook" && !config.webhookSecret
+          ? "channels.telegram.webhookSecret is required in webhook mode"
+          : undefined;
+      if (problem) {
+        setStatus({ state: "error", error: problem });
+        throw new TelegramConfigError(problem);
+      }
       abort = new AbortController();
       setStatus({ state: "connecting" });
       try {
