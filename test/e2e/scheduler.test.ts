@@ -20,6 +20,9 @@ import { openStore, type Store } from "../../src/store/index.ts";
 import { createFakeRunner } from "../fakes/agent-runner.ts";
 import { createMemoryChannel, type MemoryChannel } from "../fakes/memory-channel.ts";
 import { agentImageAvailable } from "../support/engine.ts";
+import type { ServeHandle } from "../support/ngb.ts";
+import { until } from "../support/wait.ts";
+import { chooseBinary, openWebChat, serveEnv, startServe, type WebChat } from "./serve-rig.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -178,4 +181,54 @@ describe.skipIf(!HAS_IMAGE)("through the real agent image and the fake model", (
     // The real key went to the model; the container held only its proxy token.
     expect(fake.requests[0]!.headers["x-api-key"]).toBe("sk-test-real-key");
   }, 120_000);
+});
+
+describe.skipIf(!HAS_IMAGE)("ngb serve: an agent schedules a task with its MCP tool, and it runs", () => {
+  let serve: ServeHandle | undefined;
+  let chat: WebChat | undefined;
+  afterEach(async () => {
+    chat?.close();
+    await serve?.stop();
+  });
+
+  test("schedule_task 'in 3s' → the scheduler runs it in a container → its answer reaches the webchat", async () => {
+    const dir = tempDir();
+    const { startFakeAnthropic, scripts } = await import("../fakes/anthropic.ts");
+    const fake = startFakeAnthropic({
+      script: scripts.byPrompt(
+        [
+          {
+            when: "remind me in a few seconds",
+            script: scripts.scheduleTaskThenText(
+              { prompt: "stretch reminder", schedule_type: "once", schedule_value: "in 3s" },
+              "ok, scheduled",
+            ),
+          },
+          { when: "stretch reminder", script: scripts.text("time to stretch!") },
+        ],
+        scripts.text("fallback"),
+      ),
+    });
+    cleanups.push(() => fake.stop());
+    process.stderr.write(`[e2e scheduler] ngb: ${chooseBinary()}\n`);
+    serve = await startServe({ cwd: dir, env: serveEnv(dir, fake), timeoutMs: 30_000 });
+    chat = await openWebChat(serve);
+    await chat.post("remind me in a few seconds");
+    await chat.reply("ok, scheduled");
+    const reply = await chat.reply("time to stretch!").catch((err) => {
+      throw new Error(`${err.message}\nserve log tail:\n${serve?.logs().slice(-4000)}`);
+    });
+    expect(reply.from).toBe("assistant");
+    const store = openStore(join(dir, "store", "ngb.db"), { readonly: true });
+    try {
+      const task = await until(
+        () => store.tasks.list().find((t) => t.prompt === "stretch reminder" && t.status === "completed"),
+        { what: "the task completed in the store", timeoutMs: 10_000 },
+      );
+      expect(task).toMatchObject({ groupFolder: "main", chatJid: "web:default", createdBy: "group:main" });
+      expect(store.tasks.runs(task.id).map((r) => r.status)).toEqual(["success"]);
+    } finally {
+      store.close();
+    }
+  }, 150_000);
 });
