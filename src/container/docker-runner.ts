@@ -281,11 +281,13 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       void removeNow().then(() => setTimeout(abandon, closeGraceMs));
     }, timeoutMs);
 
+    // A container that dies before reading stdin must not turn into an unhandled rejection.
+    const stdinFailed = (err: unknown) => log.debug("stdin write failed", { name, error: errorMessage(err) });
     try {
-      p.stdin.write(JSON.stringify(request.input));
-      p.stdin.end();
+      for (const r of [p.stdin.write(JSON.stringify(request.input)), p.stdin.end()])
+        if (r instanceof Promise) r.catch(stdinFailed);
     } catch (err) {
-      log.debug("stdin write failed", { name, error: errorMessage(err) });
+      stdinFailed(err);
     }
 
     // stderr: streamed to the group's log file (capped), with a small tail kept for errors.
