@@ -175,6 +175,11 @@ describe("slack channel", () => {
     expect(stored.threadId).toBe(parent);
     await ch.send(JID, "threaded reply", { threadId: stored.threadId! });
     expect(fake.posted[0]).toMatchObject({ channel: "C0GENERAL", text: "threaded reply", thread_ts: parent });
+    // A reply to a top-level message starts a thread under it.
+    await ch.send(JID, "reply to it", { replyToId: ts });
+    expect(fake.posted[1]).toMatchObject({ text: "reply to it", thread_ts: ts });
+    await ch.send(JID, "plain");
+    expect(fake.posted[2]!.thread_ts).toBeUndefined();
   });
 
   test("long replies are split at 4000 characters, code blocks intact", async () => {

@@ -96,7 +96,13 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
     const cached = names.get(userId);
     if (cached !== undefined) return cached ?? userId;
     try {
-      const res = await api.call("users.info", requireToken("botToken"), { user: userId });
+      // Inbound waits for this (the ack follows the store), so keep it short.
+      const res = await api.call(
+        "users.info",
+        requireToken("botToken"),
+        { user: userId },
+        { timeoutMs: 3_000 },
+      );
       const user = res.user as
         | { name?: string; real_name?: string; profile?: { display_name?: string; real_name?: string } }
         | undefined;
@@ -107,7 +113,8 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
       if (err instanceof SlackApiError && err.code === "missing_scope") {
         namesDisabled = true;
         log.warn("users.info needs the users:read scope; senders shown by id");
-      } else names.set(userId, null);
+      } else if (err instanceof SlackApiError) names.set(userId, null);
+      // Rate limits and network trouble: use the id this time, look it up again next time.
       return userId;
     }
   }
@@ -239,6 +246,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
       if (!jid.startsWith("slack:")) throw new Error(`slack cannot send to ${jid}`);
       const channel = jid.slice("slack:".length);
       const token = requireToken("botToken");
+      const thread = options.threadId ?? options.replyToId;
       for (const chunk of splitMessage(text, SLACK_TEXT_LIMIT)) {
         notePost(`${channel}\n${unescapeSlack(chunk)}`);
         await withRateLimitRetry(
@@ -246,7 +254,8 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
             api.call("chat.postMessage", token, {
               channel,
               text: chunk,
-              ...(options.threadId ? { thread_ts: options.threadId } : {}),
+              // A reply to a message is a thread under it in Slack.
+              ...(thread ? { thread_ts: thread } : {}),
             }),
           {
             maxRetries: opts.maxRateLimitRetries ?? 5,

@@ -72,7 +72,12 @@ export function createSlackWebApi(options: SlackWebApiOptions) {
 
   return {
     /** POST a Web API method with a JSON body; resolves with the `ok:true` body. */
-    async call(method: string, token: string, body: Record<string, unknown> = {}): Promise<SlackResponse> {
+    async call(
+      method: string,
+      token: string,
+      body: Record<string, unknown> = {},
+      callOptions: { timeoutMs?: number } = {},
+    ): Promise<SlackResponse> {
       let res: Response;
       try {
         res = await doFetch(`${base}/${method}`, {
@@ -82,7 +87,7 @@ export function createSlackWebApi(options: SlackWebApiOptions) {
             "content-type": "application/json; charset=utf-8",
           },
           body: JSON.stringify(body),
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: AbortSignal.timeout(callOptions.timeoutMs ?? timeoutMs),
         });
       } catch (err) {
         throw new SlackNetworkError(method, (err as Error).message ?? String(err), { cause: err });
