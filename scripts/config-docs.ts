@@ -12,10 +12,12 @@ function describe(schema: AnySchema): { type: string; def: unknown } {
   let s = schema;
   let def: unknown;
   while (s.type === "optional") {
-    if (def === undefined && s.default !== undefined) def = typeof s.default === "function" ? undefined : s.default;
+    if (def === undefined && s.default !== undefined)
+      def = typeof s.default === "function" ? undefined : s.default;
     s = s.wrapped;
   }
-  const type = s.type === "picklist" ? s.options.join(" \\| ") : s.type === "strict_object" ? "object" : s.type;
+  const type =
+    s.type === "picklist" ? s.options.join(" \\| ") : s.type === "strict_object" ? "object" : s.type;
   return { type, def };
 }
 

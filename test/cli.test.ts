@@ -135,9 +135,14 @@ describe("ngb doctor", () => {
     const r = await runNgb(["doctor"], { cwd: w.dir, env });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/✓ dataDir: /);
-    expect(r.stdout).toMatch(/✗ container CLI: "no-such-container-cli" not found on PATH\n\s+fix: install Docker/);
+    expect(r.stdout).toMatch(
+      /✗ container CLI: "no-such-container-cli" not found on PATH\n\s+fix: install Docker/,
+    );
     expect(r.stdout).toMatch(/✗ Anthropic credentials: .*\n\s+fix: set ANTHROPIC_API_KEY/);
-    const json = await runNgb(["doctor", "--json"], { cwd: w.dir, env: { ...env, ANTHROPIC_API_KEY: "sk-x" } });
+    const json = await runNgb(["doctor", "--json"], {
+      cwd: w.dir,
+      env: { ...env, ANTHROPIC_API_KEY: "sk-x" },
+    });
     const checks = JSON.parse(json.stdout) as { name: string; status: string }[];
     expect(checks.find((c) => c.name === "Anthropic credentials")?.status).toBe("ok");
     expect(checks.find((c) => c.name === "store")?.status).toBe("ok");
