@@ -427,3 +427,25 @@ test("skip: a run due moments before start-up (within the grace) still runs", as
   expect(h.calls.map((c) => c.scheduledFor)).toEqual(["2026-01-05T08:30:00.000Z"]);
   expect(h.runs(task.id).map((r) => r.status)).toEqual(["success"]);
 });
+
+test("a failing store: the loop logs, backs off and recovers without losing the run", async () => {
+  h = createHarness("2026-01-05T08:00:00Z");
+  const task = every30m();
+  const realDue = h.store.tasks.due;
+  let failuresLeft = 0;
+  h.store.tasks.due = (now: number) => {
+    if (failuresLeft-- > 0) throw new Error("database is locked");
+    return realDue(now);
+  };
+  h.scheduler().start();
+  await h.fake.advanceTo("2026-01-05T08:29:00Z");
+  failuresLeft = 2;
+  await h.fake.advanceTo("2026-01-05T08:30:00Z");
+  expect(h.calls).toHaveLength(0);
+  // Backs off 1 s, then 2 s, then runs the task (a little late, never skipped).
+  await h.fake.advance(3_000);
+  expect(h.calls.map((c) => [c.scheduledFor, c.at])).toEqual([
+    ["2026-01-05T08:30:00.000Z", "2026-01-05T08:30:03.000Z"],
+  ]);
+  expect(h.runs(task.id).map((r) => r.status)).toEqual(["success"]);
+});

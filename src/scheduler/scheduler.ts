@@ -111,6 +111,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function wake(): void {
     timer = null;
     if (!started) return;
+    let delay: number | undefined;
     ticking = true;
     try {
       tick();
@@ -118,18 +119,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     } catch (err) {
       // One error boundary for the loop: log, back off, continue.
       failures++;
-      const backoff = Math.min(1_000 * 2 ** (failures - 1), MAX_BACKOFF_MS, maxSleepMs);
-      log.error("scheduler tick failed", { error: errorMessage(err), retryInMs: backoff });
+      delay = Math.min(1_000 * 2 ** (failures - 1), MAX_BACKOFF_MS, maxSleepMs);
+      log.error("scheduler tick failed", { error: errorMessage(err), retryInMs: delay });
+    } finally {
       ticking = false;
-      try {
-        arm(backoff);
-      } catch {
-        timer = timers.setTimeout(wake, backoff);
-      }
-      return;
     }
-    ticking = false;
-    arm();
+    try {
+      arm(delay);
+    } catch (err) {
+      const retry = Math.min(MAX_BACKOFF_MS, maxSleepMs);
+      log.error("could not re-arm the scheduler", { error: errorMessage(err), retryInMs: retry });
+      if (started) timer = timers.setTimeout(wake, retry);
+    }
   }
 
   function tick(): void {
