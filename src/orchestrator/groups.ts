@@ -16,11 +16,15 @@ export interface RegisterGroupDeps {
   dataDir: string;
 }
 
+const ensured = new Set<string>();
+
+/** The group's folder with `logs/` and a memory file (checked once per process). */
 export function ensureGroupFolder(
   groupsDir: string,
   group: Pick<RegisteredGroup, "folder" | "name">,
 ): string {
   const dir = join(groupsDir, group.folder);
+  if (ensured.has(dir)) return dir;
   mkdirSync(join(dir, "logs"), { recursive: true });
   const memory = join(dir, "CLAUDE.md");
   if (!existsSync(memory))
@@ -28,6 +32,7 @@ export function ensureGroupFolder(
       memory,
       `# ${group.name}\n\nMemory for this group. The agent reads and updates this file.\n`,
     );
+  ensured.add(dir);
   return dir;
 }
 

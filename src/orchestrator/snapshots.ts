@@ -3,7 +3,7 @@
  * read state without talking to the host: the group's tasks (all tasks for main) and, for main,
  * the registered groups and discovered chats. Written atomically (tmp + rename).
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GROUPS_SNAPSHOT, IPC_DIRS, TASKS_SNAPSHOT } from "../protocol/index.ts";
 import type { RegisteredGroup, Store } from "../store/index.ts";
@@ -12,17 +12,36 @@ export function ipcDir(dataDir: string, folder: string): string {
   return join(dataDir, "ipc", folder);
 }
 
-/** Create `ipc/<folder>/{messages,tasks,input}`. */
+const ensured = new Set<string>();
+
+/** Create `ipc/<folder>/{messages,tasks,input}` (once per process unless it went missing). */
 export function ensureIpcDirs(dataDir: string, folder: string): string {
   const dir = ipcDir(dataDir, folder);
+  if (ensured.has(dir) && existsSync(dir)) return dir;
   for (const sub of Object.values(IPC_DIRS)) mkdirSync(join(dir, sub), { recursive: true });
+  ensured.add(dir);
   return dir;
 }
 
 export function writeJsonAtomic(file: string, data: unknown): void {
+  writeTextAtomic(file, JSON.stringify(data, null, 2));
+}
+
+function writeTextAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(data, null, 2));
+  writeFileSync(tmp, text);
   renameSync(tmp, file);
+}
+
+/** Last content written per snapshot file: an unchanged snapshot is not rewritten (hot path). */
+const written = new Map<string, string>();
+
+function writeIfChanged(file: string, data: unknown): void {
+  const text = JSON.stringify(data, null, 2);
+  if (written.get(file) === text && existsSync(file)) return;
+  writeTextAtomic(file, text);
+  if (written.size > 10_000) written.clear();
+  written.set(file, text);
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -40,7 +59,7 @@ export function writeSnapshots(
   const tasks = tasksSnapshot
     ? tasksSnapshot(group.folder, group.isMain)
     : defaultTasksSnapshot(store, group);
-  writeJsonAtomic(join(dir, TASKS_SNAPSHOT), tasks);
+  writeIfChanged(join(dir, TASKS_SNAPSHOT), tasks);
   writeGroups(store, dir, group);
 }
 
@@ -66,14 +85,13 @@ function writeGroups(store: Store, dir: string, group: RegisteredGroup): void {
   if (group.isMain) {
     const groups = store.groups.list();
     const registered = new Set(groups.map((g) => g.jid));
-    writeJsonAtomic(join(dir, GROUPS_SNAPSHOT), {
+    writeIfChanged(join(dir, GROUPS_SNAPSHOT), {
       groups: groups.map((g) => ({ jid: g.jid, name: g.name, folder: g.folder, isMain: g.isMain })),
       discovered: store.messages
         .chats()
         .filter((c) => !registered.has(c.jid))
         .slice(0, 500)
         .map((c) => ({ jid: c.jid, name: c.name, channel: c.channel, lastMessageAt: iso(c.lastMessageAt) })),
-      updatedAt: new Date().toISOString(),
     });
   }
 }
