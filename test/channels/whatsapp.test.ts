@@ -15,7 +15,7 @@ import { createWhatsAppChannel, WA_CLOSE } from "../../src/channels/whatsapp/ind
 import { silentLogger } from "../../src/log/index.ts";
 import type { Channel } from "../../src/orchestrator/channel.ts";
 import * as ev from "../fakes/whatsapp-events.ts";
-import { createStoreSink, type StoreSink, storedIds, waitFor } from "./support.ts";
+import { capturingLogger, createStoreSink, type StoreSink, storedIds, waitFor } from "./support.ts";
 
 let dir: string;
 let sink: StoreSink;
@@ -94,6 +94,19 @@ describe("whatsapp adapter (fake baileys socket)", () => {
       { type: "composing", jid: ev.GROUP },
       { type: "paused", jid: ev.GROUP },
     ]);
+  });
+
+  test("bad upsert payloads are ignored with a log line; later messages still stored", async () => {
+    const cap = capturingLogger();
+    const { ch, fake } = setup({ log: cap.log });
+    await ch.connect(sink);
+    const s = fake.latest();
+    s.open();
+    s.emit("messages.upsert", { type: "notify", messages: "not an array" });
+    s.emit("messages.upsert", { type: "notify", messages: [null, { key: {} }, ev.textDm] });
+    await waitFor(() => storedIds(sink.store, ev.ALICE).length === 1, "good message stored");
+    expect(cap.warnings().join("\n")).toContain("without a messages array");
+    expect(ch.health().state).toBe("connected");
   });
 
   test("groups.upsert and being added to a group → discovered", async () => {

@@ -39,6 +39,25 @@ describe("whatsapp message mapping (recorded shapes)", () => {
     });
   });
 
+  test("a phone-number mention of us works too; a mention of someone else does not count", () => {
+    const base = ev.extendedWithMention;
+    const withPn = {
+      ...base,
+      message: {
+        extendedTextMessage: {
+          text: "@15550001111 hi @15554445555",
+          contextInfo: { mentionedJid: ["15550001111@s.whatsapp.net", ev.BOB] },
+        },
+      },
+    };
+    expect(msg(withPn)).toMatchObject({ content: "@Andy hi @15554445555", mentionsBot: true });
+    const other = {
+      ...base,
+      message: { extendedTextMessage: { text: "@15554445555 hi", contextInfo: { mentionedJid: [ev.BOB] } } },
+    };
+    expect(msg(other).mentionsBot).toBeUndefined();
+  });
+
   test("image with caption: caption is the content, media is an attachment, quote is replyToId", () => {
     expect(msg(ev.imageWithCaption)).toMatchObject({
       sender: ev.BOB,

@@ -175,7 +175,11 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
     );
     on("messages.upsert", (u: { messages?: WaMessage[]; type?: string }) => {
       if (u.type !== "notify" && u.type !== "append") return;
-      const batch = u.messages ?? [];
+      if (!Array.isArray(u.messages)) {
+        log.warn("ignored a messages.upsert without a messages array");
+        return;
+      }
+      const batch = u.messages;
       chain = chain.then(() => storeBatch(batch));
       return chain;
     });
