@@ -137,7 +137,12 @@ async function must(
     throw new ImageBuildError(`${what}: could not run ${cmd[0]}: ${(err as Error).message}`);
   }
   if (res.code !== 0) {
-    const detail = (res.stderr || res.stdout).trim().split("\n").slice(-5).join(" | ");
+    const detail = (res.stderr || res.stdout)
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !/DEPRECATED|BuildKit|DOCKER_BUILDKIT|environment-variable/.test(l))
+      .slice(-5)
+      .join(" | ");
     throw new ImageBuildError(
       `${what} failed (${cmd.slice(0, 3).join(" ")} … exit ${res.code})${detail ? `: ${detail}` : ""}`,
     );
@@ -415,22 +420,32 @@ export async function buildAgentImage(opts: ImageBuildOptions = {}): Promise<Ima
       return { skipped: true, value: undefined };
     }
     log(`building ${image} from ${base}`);
-    await must(
-      run,
-      [
-        runtime,
-        "build",
-        "--build-arg",
-        `BASE_IMAGE=${base}`,
-        "--label",
-        `${HASH_LABEL}=${hash}`,
-        "-t",
-        image,
-        contextDir,
-      ],
-      `${runtime} build`,
-      { env: { DOCKER_BUILDKIT: "0" } },
-    );
+    try {
+      await must(
+        run,
+        [
+          runtime,
+          "build",
+          "--build-arg",
+          `BASE_IMAGE=${base}`,
+          "--label",
+          `${HASH_LABEL}=${hash}`,
+          "-t",
+          image,
+          contextDir,
+        ],
+        `${runtime} build`,
+        { env: { DOCKER_BUILDKIT: "0" } },
+      );
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (!opts.offline && /pull|manifest|registry|dial tcp|lookup|i\/o timeout|TLS handshake/i.test(msg)) {
+        throw new ImageBuildError(
+          `${msg} — no registry reachable? \`ngb image build --offline\` builds without one`,
+        );
+      }
+      throw err;
+    }
     return { skipped: false, value: undefined };
   });
   return { image, base, hash, steps, totalMs: Math.round(performance.now() - t0) };
