@@ -263,7 +263,11 @@ export function createSocketModeClient(opts: SocketModeOptions) {
       c?.ws.close(1000, "client stopping");
       opening?.close(1000, "client stopping");
       // An apps.connections.open request in flight may take its full timeout; don't wait for it.
-      await Promise.race([reconnecting?.catch(() => {}), sleep(1_000)]);
+      if (reconnecting) {
+        const timer = new AbortController();
+        await Promise.race([reconnecting.catch(() => {}), sleep(1_000, timer.signal)]);
+        timer.abort();
+      }
       await chain;
     },
     get connected(): boolean {
