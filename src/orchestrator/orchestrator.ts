@@ -102,6 +102,8 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const live = new Map<string, Live>();
   const unsubscribe: (() => void)[] = [];
   const inflightTasks = new Map<string, Promise<TaskRunOutcome>>();
+  /** Last seq handed to the latest message run per chat (what a give-up report covers). */
+  const attempted = new Map<string, number>();
   let stopping = false;
 
   const deliver = createDelivery({
@@ -160,7 +162,9 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   async function reportFailure(jid: string, err: unknown): Promise<void> {
     const group = store.groups.get(jid);
     if (!group) return;
-    const { lastSeq } = unprocessed(jid, store.groups.cursor(jid));
+    // Only what the failing run was given; messages that came in meanwhile get their own run.
+    const lastSeq = attempted.get(jid) ?? unprocessed(jid, store.groups.cursor(jid)).lastSeq;
+    attempted.delete(jid);
     const text = `⚠️ ${config.assistantName} could not answer: ${errorMessage(err).slice(0, 500)}`;
     try {
       await deliver({ chatJid: jid, text, idemKey: `${group.folder}:${lastSeq}:error` });
@@ -169,6 +173,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     }
     // Unblock the group: the failure is visible in the chat; the next message starts afresh.
     store.groups.setCursor(jid, lastSeq, now());
+    recoverGroup(jid);
   }
 
   async function runMessages(jid: string): Promise<void> {
@@ -177,6 +182,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     if (!group) return;
     const { msgs, lastSeq } = unprocessed(jid, store.groups.cursor(jid));
     if (msgs.length === 0 || !anyTriggered(group, msgs)) return;
+    attempted.set(jid, lastSeq);
     prepare(group);
     let sessionId = store.groups.session(group.folder) ?? undefined;
     for (let attempt = 0; ; attempt++) {
