@@ -4,10 +4,13 @@
  * after each insert (getUpdates batches of 100); Discord's dispatches are stored one at a time,
  * in order, before the resume seq advances. Fake and adapter share one process (and its
  * 2 cores), so these are lower bounds.
+ *
+ * Idle RSS of `ngb serve` (a freshly compiled binary) with Telegram + Discord enabled and
+ * connected to the fakes, against the same binary with no platform channel: median of 3 each.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { createDiscordChannel } from "../../src/channels/discord/index.ts";
 import { createTelegramChannel } from "../../src/channels/telegram/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
@@ -98,10 +101,109 @@ async function discordInbound(): Promise<string> {
   }
 }
 
+const ROOT = join(import.meta.dir, "../..");
+
+function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
+/** Compile a fresh binary (the checked-in dist/ may predate the channels); else run from source. */
+async function serveArgv(dir: string): Promise<{ argv: string[]; kind: string }> {
+  const out = join(dir, "ngb");
+  // build.ts resolves --outfile against the repository root.
+  const p = Bun.spawnSync(
+    [process.execPath, join(ROOT, "scripts/build.ts"), "--outfile", relative(ROOT, out)],
+    {
+      cwd: ROOT,
+      stdout: "ignore",
+      stderr: "ignore",
+    },
+  );
+  if (p.exitCode === 0 && existsSync(out)) return { argv: [out], kind: "compiled binary" };
+  return { argv: [process.execPath, join(ROOT, "src/main.ts")], kind: "bun src/main.ts (build failed)" };
+}
+
+async function idleRss(argv: string[], withChannels: boolean): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "ngb-bench-rss-"));
+  const tg = createFakeTelegram();
+  const dc = createFakeDiscord();
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, ".xdg"),
+    NGB_LOG_LEVEL: "warn",
+    NGB_DATA_DIR: join(dir, "data"),
+    NGB_STORE_DIR: join(dir, "store"),
+    NGB_GROUPS_DIR: join(dir, "groups"),
+  };
+  if (withChannels) {
+    Object.assign(env, {
+      NGB_CHANNELS_TELEGRAM_ENABLED: "true",
+      NGB_CHANNELS_TELEGRAM_API_BASE_URL: tg.url,
+      NGB_CHANNELS_TELEGRAM_BOT_TOKEN: tg.token,
+      NGB_CHANNELS_DISCORD_ENABLED: "true",
+      NGB_CHANNELS_DISCORD_API_BASE_URL: dc.apiBaseUrl,
+      NGB_CHANNELS_DISCORD_GATEWAY_URL: dc.gatewayUrl,
+      NGB_CHANNELS_DISCORD_BOT_TOKEN: dc.token,
+    });
+  }
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  env.NGB_WEB_PORT = String(probe.port);
+  probe.stop(true);
+  const proc = Bun.spawn([...argv, "serve"], { cwd: dir, env, stdout: "ignore", stderr: "ignore" });
+  try {
+    const deadline = performance.now() + 20_000;
+    const ready = async () => {
+      if (withChannels && !(tg.polling && dc.online)) return false;
+      try {
+        return (await fetch(`http://127.0.0.1:${env.NGB_WEB_PORT}/readyz`)).ok;
+      } catch {
+        return false;
+      }
+    };
+    while (!(await ready())) {
+      if (performance.now() > deadline || proc.exitCode !== null) throw new Error("serve did not come up");
+      await Bun.sleep(20);
+    }
+    await Bun.sleep(2000); // let start-up garbage settle
+    return rssMb(proc.pid);
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.exited;
+    tg.stop();
+    dc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function serveRss(): Promise<Record<string, string>> {
+  const dir = mkdtempSync(join(tmpdir(), "ngb-bench-bin-"));
+  try {
+    const { argv, kind } = await serveArgv(dir);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const none: number[] = [];
+    const both: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      none.push(await idleRss(argv, false));
+      both.push(await idleRss(argv, true));
+    }
+    const a = median(none);
+    const b = median(both);
+    return {
+      [`serve idle RSS, no platform channel (${kind})`]: `${a.toFixed(1)} MB`,
+      "serve idle RSS, telegram + discord connected": `${b.toFixed(1)} MB (+${(b - a).toFixed(1)} MB for both)`,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function bench(): Promise<Record<string, string>> {
   return {
     "telegram inbound (fake getUpdates → store)": await telegramInbound(),
     "discord inbound (fake gateway → store)": await discordInbound(),
+    ...(await serveRss()),
   };
 }
 

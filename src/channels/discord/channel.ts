@@ -56,6 +56,9 @@ export interface DiscordChannel extends Channel {
   readonly gateway: Gateway | undefined;
 }
 
+/** A typing indicator nobody turns off stops refreshing after this long. */
+const MAX_TYPING_MS = 10 * 60_000;
+
 export class DiscordConfigError extends Error {
   override name = "DiscordConfigError";
 }
@@ -235,7 +238,11 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
         return;
       }
       await sendTyping(id);
-      const timer = setInterval(() => void sendTyping(id), typingRefreshMs);
+      const until = Date.now() + MAX_TYPING_MS;
+      const timer = setInterval(() => {
+        if (Date.now() > until) stopTyping(jid);
+        else void sendTyping(id);
+      }, typingRefreshMs);
       timer.unref?.();
       typing.set(jid, timer);
     },

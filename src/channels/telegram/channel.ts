@@ -57,6 +57,9 @@ export interface TelegramChannelOptions {
   typingRefreshMs?: number;
 }
 
+/** A typing indicator nobody turns off stops refreshing after this long. */
+const MAX_TYPING_MS = 10 * 60_000;
+
 export const ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member"] as const;
 
 export interface TelegramChannel extends Channel {
@@ -154,6 +157,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
         conflicted = false;
         setStatus({ state: "connected" });
         backoff.reset();
+        if (!Array.isArray(updates)) throw new Error("getUpdates answered with something that is not a list");
         for (const u of updates as unknown[]) {
           if (signal.aborted) return;
           const id = (u as { update_id?: unknown } | null)?.update_id;
@@ -328,7 +332,11 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
       stopTyping(jid);
       if (!on) return;
       await sendTyping(jid);
-      const timer = setInterval(() => void sendTyping(jid), typingRefreshMs);
+      const until = Date.now() + MAX_TYPING_MS;
+      const timer = setInterval(() => {
+        if (Date.now() > until) stopTyping(jid);
+        else void sendTyping(jid);
+      }, typingRefreshMs);
       timer.unref?.();
       typing.set(jid, timer);
     },
