@@ -115,8 +115,11 @@ export interface SearchHit extends StoredMessage {
 }
 
 /**
- * Turn free text into a safe FTS5 query: each word becomes a quoted prefix term, so FTS syntax
- * (`AND`, `"`, `*`, `NEAR(`, column filters) typed by a user is searched for literally.
+ * Turn free text into a safe FTS5 query: each word becomes a quoted term, so FTS syntax
+ * (`AND`, `"`, `*`, `NEAR(`, column filters) typed by a user is searched for literally. Only the
+ * last word (3+ characters) is a prefix term (search as you type): an FTS5 prefix term without a
+ * prefix index materializes every matching doclist, so prefixes on every word made common-word
+ * searches over a million messages take ~100 ms; exact terms stream newest-first and stop early.
  */
 export function ftsQuery(text: string): string | null {
   const terms = text
@@ -125,7 +128,7 @@ export function ftsQuery(text: string): string | null {
     .filter(Boolean)
     .slice(0, 16);
   if (terms.length === 0) return null;
-  return terms.map((t) => `"${t}"*`).join(" ");
+  return terms.map((t, i) => (i === terms.length - 1 && t.length >= 3 ? `"${t}"*` : `"${t}"`)).join(" ");
 }
 
 export function createMessageRepo(db: Database) {
@@ -250,11 +253,13 @@ export function createMessageRepo(db: Database) {
         params.push(opts.to);
       }
       params.push(Math.min(opts.limit ?? 50, 200), opts.offset ?? 0);
+      // Newest first by the FTS rowid (= seq): FTS5 walks its doclists backwards and stops at the
+      // LIMIT, where ORDER BY m.seq sorted every match (seconds for a common word in 1M messages).
       const rows = db
         .query<MessageRow & { snippet: string }, (string | number)[]>(
           `SELECT m.*, snippet(messages_fts, 0, '[', ']', '…', 12) AS snippet
            FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid
-           WHERE ${where.join(" AND ")} ORDER BY m.seq DESC LIMIT ? OFFSET ?`,
+           WHERE ${where.join(" AND ")} ORDER BY messages_fts.rowid DESC LIMIT ? OFFSET ?`,
         )
         .all(...params);
       return rows.map((r) => ({ ...toMessage(r), snippet: r.snippet }));
