@@ -53,15 +53,11 @@ test("non-loopback binds need an explicit token", () => {
   expect(() => assertSafeBind(cfg({ host: "0.0.0.0", token: "configured-token-0123456789" }))).not.toThrow();
 });
 
-test("the hint shows the token only when it was just generated", () => {
-  expect(
-    dashboardHint("http://127.0.0.1:3000", { token: "abc", file: "/d/web-token", generated: true }),
-  ).toContain("?token=abc");
-  const later = dashboardHint("http://127.0.0.1:3000", {
-    token: "abc",
-    file: "/d/web-token",
-    generated: false,
-  });
+test("the hint shows the token only when it was just generated and stderr is a terminal", () => {
+  const fresh = { token: "abc", file: "/d/web-token", generated: true };
+  expect(dashboardHint("http://127.0.0.1:3000", fresh, true)).toContain("?token=abc");
+  expect(dashboardHint("http://127.0.0.1:3000", fresh, false)).not.toContain("abc");
+  const later = dashboardHint("http://127.0.0.1:3000", { ...fresh, generated: false }, true);
   expect(later).not.toContain("abc");
   expect(later).toContain("/d/web-token");
 });

@@ -93,10 +93,14 @@ export function assertSafeBind(config: WebTokenConfig): void {
   );
 }
 
-/** The lines `serve` prints so a person can open the dashboard. Never logs the token itself unless asked. */
-export function dashboardHint(url: string, t: WebToken): string {
+/**
+ * The line `serve` prints so a person can open the dashboard. The token itself appears (as a
+ * one-click `?token=` link) only when it was just generated and stderr is a terminal: under
+ * systemd stderr lands in the journal, which is readable by more people than the 0600 file.
+ */
+export function dashboardHint(url: string, t: WebToken, showToken = process.stderr.isTTY === true): string {
   const base = url.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]");
-  if (t.file && t.generated)
+  if (t.file && t.generated && showToken)
     return `dashboard: ${base}/?token=${encodeURIComponent(t.token)}  (token saved in ${t.file})`;
   if (t.file) return `dashboard: ${base}/ — log in with the token in ${t.file}`;
   return `dashboard: ${base}/ — log in with the configured web.token (NGB_WEB_TOKEN)`;
