@@ -292,6 +292,18 @@ describe("telegram outbound", () => {
     await expect(ch.send("slack:C1", "x")).rejects.toThrow("not a Telegram chat id");
   });
 
+  test("a group upgraded to a supergroup: the send goes to the new id and the new chat is discovered", async () => {
+    setup();
+    const logger = capturingLogger();
+    const ch = channel({}, logger);
+    await ch.connect(sink);
+    fake.migrateChat(-555, -100555);
+    await ch.send("tg:-555", "hello");
+    expect(fake.sent.map((s) => [String(s.chat_id), s.text])).toEqual([["-100555", "hello"]]);
+    expect(sink.discoveredChats).toContainEqual({ jid: "tg:-100555", isGroup: true });
+    expect(logger.warnings().some((w) => w.includes("upgraded to a supergroup"))).toBe(true);
+  });
+
   test("typing sends chat actions until turned off", async () => {
     setup();
     const ch = channel({}, undefined, { typingRefreshMs: 30 });

@@ -65,6 +65,7 @@ export class FakeTelegram {
   private rateLimits = new Map<string, { retryAfter: number; count: number }>();
   private drops = new Map<string, number>();
   private sendFailures = 0;
+  private migrated = new Map<string, number>();
 
   constructor(options: FakeTelegramOptions = {}) {
     this.token = options.token ?? "123456:TEST-token_abc";
@@ -196,6 +197,11 @@ export class FakeTelegram {
         new_chat_member: { status: "member", user: { id: this.botId, is_bot: true, first_name: "Bot" } },
       },
     });
+  }
+
+  /** The group `oldId` was upgraded to supergroup `newId`: sends to the old id fail with 400. */
+  migrateChat(oldId: number, newId: number): void {
+    this.migrated.set(String(oldId), newId);
   }
 
   /** Make the next `count` sendMessage calls fail with 400. */
@@ -360,6 +366,12 @@ export class FakeTelegram {
     if (!params.chat_id) return this.err(400, "Bad Request: chat_id is empty");
     if (text.length === 0) return this.err(400, "Bad Request: message text is empty");
     if (text.length > 4096) return this.err(400, "Bad Request: message is too long");
+    const migratedTo = this.migrated.get(String(params.chat_id));
+    if (migratedTo !== undefined) {
+      return this.err(400, "Bad Request: group chat was upgraded to a supergroup chat", {
+        migrate_to_chat_id: migratedTo,
+      });
+    }
     if (this.sendFailures > 0) {
       this.sendFailures--;
       return this.err(400, "Bad Request: chat not found");

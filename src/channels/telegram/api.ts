@@ -20,6 +20,8 @@ export class TelegramApiError extends Error {
     readonly method: string,
     readonly errorCode: number,
     readonly description: string,
+    /** Set when a group was upgraded to a supergroup: the chat's new id. */
+    readonly migrateToChatId?: number,
   ) {
     super(`telegram ${method} failed: ${errorCode} ${description}`);
   }
@@ -115,7 +117,13 @@ export function createTelegramApi(options: TelegramApiOptions): TelegramApi {
       if (code === 401 || (code === 404 && method === "getMe")) {
         throw new TelegramAuthError(method, code, description);
       }
-      throw new TelegramApiError(method, code, description);
+      const migrate = body.parameters?.migrate_to_chat_id;
+      throw new TelegramApiError(
+        method,
+        code,
+        description,
+        typeof migrate === "number" ? migrate : undefined,
+      );
     },
   };
 }

@@ -320,11 +320,25 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
               }
             : {}),
         };
-        await withRateLimitRetry(() => api.call("sendMessage", params), {
-          signal: abort.signal,
-          onWait: (err, attempt) =>
-            log.warn("send rate limited", { jid, retryAfterMs: err.retryAfterMs, attempt }),
-        });
+        const post = (p: typeof params) =>
+          withRateLimitRetry(() => api.call("sendMessage", p), {
+            signal: abort.signal,
+            onWait: (err, attempt) =>
+              log.warn("send rate limited", { jid, retryAfterMs: err.retryAfterMs, attempt }),
+          });
+        try {
+          await post(params);
+        } catch (err) {
+          const to = err instanceof TelegramApiError ? err.migrateToChatId : undefined;
+          if (to === undefined) throw err;
+          // The group became a supergroup with a new id: deliver there, and say so once.
+          log.warn("chat was upgraded to a supergroup; register the new chat id", {
+            jid,
+            newJid: `${TG_PREFIX}${to}`,
+          });
+          sink?.discovered({ jid: `${TG_PREFIX}${to}`, isGroup: true });
+          await post({ ...params, chat_id: String(to) });
+        }
         first = false;
       }
     },
