@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { FakeAnthropic } from "../fakes/anthropic.ts";
-import { isolatedEnv, ROOT, type ServeHandle, startServe } from "../support/ngb.ts";
+import { isolatedEnv, ROOT, type ServeHandle, startServe as startServeWith } from "../support/ngb.ts";
 import { until } from "../support/wait.ts";
 
 export const TOKEN = "e2e-token-0123456789abcdef";
@@ -20,17 +20,30 @@ function newestMtime(dir: string): number {
   return max;
 }
 
+let chosen: string | undefined;
+
 /** Use the compiled binary when it is there and not older than the sources. */
 export function chooseBinary(): string {
   if (process.env.NGB_BIN) return `NGB_BIN=${process.env.NGB_BIN}`;
   const bin = join(ROOT, "dist", "ngb");
   if (existsSync(bin) && statSync(bin).mtimeMs >= newestMtime(join(ROOT, "src"))) {
-    process.env.NGB_BIN = bin;
+    chosen = bin;
     return bin;
   }
   return existsSync(bin)
     ? "bun src/main.ts (dist/ngb is older than src/; run `bun run build`)"
     : "bun src/main.ts";
+}
+
+/** `startServe` with the chosen binary, without changing NGB_BIN for other test files. */
+export function startServe(opts: Parameters<typeof startServeWith>[0]): Promise<ServeHandle> {
+  if (!chosen || process.env.NGB_BIN) return startServeWith(opts);
+  process.env.NGB_BIN = chosen;
+  try {
+    return startServeWith(opts); // spawns synchronously, before its first await
+  } finally {
+    delete process.env.NGB_BIN;
+  }
 }
 
 export function serveEnv(dir: string, fake: FakeAnthropic, extra: Record<string, string> = {}) {
@@ -97,5 +110,3 @@ export async function openWebChat(serve: ServeHandle, chatId = "default"): Promi
     close: () => ws.close(),
   };
 }
-
-export { startServe };
