@@ -7,7 +7,7 @@ import type { EventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { ChannelHealth } from "../orchestrator/channel.ts";
 import type { TaskService } from "../scheduler/index.ts";
-import type { Store } from "../store/index.ts";
+import type { RegisteredGroup, Store } from "../store/index.ts";
 
 export interface RunningContainer {
   name: string;
@@ -44,6 +44,11 @@ export interface WebDeps {
   runtime?: RuntimeStatus;
   /** Task mutations via the scheduler's `createTaskService` (reads go to the store). */
   tasks?: WebTaskOps;
+  /**
+   * Register a group the way the orchestrator does (folders, IPC dirs, `group.registered`).
+   * Without it the API adds the row to the store and emits the event itself.
+   */
+  registerGroup?: (g: Omit<RegisteredGroup, "addedAt">) => RegisteredGroup;
   /** Failed auth attempts per address before 429, and the window. */
   authLimit?: { maxFailures?: number; windowMs?: number };
   now?: () => number;

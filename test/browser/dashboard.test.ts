@@ -112,6 +112,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await page.click("nav a[data-view=groups]");
     await page.click("[data-group=main]");
     await page.waitForSelector("#conversation .msg:has-text('Reply to:')");
+    expect(await page.locator("#conversation .msg:has-text('Reply to:')").count()).toBe(1);
 
     // Search finds the reply.
     await page.click("nav a[data-view=search]");

@@ -1,5 +1,6 @@
 /** Registered groups: list, detail (recent messages + live agent state), register, update, unregister. */
 import * as v from "valibot";
+import type { RegisteredGroup } from "../../store/index.ts";
 import type { Api } from "../api.ts";
 import { Folder, Jid, must } from "../api.ts";
 import { ValidationError } from "../errors.ts";
@@ -99,7 +100,7 @@ export function groupRoutes(api: Api, ctx: ApiContext): void {
     (c, { body }) => {
       if (body.folder === "global")
         throw new ValidationError("body folder: 'global' is reserved for shared memory");
-      const g = store.groups.add({
+      const input = {
         jid: body.jid,
         name: body.name,
         folder: body.folder,
@@ -107,8 +108,13 @@ export function groupRoutes(api: Api, ctx: ApiContext): void {
         requiresTrigger: body.requiresTrigger ?? !body.isMain,
         isMain: body.isMain ?? false,
         containerConfig: body.containerConfig ?? null,
-      });
-      events.emit("group.registered", { jid: g.jid, folder: g.folder, name: g.name });
+      };
+      let g: RegisteredGroup;
+      if (ctx.deps.registerGroup) g = ctx.deps.registerGroup(input);
+      else {
+        g = store.groups.add(input);
+        events.emit("group.registered", { jid: g.jid, folder: g.folder, name: g.name });
+      }
       return c.json({ group: g }, 201);
     },
   );

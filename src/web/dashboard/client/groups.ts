@@ -181,33 +181,10 @@ function detail(root: HTMLElement, folder: string) {
     );
     if (d) renderState(d.agent);
   }, 150);
-  // Replies arrive as message.sent; if the host also stores them, the stored copy is skipped.
-  const sentTexts = new Set<string>();
-  let sentSeq = -1;
   const off = live((e) => {
     if (e.type === "message.stored" && e.data.chatJid === jid) {
       const d = e.data as unknown as Msg & { isFromMe: boolean };
-      if (d.isFromMe && sentTexts.delete(d.content)) return;
       add([{ ...d, id: String(d.seq), isBot: false }], false);
-    } else if (e.type === "message.sent" && e.data.chatJid === jid) {
-      const text = String(e.data.text);
-      sentTexts.add(text);
-      add(
-        [
-          {
-            seq: sentSeq--,
-            id: "",
-            chatJid: jid,
-            sender: "assistant",
-            senderName: "assistant",
-            content: text,
-            timestamp: e.at,
-            isFromMe: true,
-            isBot: true,
-          },
-        ],
-        false,
-      );
     } else if ((e.type === "agent.started" || e.type === "agent.finished") && e.data.groupFolder === folder)
       refreshState();
   });
