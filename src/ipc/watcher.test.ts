@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMemoryChannel, type MemoryChannel } from "../../test/fakes/memory-channel.ts";
@@ -195,6 +204,25 @@ describe("ipc bad input", () => {
     expect(reasons).toContain("text");
     expect(reasons).toContain('no registered group has folder "ghost"');
     expect(reasons).toMatch(/cron/i);
+  });
+
+  test("symlinks and oversized files are refused without being read", async () => {
+    const d = join(dir, "data", "ipc", "g1", "messages");
+    mkdirSync(d, { recursive: true });
+    const secret = join(dir, "secret.json");
+    writeFileSync(secret, JSON.stringify({ type: "message", chatJid: "mem:g1", text: "from a symlink" }));
+    symlinkSync(secret, join(d, "link.json"));
+    writeFileSync(
+      join(d, "big.json"),
+      JSON.stringify({ type: "message", chatJid: "mem:g1", text: "x".repeat(2_000_000) }),
+    );
+    await watcher.scan();
+    expect(channel.sent).toEqual([]);
+    expect(rejected.map((r) => r.reason).sort()).toEqual([
+      expect.stringContaining("over the 1048576-byte limit"),
+      expect.stringContaining("not a regular file"),
+    ]);
+    expect(existsSync(secret)).toBe(true);
   });
 
   test("a message to a chat no channel owns is refused; temp files are ignored", async () => {

@@ -9,6 +9,7 @@
 import {
   type FSWatcher,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -65,6 +66,8 @@ export interface IpcWatcher {
 }
 
 const SUBDIRS = [IPC_DIRS.messages, IPC_DIRS.tasks] as const;
+/** Largest request file read (a message is at most 64 000 characters). */
+const MAX_FILE_BYTES = 1024 * 1024;
 const ERRORS_DIR = "errors";
 
 export function createIpcWatcher(options: IpcWatcherOptions): IpcWatcher {
@@ -168,6 +171,11 @@ export function createIpcWatcher(options: IpcWatcherOptions): IpcWatcher {
     const path = join(dir, file);
     let raw: string;
     try {
+      // A symlink could point the host at any file it can read: only regular files, capped.
+      const st = lstatSync(path);
+      if (!st.isFile()) return reject(folder, dir, file, "not a regular file (symlinks are refused)");
+      if (st.size > MAX_FILE_BYTES)
+        return reject(folder, dir, file, `file is ${st.size} bytes, over the ${MAX_FILE_BYTES}-byte limit`);
       raw = readFileSync(path, "utf8");
     } catch {
       return; // gone meanwhile (another scan took it)
@@ -177,8 +185,8 @@ export function createIpcWatcher(options: IpcWatcherOptions): IpcWatcher {
     let json: unknown;
     try {
       json = JSON.parse(raw);
-    } catch (err) {
-      return reject(folder, dir, file, `not valid JSON (${errorMessage(err)})`);
+    } catch {
+      return reject(folder, dir, file, "not valid JSON");
     }
     const parsed = v.safeParse(IpcRequest, json);
     if (!parsed.success) {
