@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -250,6 +251,30 @@ describe.skipIf(!sdkInstalled)("agent runner (local process, real SDK, fake mode
     expect(agent.outputs).toHaveLength(1);
     expect(agent.outputs[0]?.error).toContain("proxy socket missing");
     expect(agent.stray).toEqual([]);
+  }, 30_000);
+
+  test("SIGTERM ends the session promptly and leaves no claude process behind", async () => {
+    const ws = newWorkspace("sigterm");
+    const { agent, proc } = startRunner({ prompt: "hi" }, ws);
+    await agent.waitFor(1);
+    const inWorkspace = () =>
+      readdirSync("/proc")
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return readlinkSync(`/proc/${p}/cwd`).startsWith(ws);
+          } catch {
+            return false;
+          }
+        });
+    expect(inWorkspace().length).toBeGreaterThan(0); // the claude CLI, working in the group folder
+    proc.kill("SIGTERM");
+    await agent.exited;
+    expect(agent.outputs).toHaveLength(1);
+    expect(agent.stray).toEqual([]);
+    const deadline = Date.now() + 5000;
+    while (inWorkspace().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(inWorkspace()).toEqual([]);
   }, 30_000);
 
   test("a model API error becomes an error record, not silence", async () => {

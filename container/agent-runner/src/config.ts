@@ -10,6 +10,10 @@ import { CONTAINER_PATHS, GROUPS_SNAPSHOT, IPC_DIRS, TASKS_SNAPSHOT } from "../.
 export interface RunnerPaths {
   group: string;
   global: string;
+  /** The project root, mounted read-only for the main group. */
+  project: string;
+  /** Parent of the extra mounts (one folder each). */
+  extra: string;
   globalClaudeMd: string;
   ipc: string;
   ipcInput: string;
@@ -75,6 +79,8 @@ export function loadRunnerConfig(env: Record<string, string | undefined> = proce
     paths: {
       group: rebase(CONTAINER_PATHS.group, root),
       global,
+      project: rebase(CONTAINER_PATHS.project, root),
+      extra: rebase(CONTAINER_PATHS.extra, root),
       globalClaudeMd: join(global, "CLAUDE.md"),
       ipc,
       ipcInput: join(ipc, IPC_DIRS.input),

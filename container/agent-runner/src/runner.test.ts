@@ -6,7 +6,14 @@ import type { Options, SDKMessage, SDKResultMessage, SDKUserMessage } from "@ant
 import type { ContainerInput, ContainerOutput } from "../../../src/protocol/index.ts";
 import { loadRunnerConfig } from "./config.ts";
 import { silentRunnerLog } from "./io.ts";
-import { type QueryFn, resultToOutput, runAgent, SCHEDULED_PREFIX, sessionExists } from "./runner.ts";
+import {
+  additionalDirectories,
+  type QueryFn,
+  resultToOutput,
+  runAgent,
+  SCHEDULED_PREFIX,
+  sessionExists,
+} from "./runner.ts";
 
 let root: string;
 let proxy: ReturnType<typeof Bun.serve>;
@@ -185,6 +192,16 @@ describe("runAgent loop", () => {
       },
     ]);
     expect(seen.prompts).toEqual([]);
+  });
+
+  test("additional directories: extra mounts, and the project for main only", () => {
+    const paths = { extra: join(root, "extra"), project: join(root, "project") };
+    expect(additionalDirectories(paths, true)).toEqual([]);
+    mkdirSync(join(root, "extra", "notes"), { recursive: true });
+    writeFileSync(join(root, "extra", "stray-file"), "");
+    mkdirSync(join(root, "project"));
+    expect(additionalDirectories(paths, false)).toEqual([join(root, "extra", "notes")]);
+    expect(additionalDirectories(paths, true)).toEqual([join(root, "project"), join(root, "extra", "notes")]);
   });
 
   test("error results map to status error with the CLI's reasons", () => {

@@ -6,8 +6,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Options, Query, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
-import { CONTAINER_PATHS, type ContainerInput, type ContainerOutput } from "../../../src/protocol/index.ts";
-import { claudeEnv, type RunnerConfig, rebase } from "./config.ts";
+import type { ContainerInput, ContainerOutput } from "../../../src/protocol/index.ts";
+import { claudeEnv, type RunnerConfig, type RunnerPaths } from "./config.ts";
 import { clearStaleClose, createFollowUpReader } from "./follow-ups.ts";
 import type { OutputWriter, RunnerLog } from "./io.ts";
 import { createNgbMcpServer, NGB_TOOL_PATTERN } from "./mcp-tools.ts";
@@ -100,15 +100,22 @@ function readIfPresent(path: string): string | undefined {
   }
 }
 
-function extraDirectories(root: string | undefined): string[] {
-  const base = rebase(CONTAINER_PATHS.extra, root);
+/** Folders the agent may work in besides its own: the mounted extras, and the project for main. */
+export function additionalDirectories(
+  paths: Pick<RunnerPaths, "extra" | "project">,
+  isMain: boolean,
+): string[] {
+  const dirs: string[] = [];
+  if (isMain && existsSync(paths.project)) dirs.push(paths.project);
   try {
-    return readdirSync(base)
-      .map((n) => join(base, n))
-      .filter((p) => statSync(p).isDirectory());
+    for (const name of readdirSync(paths.extra)) {
+      const p = join(paths.extra, name);
+      if (statSync(p).isDirectory()) dirs.push(p);
+    }
   } catch {
-    return [];
+    // No extra mounts.
   }
+  return dirs;
 }
 
 /**
@@ -199,7 +206,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
     mcpServers: { ngb: createNgbMcpServer({ input, paths, log }) },
     systemPrompt: { type: "preset", preset: "claude_code", append },
     settingSources: ["project", "user"],
-    additionalDirectories: extraDirectories(process.env.NGB_WORKSPACE_ROOT),
+    additionalDirectories: additionalDirectories(paths, input.isMain),
     abortController: abort,
     stderr: (data) => {
       for (const line of data.split("\n")) if (line.trim()) log.info(`claude: ${line}`);
