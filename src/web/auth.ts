@@ -92,6 +92,11 @@ export function createAuth(opts: AuthOptions): Auth {
   function prune(t: number) {
     if (failures.size < 1000) return;
     for (const [ip, f] of failures) if (t - f.since >= windowMs) failures.delete(ip);
+    // Many addresses failing at once: forget the oldest rather than grow without bound.
+    for (const ip of failures.keys()) {
+      if (failures.size < 10_000) break;
+      failures.delete(ip);
+    }
   }
 
   function blocked(ip: string): number | null {

@@ -113,6 +113,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await page.click("[data-group=main]");
     await page.waitForSelector("#conversation .msg:has-text('Reply to:')");
     expect(await page.locator("#conversation .msg:has-text('Reply to:')").count()).toBe(1);
+    await page.screenshot({ path: join(OUT, "dashboard-group.png") });
 
     // Search finds the reply.
     await page.click("nav a[data-view=search]");
@@ -122,6 +123,18 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     const results = await page.textContent("#results");
     expect(results).toContain("swallow");
     expect(await page.$$eval("#results mark", (els) => els.map((e) => e.textContent))).toContain("swallow");
+
+    await page.click("nav a[data-view=tasks]");
+    await page.waitForSelector("form.form select[name=groupFolder] option[value=main]", {
+      state: "attached",
+    });
+    await page.fill("input[name=scheduleValue]", "0 9 * * *");
+    await page.fill("textarea[name=prompt]", "post the daily summary");
+    await page.click("form.form button[type=submit]");
+    await page.waitForSelector("tr[data-task]:has-text('post the daily summary') .badge.active");
+    await page.click("tr[data-task] button:has-text('pause')");
+    await page.waitForSelector("tr[data-task] .badge.paused");
+    await page.screenshot({ path: join(OUT, "dashboard-tasks.png") });
 
     // Overview screenshots: desktop and phone width.
     await page.click("nav a[data-view=overview]");

@@ -1,6 +1,6 @@
 /**
  * Live events: `GET /api/events` streams bus events as Server-Sent Events (`event: <name>`,
- * `data: <json>`), with a keep-alive comment every 15 s and the subscription dropped when the
+ * `data: <json>`), with a keep-alive comment every 8 s and the subscription dropped when the
  * client goes away. `?types=a,b` limits the stream to some event names.
  */
 import { streamSSE } from "hono/streaming";
@@ -9,7 +9,8 @@ import type { EventName } from "../../events/index.ts";
 import type { Api } from "../api.ts";
 import type { ApiContext } from "./context.ts";
 
-const KEEPALIVE_MS = 15_000;
+/** Under Bun.serve's default 10 s idle timeout, in case the per-request override is unavailable. */
+const KEEPALIVE_MS = 8_000;
 /** Cap per event so one huge message can't stall every dashboard. */
 const MAX_CONTENT = 4_000;
 
@@ -43,6 +44,8 @@ export function eventRoutes(api: Api, ctx: ApiContext): void {
     },
     (c, { query }) => {
       const only = query.types ? new Set(query.types.split(",").filter(Boolean)) : null;
+      // A stream is idle by design: lift Bun's per-request idle timeout (default 10 s) for it.
+      (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
       c.header("Cache-Control", "no-cache");
       c.header("X-Accel-Buffering", "no");
       return streamSSE(c, async (stream) => {
