@@ -272,6 +272,25 @@ describe("telegram outbound", () => {
     expect(fake.sent.map((s) => s.text).join("\n\n")).toBe(text);
   });
 
+  test("Markdown is sent as Telegram HTML; refused markup falls back to plain text", async () => {
+    setup();
+    const logger = capturingLogger();
+    const ch = channel({}, logger);
+    await ch.send("tg:5", "**Done**: see `a < b` and\n```sh\nls -la\n```");
+    expect(fake.sent[0]!.html).toBe(
+      '<b>Done</b>: see <code>a &lt; b</code> and\n<pre><code class="language-sh">ls -la</code></pre>',
+    );
+    expect(fake.sent[0]!.text).toBe("Done: see a < b and\nls -la");
+    fake.refuseEntities(1);
+    await ch.send("tg:5", "**odd** markup");
+    expect(fake.sent[1]!.html).toBeUndefined();
+    expect(fake.sent[1]!.text).toBe("**odd** markup");
+    expect(logger.warnings().some((w) => w.includes("refused the formatting"))).toBe(true);
+    // Mis-nested emphasis still arrives, formatted or plain.
+    await ch.send("tg:5", "**a *b** c* <tag> & done");
+    expect(fake.sent[2]!.text.replace(/[*]/g, "")).toBe("a b c <tag> & done");
+  });
+
   test("429 on sendMessage honours retry_after and then delivers", async () => {
     setup();
     const logger = capturingLogger();

@@ -10,7 +10,10 @@ import type { Message, Update } from "@grammyjs/types";
 
 export interface SentMessage {
   chat_id: string | number;
+  /** The text as shown (HTML tags parsed away when parse_mode is HTML). */
   text: string;
+  /** The raw text sent, when parse_mode was HTML. */
+  html?: string;
   message_thread_id?: number;
   reply_parameters?: { message_id: number };
   message_id: number;
@@ -66,6 +69,7 @@ export class FakeTelegram {
   private drops = new Map<string, number>();
   private sendFailures = 0;
   private migrated = new Map<string, number>();
+  private entityRefusals = 0;
 
   constructor(options: FakeTelegramOptions = {}) {
     this.token = options.token ?? "123456:TEST-token_abc";
@@ -202,6 +206,11 @@ export class FakeTelegram {
   /** The group `oldId` was upgraded to supergroup `newId`: sends to the old id fail with 400. */
   migrateChat(oldId: number, newId: number): void {
     this.migrated.set(String(oldId), newId);
+  }
+
+  /** The next `count` sendMessage calls with a parse_mode fail with "can't parse entities". */
+  refuseEntities(count: number): void {
+    this.entityRefusals = count;
   }
 
   /** Make the next `count` sendMessage calls fail with 400. */
@@ -362,7 +371,20 @@ export class FakeTelegram {
   }
 
   private sendMessage(params: Record<string, unknown>): Response {
-    const text = typeof params.text === "string" ? params.text : "";
+    const raw = typeof params.text === "string" ? params.text : "";
+    let text = raw;
+    if (params.parse_mode !== undefined && this.entityRefusals > 0) {
+      this.entityRefusals--;
+      return this.err(400, "Bad Request: can't parse entities: unsupported start tag at byte offset 0");
+    }
+    if (params.parse_mode === "HTML") {
+      const parsed = parseTelegramHtml(raw);
+      if (typeof parsed !== "string")
+        return this.err(400, `Bad Request: can't parse entities: ${parsed.error}`);
+      text = parsed;
+    } else if (params.parse_mode !== undefined) {
+      return this.err(400, "Bad Request: unsupported parse_mode in this fake");
+    }
     if (!params.chat_id) return this.err(400, "Bad Request: chat_id is empty");
     if (text.length === 0) return this.err(400, "Bad Request: message text is empty");
     if (text.length > 4096) return this.err(400, "Bad Request: message is too long");
@@ -378,6 +400,7 @@ export class FakeTelegram {
     }
     const messageId = this.nextMessageId++;
     const sent: SentMessage = { chat_id: params.chat_id as string, text, message_id: messageId };
+    if (params.parse_mode === "HTML") sent.html = raw;
     if (params.message_thread_id !== undefined) sent.message_thread_id = Number(params.message_thread_id);
     if (params.reply_parameters) sent.reply_parameters = params.reply_parameters as { message_id: number };
     this.sent.push(sent);
@@ -389,6 +412,72 @@ export class FakeTelegram {
       text,
     });
   }
+}
+
+const HTML_TAGS = new Set([
+  "b",
+  "strong",
+  "i",
+  "em",
+  "u",
+  "ins",
+  "s",
+  "strike",
+  "del",
+  "code",
+  "pre",
+  "a",
+  "blockquote",
+  "tg-spoiler",
+  "span",
+]);
+
+/**
+ * Telegram's HTML parse mode, strictly: only its tags, properly nested, `&lt; &gt; &amp; &quot;`
+ * (and numeric) entities, no bare `<` or `&`. Returns the visible text or the error.
+ */
+export function parseTelegramHtml(html: string): string | { error: string } {
+  const stack: string[] = [];
+  let out = "";
+  let i = 0;
+  while (i < html.length) {
+    const c = html[i]!;
+    if (c === "<") {
+      const end = html.indexOf(">", i);
+      if (end < 0) return { error: `unclosed start tag at byte offset ${i}` };
+      const tag = html.slice(i + 1, end);
+      const close = /^\/([a-z-]+)$/.exec(tag);
+      const open = /^([a-z-]+)(\s+[a-z-]+="[^"]*")*$/.exec(tag);
+      if (close) {
+        if (stack.pop() !== close[1]) return { error: `unexpected end tag at byte offset ${i}` };
+      } else if (open && HTML_TAGS.has(open[1]!)) {
+        stack.push(open[1]!);
+      } else {
+        return { error: `unsupported start tag "${tag}" at byte offset ${i}` };
+      }
+      i = end + 1;
+    } else if (c === "&") {
+      const m = /^&(lt|gt|amp|quot|#\d+);/.exec(html.slice(i, i + 12));
+      if (!m) return { error: `bad entity at byte offset ${i}` };
+      const name = m[1]!;
+      out +=
+        name === "lt"
+          ? "<"
+          : name === "gt"
+            ? ">"
+            : name === "amp"
+              ? "&"
+              : name === "quot"
+                ? '"'
+                : String.fromCodePoint(Number(name.slice(1)));
+      i += m[0].length;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  if (stack.length > 0) return { error: `can't find end tag corresponding to start tag "${stack.at(-1)}"` };
+  return out;
 }
 
 export function createFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegram {

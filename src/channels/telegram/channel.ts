@@ -34,6 +34,7 @@ import {
   TelegramConflictError,
   type TelegramApi,
 } from "./api.ts";
+import { isEntityParseError, markdownToTelegramHtml } from "./format.ts";
 import { type BotIdentity, chatInfo, describeIssue, mapUpdate, TG_PREFIX, TgUpdate } from "./map.ts";
 
 export interface TelegramConfig {
@@ -53,6 +54,8 @@ export interface TelegramChannelOptions {
   backoff?: BackoffOptions;
   /** How long to wait after a 409 Conflict before polling again. Default 60 s. */
   conflictBackoffMs?: number;
+  /** Outgoing text: Markdown rendered as Telegram HTML (default), or sent as plain text. */
+  format?: "html" | "plain";
   /** Typing indicator refresh period (Telegram shows it for ~5 s). Default 4 s. */
   typingRefreshMs?: number;
 }
@@ -84,6 +87,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
   });
   const conflictBackoffMs = options.conflictBackoffMs ?? 60_000;
   const typingRefreshMs = options.typingRefreshMs ?? 4_000;
+  const formatHtml = (options.format ?? "html") === "html";
 
   let sink: ChannelSink | undefined;
   let bot: BotIdentity | undefined;
@@ -303,12 +307,11 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
       setStatus({ state: "disconnected" });
     },
     async send(jid, text, sendOptions: SendOptions = {}) {
-      const chatId = parseJid(jid);
+      let chatId = parseJid(jid);
       const chunks = splitMessage(text, MESSAGE_LIMITS.telegram);
       let first = true;
       for (const chunk of chunks) {
-        const params = {
-          chat_id: chatId,
+        const base = {
           text: chunk,
           ...(sendOptions.threadId ? { message_thread_id: Number(sendOptions.threadId) } : {}),
           ...(first && sendOptions.replyToId
@@ -320,24 +323,43 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
               }
             : {}),
         };
-        const post = (p: typeof params) =>
-          withRateLimitRetry(() => api.call("sendMessage", p), {
+        const post = (params: typeof base & { chat_id: string; parse_mode?: "HTML" }) =>
+          withRateLimitRetry(() => api.call("sendMessage", params), {
             signal: abort.signal,
             onWait: (err, attempt) =>
               log.warn("send rate limited", { jid, retryAfterMs: err.retryAfterMs, attempt }),
           });
+        const attempt = async () => {
+          if (!formatHtml) return post({ ...base, chat_id: chatId });
+          try {
+            return await post({
+              ...base,
+              chat_id: chatId,
+              text: markdownToTelegramHtml(chunk),
+              parse_mode: "HTML",
+            });
+          } catch (err) {
+            if (!(err instanceof TelegramApiError) || !isEntityParseError(err.description)) throw err;
+            log.warn("telegram refused the formatting; sending as plain text", {
+              jid,
+              error: err.description,
+            });
+            return post({ ...base, chat_id: chatId });
+          }
+        };
         try {
-          await post(params);
+          await attempt();
         } catch (err) {
           const to = err instanceof TelegramApiError ? err.migrateToChatId : undefined;
           if (to === undefined) throw err;
-          // The group became a supergroup with a new id: deliver there, and say so once.
+          // The group became a supergroup with a new id: deliver there, and say so.
           log.warn("chat was upgraded to a supergroup; register the new chat id", {
             jid,
             newJid: `${TG_PREFIX}${to}`,
           });
           sink?.discovered({ jid: `${TG_PREFIX}${to}`, isGroup: true });
-          await post({ ...params, chat_id: String(to) });
+          chatId = String(to);
+          await attempt();
         }
         first = false;
       }
