@@ -277,6 +277,54 @@ describe.skipIf(!sdkInstalled)("agent runner (local process, real SDK, fake mode
     expect(inWorkspace()).toEqual([]);
   }, 30_000);
 
+  test("contract: the host's own output parser reads the runner's stdout, with nothing invalid or stray", async () => {
+    const { createOutputParser } = await import("../src/container/index.ts");
+    const garbage: string[] = [];
+    const invalid: string[] = [];
+    const parser = createOutputParser({
+      onGarbage: (l) => garbage.push(l),
+      onInvalid: (r) => invalid.push(r),
+    });
+    const ws = newWorkspace("contract");
+    mkdirSync(join(ws, "ipc", "input"), { recursive: true });
+    writeAtomic(join(ws, "ipc", "input"), "0001.json", JSON.stringify({ type: "message", text: "second" }));
+    const proc = Bun.spawn([process.execPath, bundle], {
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "ignore",
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        NGB_WORKSPACE_ROOT: ws,
+        NGB_AGENT_HOME: join(ws, "home"),
+        NGB_PROXY_SOCKET: proxy.socketPath,
+        NGB_PROXY_TOKEN: TOKEN,
+      },
+    });
+    proc.stdin.write(
+      JSON.stringify({
+        prompt: "first",
+        groupFolder: "main",
+        chatJid: "web:main",
+        isMain: true,
+        assistantName: "Andy",
+        idleTimeoutMs: 200,
+      }),
+    );
+    proc.stdin.end();
+    const outputs = parser.push(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
+    const tail = parser.end();
+    expect(await proc.exited).toBe(0);
+    expect(tail).toEqual({ outputs: [], unterminated: false });
+    expect(garbage).toEqual([]);
+    expect(invalid).toEqual([]);
+    // A follow-up waiting at start may be answered in the same turn as the prompt.
+    expect(outputs.length).toBeGreaterThanOrEqual(1);
+    expect(outputs.every((o) => o.status === "success")).toBe(true);
+    const text = outputs.map((o) => o.result).join("\n");
+    expect(text).toContain("first");
+    expect(text).toContain("second");
+  }, 30_000);
+
   test("a model API error becomes an error record, not silence", async () => {
     fake.setScript(() => ({
       error: { status: 400, type: "invalid_request_error", message: "messages: bad shape" },
