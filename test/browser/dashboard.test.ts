@@ -12,7 +12,10 @@ import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import * as v from "valibot";
 import { Config } from "../../src/config/schema.ts";
+import { createEventBus } from "../../src/events/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
+import { openStore } from "../../src/store/index.ts";
+import { createApp } from "../../src/web/app.ts";
 import { type Runtime, startRuntime } from "../../src/runtime/index.ts";
 import { createFakeRunner } from "../fakes/agent-runner.ts";
 
@@ -152,4 +155,31 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
 
     expect(errors).toEqual([]);
   }, 60_000);
+
+  test("a WhatsApp pairing QR reported on the bus appears live on the overview", async () => {
+    // A bare app on its own bus (no runtime status provider): channel state comes from events.
+    const store = openStore(join(dir, "qr.db"));
+    const events = createEventBus();
+    const app = createApp({ store, events, log: silentLogger(), token: TOKEN, ready: () => true });
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
+    try {
+      const qrPage = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await qrPage.goto(`http://127.0.0.1:${server.port}/?token=${TOKEN}`);
+      await qrPage.waitForSelector("#channels");
+      await qrPage.waitForFunction(() => document.querySelector("header .dot.connected"));
+      events.emit("channel.status", {
+        channel: "whatsapp",
+        state: "connecting",
+        qr: "2@Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg==,aGVsbG8gd29ybGQgZnJvbSB0aGUgcXIgdGVzdA==,c2VjcmV0a2V5MTIz",
+      });
+      const svg = await qrPage.waitForSelector("#channels .qr svg path");
+      expect(((await svg.getAttribute("d")) ?? "").length).toBeGreaterThan(1000);
+      await qrPage.screenshot({ path: join(OUT, "dashboard-qr-390.png"), fullPage: true });
+      await qrPage.close();
+    } finally {
+      server.stop(true);
+      app.dispose();
+      store.close();
+    }
+  }, 30_000);
 });
