@@ -190,20 +190,23 @@ describe("telegram inbound", () => {
     }
   });
 
-  test("409 while a webhook is set is reported; deleteWebhook is retried before the next poll", async () => {
+  test("409 while a webhook is set is reported, the webhook is left alone, polling resumes once it is gone", async () => {
     setup();
     const ch = channel();
     await ch.connect(sink);
     await waitFor(() => fake.polling, "polling");
     fake.webhookUrl = "https://example.org/hook";
-    fake.pushMessage({ chatId: -4, text: "x" }); // wake the poll; the next getUpdates hits the webhook
+    fake.pushMessage({ chatId: -4, text: "x" }); // delivered by the running poll
     await waitFor(
       () => sink.statuses.some((s) => s.error?.includes("webhook is active") === true),
       "409 seen",
     );
-    await waitFor(() => fake.webhookUrl === "", "webhook deleted again");
+    expect(fake.webhookUrl).toBe("https://example.org/hook"); // not stolen
+    expect(ch.health().state).toBe("error");
+    fake.webhookUrl = "";
     fake.pushMessage({ chatId: -4, text: "y" });
     await waitFor(() => storedIds(sink.store, "tg:-4").length === 2, "both stored");
+    expect(fake.calls.filter((c) => c.method === "deleteWebhook")).toHaveLength(1);
   });
 
   test("malformed updates are skipped with a log line and the loop continues", async () => {

@@ -181,7 +181,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
           const msg = `another bot instance is polling this token (or a webhook is set): ${err.description}; stop the other instance. Retrying in ${Math.round(conflictBackoffMs / 1000)} s`;
           setStatus({ state: "error", error: msg });
           log.error(msg);
-          webhookCleared = false;
+          // Not deleting the webhook again: whoever set it is another receiver; don't fight it.
           conflicted = true;
           await sleep(conflictBackoffMs, signal);
           continue;
