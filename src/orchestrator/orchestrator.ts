@@ -14,6 +14,7 @@ import type { EventBus, EventMap } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { ContainerInput, ContainerOutput } from "../protocol/index.ts";
 import type { GroupQueue, QueueJob } from "../queue/index.ts";
+import { outboundText } from "../router/index.ts";
 import type { RegisteredGroup, ScheduledTask, Store, StoredMessage } from "../store/index.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { Channel, ChannelSink, InboundMessage } from "./channel.ts";
@@ -227,7 +228,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         status: out.status,
       });
       const batch = st.pending[0] ?? st.lastAnswered ?? { lastSeq: st.sentSeq, outputs: 0 };
-      const text = out.result?.trim();
+      const text = outboundText(out.result);
       if (text) {
         try {
           await deliver({ chatJid: jid, text, idemKey: `${group.folder}:${batch.lastSeq}:${batch.outputs}` });
@@ -416,7 +417,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
             result: out.result,
             status: out.status,
           });
-          const text = out.result?.trim();
+          const text = outboundText(out.result);
           if (text) {
             try {
               await deliver({ chatJid, text, idemKey: `task:${task.id}:${scheduledFor}:${index++}` });
