@@ -362,6 +362,25 @@ describe("orchestrator", () => {
     });
   });
 
+  test("a group no channel owns is not run (no tokens spent); its messages wait after the cursor", async () => {
+    const r = await rig();
+    addGroup(r.store, "tg:99", { requiresTrigger: false, folder: "tg99" });
+    r.store.messages.insert({
+      id: "t1",
+      chatJid: "tg:99",
+      sender: "u",
+      senderName: "U",
+      content: "hi",
+      timestamp: 1,
+    });
+    const active: number[] = [];
+    r.events.on("queue.changed", (e) => active.push(e.active));
+    expect(r.orch.recoverGroup("tg:99")).toBe(true);
+    await until(() => active.includes(1) && active.at(-1) === 0, { what: "the job to end" });
+    expect(r.runner.starts).toHaveLength(0);
+    expect(r.store.groups.cursor("tg:99")).toBe(0);
+  });
+
   test("groups added while running are picked up (re-read from the store)", async () => {
     const r = await rig();
     await r.channel.receive("mem:late", "@Andy before registration");

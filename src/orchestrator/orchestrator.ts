@@ -183,6 +183,14 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     if (!group) return;
     const { msgs, lastSeq } = unprocessed(jid, store.groups.cursor(jid));
     if (msgs.length === 0 || !anyTriggered(group, msgs)) return;
+    if (!findChannel(channels, jid)) {
+      // No way to answer: keep the messages after the cursor for when the channel is back.
+      log.warn("no enabled channel owns this group's chat; not running its agent", {
+        group: group.folder,
+        jid,
+      });
+      return;
+    }
     attempted.set(jid, lastSeq);
     prepare(group);
     let sessionId = store.groups.session(group.folder) ?? undefined;
