@@ -165,6 +165,18 @@ describe("discord gateway", () => {
     await waitFor(() => storedIds(sink.store, JID).includes(id), "stored on new session");
   });
 
+  test("an unreachable gateway is retried with backoff until it answers", async () => {
+    setup();
+    fake.refuseUpgrades = 3;
+    const ch = channel();
+    await ch.connect(sink);
+    await waitFor(() => ch.health().state === "connected" && fake.online, "connected after refusals");
+    expect(fake.connections).toHaveLength(4);
+    expect(sink.statuses.filter((s) => s.state === "error")).toHaveLength(3);
+    const id = fake.message({ content: "finally" });
+    await waitFor(() => storedIds(sink.store, JID).includes(id), "stored");
+  });
+
   test("close 4004 (bad token) stops with a clear error, no reconnect loop, no token in it", async () => {
     setup();
     const ch = channel(undefined, "wrong.token.value");

@@ -68,6 +68,8 @@ export class FakeDiscord {
   /** URLs clients connected to (to check resume_gateway_url is used). */
   readonly connections: string[] = [];
   identifies = 0;
+  /** Refuse this many WebSocket upgrades (HTTP 503), as during a Discord outage. */
+  refuseUpgrades = 0;
   resumes = 0;
   private sessions = new Map<string, Session>();
   private current?: Session;
@@ -238,6 +240,10 @@ export class FakeDiscord {
         return new Response("bad gateway query", { status: 400 });
       }
       this.connections.push(req.url);
+      if (this.refuseUpgrades > 0) {
+        this.refuseUpgrades--;
+        return new Response("service unavailable", { status: 503 });
+      }
       if (server.upgrade(req, { data: { id: ++this.connCount, path: url.pathname } })) return undefined;
       return new Response("upgrade failed", { status: 400 });
     }
