@@ -138,6 +138,7 @@ export async function startRuntime({
       token: webToken.token,
       maxBodyBytes: config.web.maxBodyBytes,
       ready: () => ready,
+      registerGroup: (g) => registerGroup(groupDeps, g),
       runtime: {
         containers: () => orchestrator.containers(),
         stopContainer: (name) => orchestrator.stopContainer(name),
