@@ -138,6 +138,17 @@ describe("auth", () => {
     expect((await get("/api/groups", { cookie: "ngb_session=forged" })).status).toBe(401);
   });
 
+  test("the login form is rate-limited too", async () => {
+    const attempt = (token: string) =>
+      app.request("/login", { method: "POST", body: new URLSearchParams({ token }) });
+    expect((await attempt("a")).status).toBe(401);
+    expect((await attempt("b")).status).toBe(401);
+    const third = await attempt("c");
+    expect(third.status).toBe(429);
+    expect(third.headers.get("retry-after")).not.toBeNull();
+    expect((await attempt(TOKEN)).status).toBe(429);
+  });
+
   test("?token= logs in and strips the token from the address", async () => {
     const r = await get(`/?token=${TOKEN}`, {});
     expect(r.status).toBe(303);
