@@ -19,7 +19,6 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -235,11 +234,11 @@ async function buildOfflineBase(
     const res = await run(["ldd", bin]);
     for (const lib of parseLdd(res.stdout)) libs.add(lib);
   }
-  const files = [bun, bash, busybox, ...libs].map((p) => {
-    const st = statSync(p);
-    return `${p}:${st.size}:${Math.floor(st.mtimeMs)}`;
-  });
-  const hash = sha(BASE_LAYOUT_VERSION, "\n", files.sort().join("\n"));
+  // By content (≈100 MB, ~0.2 s), so a reinstall that only touches mtimes does not rebuild.
+  const hasher = createHash("sha256").update(BASE_LAYOUT_VERSION);
+  for (const p of [bun, bash, busybox, ...[...libs].sort()])
+    hasher.update(`\n${p}\n`).update(readFileSync(p));
+  const hash = hasher.digest("hex").slice(0, 32);
   if (!opts.force && (await imageLabel(run, runtime, OFFLINE_BASE_IMAGE)) === hash) {
     log(`base ${OFFLINE_BASE_IMAGE} up to date`);
     return { skipped: true, hash };
