@@ -7,18 +7,22 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Hono } from "hono";
 import * as v from "valibot";
 import { Config } from "../src/config/index.ts";
 import { silentLogger } from "../src/log/index.ts";
 import { type Runtime, startRuntime } from "../src/runtime/index.ts";
 import { openStore } from "../src/store/index.ts";
 import { createFakeRunner, type FakeRunner } from "./fakes/agent-runner.ts";
+import { createMemoryChannel } from "./fakes/memory-channel.ts";
 import { until } from "./support/wait.ts";
 
 let dir: string;
 let runtime: Runtime;
 let runner: FakeRunner;
 const token = "test-token-0123456789abcdef";
+
+let extra: ReturnType<typeof createMemoryChannel> & { webhooks?: Hono };
 
 async function boot() {
   const config = v.parse(Config, {
@@ -28,7 +32,15 @@ async function boot() {
     web: { host: "127.0.0.1", port: 0, token },
     retryBaseMs: 10,
   });
-  runtime = await startRuntime({ config, log: silentLogger(), runner });
+  extra = createMemoryChannel("mem:", "memory");
+  const hooks = new Hono();
+  hooks.post("/hooks/memory", async (c) => {
+    const body = (await c.req.json()) as { text: string };
+    await extra.receive("mem:room", body.text);
+    return c.json({ ok: true });
+  });
+  extra.webhooks = hooks;
+  runtime = await startRuntime({ config, log: silentLogger(), runner, extraChannels: [extra] });
 }
 
 beforeEach(async () => {
@@ -89,6 +101,31 @@ describe("webchat through the real runtime", () => {
       headers: auth,
     });
     expect(((await after.json()) as { messages: unknown[] }).messages).toHaveLength(1);
+  });
+
+  test("a platform channel's webhook is served without the token; its group is answered through it", async () => {
+    const store = openStore(join(dir, "store", "ngb.db"));
+    store.groups.add({
+      jid: "mem:room",
+      name: "room",
+      folder: "room",
+      triggerPattern: null,
+      requiresTrigger: true,
+      isMain: false,
+      containerConfig: null,
+    });
+    store.close();
+    const res = await fetch(`${runtime.url}/hooks/memory`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "@Andy via webhook" }),
+    });
+    expect(res.status).toBe(200);
+    const [sent] = await extra.waitForSent(1);
+    expect(sent).toMatchObject({ jid: "mem:room" });
+    expect(sent!.text).toContain("via webhook");
+    // Everything else still needs the token.
+    expect((await fetch(`${runtime.url}/api/webchat/messages`)).status).toBe(401);
   });
 
   test("an unregistered web chat is stored but not answered", async () => {

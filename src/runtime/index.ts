@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import type { AgentRunner } from "../container/types.ts";
+import type { Channel } from "../orchestrator/channel.ts";
 import { createEventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import { openStore, storeFile } from "../store/index.ts";
@@ -29,12 +30,15 @@ export interface RuntimeOptions {
   log: Logger;
   /** Use this AgentRunner instead of docker + the credential proxy (tests, benchmarks). */
   runner?: AgentRunner;
+  /** Channels added to the configured ones (tests). */
+  extraChannels?: Channel[];
 }
 
 export async function startRuntime({
   config,
   log,
   runner: injectedRunner,
+  extraChannels = [],
 }: RuntimeOptions): Promise<Runtime> {
   const started = performance.now();
   for (const dir of [config.dataDir, config.groupsDir, config.storeDir]) mkdirSync(dir, { recursive: true });
@@ -87,7 +91,11 @@ export async function startRuntime({
     const { createWebChannel, ensureDefaultWebGroup, sendRoutes } = await import("../channels/web/index.ts");
     const { createEnabledChannels } = await import("../channels/index.ts");
     const webChannel = config.channels.web.enabled ? createWebChannel({ store, events, log }) : null;
-    const channels = [...(webChannel ? [webChannel] : []), ...(await createEnabledChannels({ config, log }))];
+    const channels = [
+      ...(webChannel ? [webChannel] : []),
+      ...(await createEnabledChannels({ config, log })),
+      ...extraChannels,
+    ];
     const groupDeps = { store, events, groupsDir: config.groupsDir, dataDir: config.dataDir };
     if (webChannel) {
       const g = ensureDefaultWebGroup(groupDeps);
