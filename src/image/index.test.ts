@@ -31,7 +31,8 @@ let ctx: string;
 beforeEach(() => {
   ctx = mkdtempSync(join(tmpdir(), "ngb-imgctx-"));
   mkdirSync(join(ctx, "agent-runner/src"), { recursive: true });
-  mkdirSync(join(ctx, "agent-runner/node_modules"), { recursive: true });
+  mkdirSync(join(ctx, "agent-runner/node_modules/@anthropic-ai/claude-agent-sdk"), { recursive: true });
+  writeFileSync(join(ctx, "agent-runner/node_modules/@anthropic-ai/claude-agent-sdk/package.json"), "{}");
   writeFileSync(join(ctx, "Dockerfile"), ["ARG BASE_IMAGE", "FROM $BASE_IMAGE", ""].join("\n"));
   writeFileSync(join(ctx, "agent-runner/package.json"), "{}");
   writeFileSync(join(ctx, "agent-runner/package-lock.json"), '{"lockfileVersion":3}');

@@ -329,7 +329,8 @@ async function installRunnerDeps(
   const lock = readFileSync(join(runnerDir, "package-lock.json"));
   const want = sha(lock, `linux-${cpu}`);
   const stamp = join(runnerDir, "node_modules", ".ngb-lock-hash");
-  if (!force && existsSync(stamp) && readFileSync(stamp, "utf8").trim() === want) {
+  const sdk = join(runnerDir, "node_modules/@anthropic-ai/claude-agent-sdk/package.json");
+  if (!force && existsSync(sdk) && existsSync(stamp) && readFileSync(stamp, "utf8").trim() === want) {
     log("agent-runner node_modules up to date");
     return true;
   }
