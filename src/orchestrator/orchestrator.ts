@@ -17,12 +17,17 @@ import type { GroupQueue, QueueJob } from "../queue/index.ts";
 import { outboundText } from "../router/index.ts";
 import type { RegisteredGroup, ScheduledTask, Store, StoredMessage } from "../store/index.ts";
 import { errorMessage } from "../util/errors.ts";
-import type { Channel, ChannelSink, InboundMessage } from "./channel.ts";
+import type { Channel, ChannelSink } from "./channel.ts";
 import { createDelivery, type Deliver, findChannel } from "./delivery.ts";
 import { formatMessages } from "./format.ts";
 import { ensureGroupFolder } from "./groups.ts";
 import { type TasksSnapshot, writeSnapshots } from "./snapshots.ts";
+import { type Live, newLive } from "./live.ts";
+import { createSink } from "./sink.ts";
+import { createTaskRuns, type TaskRunOutcome } from "./task-run.ts";
 import { isTriggered } from "./trigger.ts";
+
+export type { TaskRunOutcome };
 
 export interface OrchestratorDeps {
   config: Config;
@@ -35,12 +40,6 @@ export interface OrchestratorDeps {
   clock?: { now(): number };
   /** Entries for `current_tasks.json` (the scheduler's task service); default from the store. */
   tasksSnapshot?: TasksSnapshot;
-}
-
-export interface TaskRunOutcome {
-  status: "success" | "error";
-  result: string | null;
-  error?: string;
 }
 
 export interface Orchestrator {
@@ -70,25 +69,6 @@ export interface Orchestrator {
   }[];
 }
 
-interface Batch {
-  lastSeq: number;
-  outputs: number;
-}
-
-interface Live {
-  mode: "messages" | "task";
-  proc: AgentProcess | null;
-  /** Batches handed to the agent and not yet answered, oldest first. */
-  pending: Batch[];
-  lastAnswered: Batch | null;
-  /** Highest seq handed to the agent. */
-  sentSeq: number;
-  /** New messages arrived before the process was up. */
-  wantFollowUp: boolean;
-  accepting: boolean;
-  chain: Promise<void>;
-}
-
 const STALE_SESSION =
   /no conversation found|session[^\n]{0,40}(not found|does not exist|invalid|expired)|invalid session|unknown session/i;
 
@@ -102,7 +82,6 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const channels = deps.channels;
   const live = new Map<string, Live>();
   const unsubscribe: (() => void)[] = [];
-  const inflightTasks = new Map<string, Promise<TaskRunOutcome>>();
   /** Last seq handed to the latest message run per chat (what a give-up report covers). */
   const attempted = new Map<string, number>();
   let stopping = false;
@@ -214,16 +193,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     sessionId: string | undefined,
   ): Promise<{ ok: true } | { ok: false; error: string; answered: number }> {
     const jid = group.jid;
-    const st: Live = {
-      mode: "messages",
-      proc: null,
-      pending: [{ lastSeq, outputs: 0 }],
-      lastAnswered: null,
-      sentSeq: lastSeq,
-      wantFollowUp: false,
-      accepting: true,
-      chain: Promise.resolve(),
-    };
+    const st = newLive("messages", lastSeq);
     live.set(jid, st);
     let answered = 0;
     let failure: string | null = null;
@@ -380,155 +350,20 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     return enqueueMessages(jid);
   }
 
-  // ---- task runs ----
+  const tasks = createTaskRuns({
+    store,
+    events,
+    queue,
+    runner,
+    deliver,
+    now,
+    live,
+    prepare,
+    baseInput,
+    recoverGroup,
+  });
 
-  async function runTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome> {
-    const group = store.groups.byFolder(task.groupFolder);
-    if (!group)
-      return { status: "error", result: null, error: `group "${task.groupFolder}" is not registered` };
-    prepare(group);
-    const isolated = task.contextMode === "isolated";
-    const sessionId = isolated ? undefined : (store.groups.session(group.folder) ?? undefined);
-    const chatJid = task.chatJid || group.jid;
-    const results: string[] = [];
-    let error: string | undefined;
-    let proc: AgentProcess | null = null;
-    let finished = false;
-    let index = 0;
-    const st: Live = {
-      mode: "task",
-      proc: null,
-      pending: [],
-      lastAnswered: null,
-      sentSeq: 0,
-      wantFollowUp: false,
-      accepting: false,
-      chain: Promise.resolve(),
-    };
-    live.set(group.jid, st);
-    try {
-      proc = await runner.start({
-        group,
-        input: {
-          ...baseInput(group),
-          prompt: task.prompt,
-          chatJid,
-          sessionId,
-          isScheduledTask: true,
-          taskId: task.id,
-        },
-        onOutput: async (out) => {
-          if (!isolated && out.newSessionId) store.groups.setSession(group.folder, out.newSessionId, now());
-          events.emit("agent.output", {
-            groupFolder: group.folder,
-            chatJid,
-            result: out.result,
-            status: out.status,
-          });
-          const text = outboundText(out.result);
-          if (text) {
-            try {
-              await deliver({ chatJid, text, idemKey: `task:${task.id}:${scheduledFor}:${index++}` });
-              results.push(text);
-            } catch (err) {
-              error = errorMessage(err);
-            }
-          }
-          if (out.status === "error") error = out.error ?? "the agent reported an error";
-          // One turn is the whole task: let the container go.
-          finished = true;
-          proc?.close();
-        },
-      });
-      st.proc = proc;
-      if (finished) proc.close();
-      events.emit("agent.started", {
-        groupFolder: group.folder,
-        chatJid,
-        containerName: proc.name,
-        reason: "task",
-      });
-      const res = await proc.done;
-      if (!isolated && res.newSessionId) store.groups.setSession(group.folder, res.newSessionId, now());
-      if (res.status !== "success" && !finished) error ??= res.error ?? `agent ${res.status}`;
-      events.emit("agent.finished", {
-        groupFolder: group.folder,
-        chatJid,
-        containerName: proc.name,
-        durationMs: res.durationMs,
-        status: res.status,
-        error,
-      });
-    } catch (err) {
-      error = errorMessage(err);
-    } finally {
-      if (live.get(group.jid) === st) live.delete(group.jid);
-    }
-    // Messages that arrived during the task run.
-    recoverGroup(group.jid);
-    const result = results.length ? results.join("\n\n") : null;
-    return error ? { status: "error", result, error } : { status: "success", result };
-  }
-
-  function dispatchTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome> {
-    const key = `${task.id}:${scheduledFor}`;
-    const existing = inflightTasks.get(key);
-    if (existing) return existing;
-    const group = store.groups.byFolder(task.groupFolder);
-    if (!group)
-      return Promise.resolve({
-        status: "error",
-        result: null,
-        error: `group "${task.groupFolder}" is not registered`,
-      });
-    const p = new Promise<TaskRunOutcome>((resolve) => {
-      const accepted = queue.enqueue(group.jid, {
-        kind: "task",
-        id: key,
-        run: async () => resolve(await runTask(task, scheduledFor)),
-        onGiveUp: (err) => resolve({ status: "error", result: null, error: errorMessage(err) }),
-      });
-      if (!accepted) resolve({ status: "error", result: null, error: "the queue is stopping" });
-    }).finally(() => inflightTasks.delete(key));
-    inflightTasks.set(key, p);
-    return p;
-  }
-
-  // ---- channels ----
-
-  function sinkFor(channel: Channel): ChannelSink {
-    return {
-      async inbound(m: InboundMessage) {
-        if (!m.id || !m.chatJid) throw new Error("inbound message needs an id and a chatJid");
-        const known = store.messages.chat(m.chatJid) !== null;
-        const seq = store.messages.insert(m, now());
-        if (seq === null) return false;
-        if (!known && !store.groups.get(m.chatJid))
-          events.emit("chat.discovered", { jid: m.chatJid, channel: channel.name });
-        events.emit("message.stored", {
-          seq,
-          chatJid: m.chatJid,
-          sender: m.sender,
-          senderName: m.senderName,
-          content: m.content,
-          timestamp: m.timestamp,
-          isFromMe: m.isFromMe === true,
-          channel: channel.name,
-        });
-        return true;
-      },
-      discovered(chat) {
-        const known = store.messages.chat(chat.jid) !== null;
-        store.messages.discoverChat(chat, now());
-        if (!known) events.emit("chat.discovered", { jid: chat.jid, name: chat.name, channel: channel.name });
-      },
-      status(update) {
-        events.emit("channel.status", { channel: channel.name, ...update });
-        if (update.state === "error")
-          log.warn("channel error", { channel: channel.name, error: update.error });
-      },
-    };
-  }
+  const sinkFor = (channel: Channel) => createSink(channel, { store, events, log, now });
 
   return {
     async start() {
@@ -565,8 +400,8 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     sinkFor,
     deliver,
     channels: () => channels,
-    runTask,
-    dispatchTask,
+    runTask: tasks.runTask,
+    dispatchTask: tasks.dispatchTask,
     recoverGroup,
     async stopContainer(name) {
       for (const st of live.values()) {
