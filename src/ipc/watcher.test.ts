@@ -225,6 +225,23 @@ describe("ipc bad input", () => {
     expect(existsSync(secret)).toBe(true);
   });
 
+  test("a request directory swapped for a symlink is not followed", async () => {
+    const elsewhere = join(dir, "elsewhere");
+    mkdirSync(elsewhere);
+    const victim = join(elsewhere, "victim.json");
+    writeFileSync(victim, "not json, must stay put");
+    writeFileSync(
+      join(elsewhere, "ok.json"),
+      JSON.stringify({ type: "message", chatJid: "mem:g1", text: "no" }),
+    );
+    mkdirSync(join(dir, "data", "ipc", "g1"), { recursive: true });
+    symlinkSync(elsewhere, join(dir, "data", "ipc", "g1", "messages"));
+    await watcher.scan();
+    expect(existsSync(victim)).toBe(true);
+    expect(channel.sent).toEqual([]);
+    expect(rejected).toEqual([]);
+  });
+
   test("a message to a chat no channel owns is refused; temp files are ignored", async () => {
     put("main", { type: "message", chatJid: "tg:1", text: "x" });
     const d = join(dir, "data", "ipc", "main", "messages");

@@ -82,6 +82,12 @@ export function createIpcWatcher(options: IpcWatcherOptions): IpcWatcher {
   let running = false;
   let scanning: Promise<void> | null = null;
   let again = false;
+  const warned = new Set<string>();
+  const warnOnce = (key: string, msg: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    log.warn(msg);
+  };
 
   function reject(folder: string, dir: string, file: string, reason: string): void {
     const target = join(errorsDir, `${folder}-${file}`);
@@ -234,13 +240,19 @@ export function createIpcWatcher(options: IpcWatcherOptions): IpcWatcher {
     for (const folder of folders) {
       for (const sub of SUBDIRS) {
         const dir = join(root, folder, sub);
-        if (running) watchDir(dir, folder);
         let files: string[];
         try {
+          // The agent owns ipc/<folder>: a sub-directory swapped for a symlink would point the
+          // host (reading, moving files) somewhere else. Only real directories are read.
+          if (!lstatSync(dir).isDirectory()) {
+            warnOnce(dir, `ipc/${folder}/${sub} is not a real directory (symlink?); ignored`);
+            continue;
+          }
           files = readdirSync(dir).filter((f) => f.endsWith(".json"));
         } catch {
           continue;
         }
+        if (running) watchDir(dir, folder);
         files.sort();
         for (const file of files) {
           try {
