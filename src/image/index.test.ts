@@ -47,8 +47,8 @@ function fakeEngine() {
   const run: RunFn = async (cmd, opts) => {
     calls.push(cmd);
     const [bin, sub, ...rest] = cmd;
-    if (bin !== "docker" && bin !== "npm") return defaultRun(cmd, opts);
-    if (bin === "npm") return { code: 0, stdout: "", stderr: "" };
+    if (sub === "install") return { code: 0, stdout: "", stderr: "" };
+    if (bin !== "docker") return defaultRun(cmd, opts);
     if (sub === "version") return { code: 0, stdout: "amd64\n", stderr: "" };
     if (sub === "image") {
       const image = rest.at(-1) as string;
@@ -84,7 +84,7 @@ describe.skipIf(process.platform !== "linux" || !Bun.which("busybox"))(
       const first = await buildAgentImage({ contextDir: ctx, offline: true, run: engine.run, log: () => {} });
       const cmds = engine.calls.map((c) => c.slice(0, 2).join(" "));
       expect(cmds).toContain("docker import");
-      expect(cmds).toContain("npm ci");
+      expect(engine.calls.find((c) => c[1] === "install")).toContain("--frozen-lockfile");
       const build = engine.calls.find((c) => c[1] === "build") as string[];
       expect(build).toContain(`BASE_IMAGE=${OFFLINE_BASE_IMAGE}`);
       expect(build.at(-1)).toBe(ctx);
@@ -98,7 +98,9 @@ describe.skipIf(process.platform !== "linux" || !Bun.which("busybox"))(
         log: () => {},
       });
       expect(second.steps.filter((s) => s.step !== "bundle").every((s) => s.skipped)).toBe(true);
-      expect(engine.calls.some((c) => c[1] === "build" || c[1] === "import" || c[0] === "npm")).toBe(false);
+      expect(engine.calls.some((c) => c[1] === "build" || c[1] === "import" || c[1] === "install")).toBe(
+        false,
+      );
       expect(second.hash).toBe(first.hash);
 
       // A changed runner source changes the bundle, so only the image is rebuilt.
@@ -107,7 +109,7 @@ describe.skipIf(process.platform !== "linux" || !Bun.which("busybox"))(
       const third = await buildAgentImage({ contextDir: ctx, offline: true, run: engine.run, log: () => {} });
       expect(third.hash).not.toBe(first.hash);
       expect(engine.calls.some((c) => c[1] === "build")).toBe(true);
-      expect(engine.calls.some((c) => c[1] === "import" || c[0] === "npm")).toBe(false);
+      expect(engine.calls.some((c) => c[1] === "import" || c[1] === "install")).toBe(false);
     });
 
     test("a user build uses the official base; an engine that does not answer is a clear error", async () => {

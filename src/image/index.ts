@@ -3,7 +3,8 @@
  *   1. (offline) a base image imported from local files: the Bun binary, the shared libraries
  *      `ldd` lists for it, for the SDK's `claude` executable and for bash, busybox-static for
  *      the usual commands, /etc/passwd and /etc/group, /tmp 1777 — no registry needed;
- *   2. `npm ci` in container/agent-runner (the SDK with its native executable) and the runner
+ *   2. the runner's dependencies installed from its package-lock.json (the SDK with its native
+ *      executable; `bun install`, same pinned versions as `npm ci`) and the runner
  *      bundle (`bun build`, so the shared protocol module travels inside it);
  *   3. `docker build` (legacy builder) with BASE_IMAGE set.
  * Each step is skipped when its output is already up to date: a content hash is kept as an
@@ -334,10 +335,15 @@ async function installRunnerDeps(
     log("agent-runner node_modules up to date");
     return true;
   }
-  const args = ["npm", "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"];
+  // Bun installs exactly the versions pinned in package-lock.json (it reads npm's lockfile) and
+  // is ~10x faster than `npm ci` here. BUN_BE_BUN lets a compiled ngb act as bun.
+  const args = [process.execPath, "install", "--production", "--frozen-lockfile", "--no-save"];
   if (cpu !== process.arch || process.platform !== "linux") args.push("--os=linux", `--cpu=${cpu}`);
-  log(`installing agent-runner dependencies (${args.slice(1).join(" ")})`);
-  await must(run, args, "npm ci in container/agent-runner", { cwd: runnerDir });
+  log(`installing agent-runner dependencies (bun ${args.slice(1).join(" ")})`);
+  await must(run, args, "installing container/agent-runner dependencies", {
+    cwd: runnerDir,
+    env: { BUN_BE_BUN: "1" },
+  });
   writeFileSync(stamp, `${want}\n`);
   return false;
 }
