@@ -235,7 +235,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
         session.turnDone(msg.queued_turn_count);
       }
     }
-    if (results === 0) {
+    if (results === 0 && !abort.signal.aborted) {
       write({ status: "error", result: null, error: "the agent ended without a result" });
       exitCode = 1;
     }
