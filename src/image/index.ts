@@ -237,8 +237,14 @@ async function buildOfflineBase(
   }
   // By content (≈100 MB, ~0.2 s), so a reinstall that only touches mtimes does not rebuild.
   const hasher = createHash("sha256").update(BASE_LAYOUT_VERSION);
-  for (const p of [bun, bash, busybox, ...[...libs].sort()])
-    hasher.update(`\n${p}\n`).update(readFileSync(p));
+  // Keyed by the path inside the image, so checkouts in different folders agree on the hash.
+  const entries: [string, string][] = [
+    ["/usr/local/bin/bun", bun],
+    ["/bin/bash", bash],
+    ["/bin/busybox", busybox],
+    ...[...libs].sort().map((l): [string, string] => [l, l]),
+  ];
+  for (const [dest, src] of entries) hasher.update(`\n${dest}\n`).update(readFileSync(src));
   const hash = hasher.digest("hex").slice(0, 32);
   if (!opts.force && (await imageLabel(run, runtime, OFFLINE_BASE_IMAGE)) === hash) {
     log(`base ${OFFLINE_BASE_IMAGE} up to date`);
@@ -452,6 +458,8 @@ export async function buildAgentImage(opts: ImageBuildOptions = {}): Promise<Ima
       }
       throw err;
     }
+    // The image this tag pointed at before is now dangling (~0.5 GB): remove ours only.
+    await run([runtime, "image", "prune", "-f", "--filter", `label=${HASH_LABEL}`]).catch(() => undefined);
     return { skipped: false, value: undefined };
   });
   return { image, base, hash, steps, totalMs: Math.round(performance.now() - t0) };
