@@ -381,6 +381,29 @@ describe("orchestrator", () => {
     expect(r.store.groups.cursor("tg:99")).toBe(0);
   });
 
+  test("a hung agent blocks only its own group; stopping it reruns, then reports to that chat", async () => {
+    const r = await rig({
+      respond: (t) =>
+        t.input.groupFolder === "mem-stuck"
+          ? new Promise(() => {}) // never answers
+          : [{ status: "success", result: `hi ${t.input.groupFolder}` }],
+      maxRetries: 0,
+    });
+    addGroup(r.store, "mem:stuck", { requiresTrigger: false });
+    addGroup(r.store, "mem:fine", { requiresTrigger: false });
+    await r.channel.receive("mem:stuck", "hello?");
+    await r.channel.receive("mem:fine", "hello!");
+    const [sent] = await r.channel.waitForSent(1);
+    expect(sent).toEqual({ jid: "mem:fine", text: "hi mem-fine" });
+    const stuck = r.orch.containers().find((c) => c.groupFolder === "mem-stuck")!;
+    expect(stuck).toMatchObject({ chatJid: "mem:stuck", reason: "messages" });
+    expect(await r.orch.stopContainer(stuck.name)).toBe(true);
+    expect(await r.orch.stopContainer("no-such-container")).toBe(false);
+    const all = await r.channel.waitForSent(2);
+    expect(all[1]).toMatchObject({ jid: "mem:stuck" });
+    expect(all[1]!.text).toContain("could not answer: killed: stopped by request");
+  });
+
   test("groups added while running are picked up (re-read from the store)", async () => {
     const r = await rig();
     await r.channel.receive("mem:late", "@Andy before registration");
