@@ -1,12 +1,12 @@
 /**
  * Builds the agent image (`ngb-agent`) from `container/`:
- *   1. (offline) a base image imported from local files: the Bun binary, the shared libraries
+ *   1. the runner's dependencies installed from its package-lock.json (the SDK with its native
+ *      executable; `bun install`, same pinned versions as `npm ci`);
+ *   2. (offline) a base image imported from local files: the Bun binary, the shared libraries
  *      `ldd` lists for it, for the SDK's `claude` executable and for bash, busybox-static for
  *      the usual commands, /etc/passwd and /etc/group, /tmp 1777 — no registry needed;
- *   2. the runner's dependencies installed from its package-lock.json (the SDK with its native
- *      executable; `bun install`, same pinned versions as `npm ci`) and the runner
- *      bundle (`bun build`, so the shared protocol module travels inside it);
- *   3. `docker build` (legacy builder) with BASE_IMAGE set.
+ *   3. the runner bundle (`bun build`, so the shared protocol module travels inside it);
+ *   4. `docker build` (legacy builder) with BASE_IMAGE set.
  * Each step is skipped when its output is already up to date: a content hash is kept as an
  * image label (base, agent) or a stamp file (node_modules), so repeated runs take ~1 s.
  */
@@ -229,6 +229,7 @@ async function buildOfflineBase(
   const bash = Bun.which("bash") ?? "/bin/bash";
   const busybox = Bun.which("busybox") ?? "/bin/busybox";
   if (!existsSync(busybox)) throw new ImageBuildError("busybox is missing (apt-get install busybox-static)");
+  if (!existsSync(claude)) log(`warning: ${claude} is missing; its libraries may be missing from the base`);
   const elves = [bun, bash, ...(existsSync(claude) ? [claude] : [])];
   const libs = new Set<string>();
   for (const bin of elves) {
@@ -413,16 +414,17 @@ export async function buildAgentImage(opts: ImageBuildOptions = {}): Promise<Ima
   const cpu = npmCpu(version.stdout.trim() || process.arch);
 
   const base = opts.offline ? OFFLINE_BASE_IMAGE : (opts.base ?? DEFAULT_BASE_IMAGE);
+  // Dependencies first: the offline base needs the libraries of the SDK's `claude` binary.
+  await timed("deps", async () => ({
+    skipped: await installRunnerDeps(run, runnerDir, cpu, opts.force ?? false, log),
+    value: undefined,
+  }));
   if (opts.offline) {
     await timed("base", async () => {
       const r = await buildOfflineBase(run, runtime, contextDir, opts, log);
       return { skipped: r.skipped, value: r.hash };
     });
   }
-  await timed("deps", async () => ({
-    skipped: await installRunnerDeps(run, runnerDir, cpu, opts.force ?? false, log),
-    value: undefined,
-  }));
   await timed("bundle", async () => ({ skipped: false, value: await bundleRunner(runnerDir) }));
 
   const hash = await agentHash(run, runtime, contextDir, base);
