@@ -4,6 +4,8 @@ import type { AgentProcess } from "../container/types.ts";
 export interface Batch {
   lastSeq: number;
   outputs: number;
+  /** Thread / topic the batch's triggering message came from: the reply goes there too. */
+  threadId?: string;
 }
 
 export interface Live {
@@ -20,11 +22,11 @@ export interface Live {
   chain: Promise<void>;
 }
 
-export function newLive(mode: Live["mode"], lastSeq?: number): Live {
+export function newLive(mode: Live["mode"], lastSeq?: number, threadId?: string): Live {
   return {
     mode,
     proc: null,
-    pending: lastSeq === undefined ? [] : [{ lastSeq, outputs: 0 }],
+    pending: lastSeq === undefined ? [] : [{ lastSeq, outputs: 0, threadId }],
     lastAnswered: null,
     sentSeq: lastSeq ?? 0,
     wantFollowUp: false,

@@ -113,6 +113,18 @@ describe("orchestrator", () => {
     await until(() => r.channel.typing.at(-1)?.on === false);
   });
 
+  test("a reply goes to the thread / topic of the message that triggered it", async () => {
+    const r = await rig();
+    addGroup(r.store);
+    await r.channel.receive("mem:g1", "@Andy in a thread", { threadId: "1700000000.000100" });
+    const [reply] = await r.channel.waitForSent(1);
+    expect(reply!.threadId).toBe("1700000000.000100");
+    await until(() => r.store.groups.cursor("mem:g1") > 0);
+    await r.channel.receive("mem:g1", "@Andy top level");
+    const sent = await r.channel.waitForSent(2);
+    expect(sent[1]!.threadId).toBeUndefined();
+  });
+
   test("ipc snapshots are written before the agent starts", async () => {
     const r = await rig();
     addGroup(r.store, "mem:main", { isMain: true, requiresTrigger: false, folder: "main" });

@@ -128,6 +128,15 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const anyTriggered = (group: RegisteredGroup, msgs: StoredMessage[]) =>
     msgs.some((m) => isTriggered(m, group, config));
 
+  /** The thread of the newest triggering message (Slack thread, Telegram topic): replies go there. */
+  const threadOf = (group: RegisteredGroup, msgs: StoredMessage[]): string | undefined => {
+    for (let i = msgs.length - 1; i >= 0; i--) {
+      const m = msgs[i]!;
+      if (isTriggered(m, group, config)) return m.threadId ?? undefined;
+    }
+    return undefined;
+  };
+
   // ---- message runs ----
 
   function enqueueMessages(jid: string): boolean {
@@ -174,7 +183,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     prepare(group);
     let sessionId = store.groups.session(group.folder) ?? undefined;
     for (let attempt = 0; ; attempt++) {
-      const res = await runOnce(group, formatMessages(msgs), lastSeq, sessionId);
+      const res = await runOnce(group, formatMessages(msgs), lastSeq, sessionId, threadOf(group, msgs));
       if (res.ok) return;
       if (sessionId && res.answered === 0 && attempt === 0 && STALE_SESSION.test(res.error)) {
         log.warn("stale session, starting a fresh one", { group: group.folder, sessionId });
@@ -191,9 +200,10 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     prompt: string,
     lastSeq: number,
     sessionId: string | undefined,
+    threadId: string | undefined,
   ): Promise<{ ok: true } | { ok: false; error: string; answered: number }> {
     const jid = group.jid;
-    const st = newLive("messages", lastSeq);
+    const st = newLive("messages", lastSeq, threadId);
     live.set(jid, st);
     let answered = 0;
     let failure: string | null = null;
@@ -209,7 +219,12 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       const text = outboundText(out.result);
       if (text) {
         try {
-          await deliver({ chatJid: jid, text, idemKey: `${group.folder}:${batch.lastSeq}:${batch.outputs}` });
+          await deliver({
+            chatJid: jid,
+            text,
+            idemKey: `${group.folder}:${batch.lastSeq}:${batch.outputs}`,
+            options: batch.threadId ? { threadId: batch.threadId } : undefined,
+          });
           batch.outputs++;
         } catch (err) {
           failure = errorMessage(err);
@@ -311,16 +326,20 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       if (!group) return;
       const { msgs, lastSeq } = unprocessed(jid, st.sentSeq);
       if (msgs.length === 0 || !anyTriggered(group, msgs)) return;
+      // The batch is pending before the agent can see it, so an answer that comes back at once
+      // is attributed to it (not to the previous batch).
+      const batch = { lastSeq, outputs: 0, threadId: threadOf(group, msgs) };
+      st.pending.push(batch);
       const ok = await proc.sendFollowUp(formatMessages(msgs)).catch((err) => {
         log.warn("follow-up failed", { group: group.folder, error: errorMessage(err) });
         return false;
       });
       if (!ok) {
+        st.pending.splice(st.pending.indexOf(batch), 1);
         st.accepting = false;
         enqueueMessages(jid);
         return;
       }
-      st.pending.push({ lastSeq, outputs: 0 });
       st.sentSeq = lastSeq;
       queue.markBusy(jid);
       typing(jid, true);

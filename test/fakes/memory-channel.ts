@@ -6,14 +6,14 @@
 import type { Channel, ChannelHealth, ChannelSink, InboundMessage } from "../../src/orchestrator/channel.ts";
 
 export interface MemoryChannel extends Channel {
-  sent: { jid: string; text: string }[];
+  sent: { jid: string; text: string; threadId?: string }[];
   typing: { jid: string; on: boolean }[];
   failNext: number;
   sink(): ChannelSink;
   /** Push a message in as the platform would; resolves to the sink's answer. */
   receive(chatJid: string, content: string, extra?: Partial<InboundMessage>): Promise<boolean>;
   /** Resolves once `n` messages have been sent in total. */
-  waitForSent(n: number, timeoutMs?: number): Promise<{ jid: string; text: string }[]>;
+  waitForSent(n: number, timeoutMs?: number): Promise<{ jid: string; text: string; threadId?: string }[]>;
 }
 
 let ids = 0;
@@ -34,12 +34,12 @@ export function createMemoryChannel(prefix = "mem:", name = "memory"): MemoryCha
     async disconnect() {
       sink = null;
     },
-    async send(jid, text) {
+    async send(jid, text, options) {
       if (ch.failNext > 0) {
         ch.failNext--;
         throw new Error("platform said no");
       }
-      ch.sent.push({ jid, text });
+      ch.sent.push(options?.threadId ? { jid, text, threadId: options.threadId } : { jid, text });
       for (const w of waiters.splice(0)) {
         if (ch.sent.length >= w.n) w.resolve();
         else waiters.push(w);
