@@ -2,7 +2,7 @@
  * The exact `docker run` command line for one agent container, and the host directories it
  * mounts. Kept pure (plus directory creation) so tests can check every flag without an engine.
  */
-import { chownSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { lchownSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { ContainerConfig } from "../config/index.ts";
 import type { ResolvedMount } from "../mounts/index.ts";
@@ -57,6 +57,10 @@ export function prepareHostDirs(dirs: HostDirs, user: string | undefined): void 
     dirs.input,
   ];
   for (const d of [...rw, dirs.global, dirs.logs]) mkdirSync(d, { recursive: true });
+  // The agent can write inside ipc/: it may have swapped a sub-directory for a symlink to make
+  // the host clear or chown something else. Replace anything that is not a real directory.
+  for (const d of [join(dirs.ipc, IPC_DIRS.messages), join(dirs.ipc, IPC_DIRS.tasks), dirs.input])
+    ensureRealDir(d);
   for (const f of readdirSync(dirs.input)) rmSync(join(dirs.input, f), { force: true, recursive: true });
   pruneLogs(dirs.logs);
   // With a numeric --user, a root host must hand the writable mounts to that uid or the agent
@@ -65,8 +69,16 @@ export function prepareHostDirs(dirs: HostDirs, user: string | undefined): void 
   if (m && process.getuid?.() === 0) {
     const uid = Number(m[1]);
     const gid = m[2] !== undefined ? Number(m[2]) : uid;
-    for (const d of [...rw, dirname(dirs.claudeHome)]) chownSync(d, uid, gid);
+    for (const d of [...rw, dirname(dirs.claudeHome)]) lchownSync(d, uid, gid);
   }
+}
+
+/** Make `path` a real directory: a symlink or file in its place is removed first (never followed). */
+export function ensureRealDir(path: string): void {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) return;
+  if (st) rmSync(path, { force: true });
+  mkdirSync(path, { recursive: true });
 }
 
 /**
