@@ -14,6 +14,14 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 
 note() { echo "test: $*" >&2; }
 
+# The agent runner's own dependencies (the Claude Agent SDK): its unit and integration tests
+# import them, with or without a container engine. Same pinned versions as its package-lock.json.
+if [[ ! -d container/agent-runner/node_modules/@anthropic-ai/claude-agent-sdk ]]; then
+  note "installing container/agent-runner dependencies"
+  (cd container/agent-runner && bun install --production --frozen-lockfile --no-save >&2) ||
+    { note "could not install the agent runner's dependencies"; exit 1; }
+fi
+
 if [[ "${NGB_TEST_PREPARE:-1}" != "0" ]]; then
   can_install=0
   [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1 && can_install=1
