@@ -87,7 +87,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = (await entry.load()).default;
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`${await renderUsage(await resolveLeaf(cmd, rest), cmd)}\n`);
+    const leaf = await resolveLeaf(cmd, rest);
+    // citty prints "<parent name> <command name>": the parent is "ngb" or "ngb <command>".
+    const parent = { meta: { name: leaf === cmd ? "ngb" : `ngb ${name}` } };
+    process.stdout.write(`${await renderUsage(leaf, parent)}\n`);
     return 0;
   }
   try {

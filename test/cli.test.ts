@@ -22,6 +22,10 @@ describe("ngb CLI", () => {
     const version = await runNgb(["--version"], { cwd: w.dir });
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(/^ngb \d+\.\d+\.\d+ \([\w-]+\)$/m);
+    const serveHelp = await runNgb(["serve", "--help"], { cwd: w.dir });
+    expect(serveHelp.stdout).toContain("ngb serve [OPTIONS]");
+    expect(serveHelp.stdout).not.toContain("serve serve");
+    expect((await runNgb(["tasks", "add", "--help"], { cwd: w.dir })).stdout).toContain("ngb tasks add");
     const json = await runNgb(["version", "--json"], { cwd: w.dir });
     expect(JSON.parse(json.stdout)).toMatchObject({
       version: expect.any(String),
