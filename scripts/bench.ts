@@ -27,10 +27,11 @@ async function ensureBinary(): Promise<void> {
   if (p.exitCode !== 0) throw new Error("build failed");
 }
 
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
+/** RSS and its anonymous part (heap) in MB; the rest is clean pages mapped from the executable. */
+function rssMb(pid: number): { rss: number; anon: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(rollup)?.[1] ?? Number.NaN);
+  return { rss: kb("Rss") / 1024, anon: kb("Anonymous") / 1024 };
 }
 
 async function waitReady(url: string, deadline: number): Promise<void> {
@@ -71,7 +72,8 @@ export async function serveFigures(
     await waitReady(`http://127.0.0.1:${port}/readyz`, started + 15_000);
     const readyMs = performance.now() - started;
     await Bun.sleep(1500); // let start-up garbage settle before reading RSS
-    return { readyMs, rssMb: rssMb(proc.pid) };
+    const mem = rssMb(proc.pid);
+    return { readyMs, rssMb: mem.rss, anonMb: mem.anon };
   } finally {
     proc.kill("SIGTERM");
     await proc.exited;
@@ -91,13 +93,16 @@ async function core(): Promise<Record<string, string>> {
   out["ngb --help wall time (median of 15)"] = ms(percentile(runs, 50));
   const readies: number[] = [];
   let rss = 0;
+  let anon = 0;
   for (let i = 0; i < 3; i++) {
     const f = await serveFigures();
     readies.push(f.readyMs);
     rss = Math.max(rss, f.rssMb);
+    anon = Math.max(anon, f.anonMb);
   }
   out["serve start → /readyz (median of 3)"] = ms(percentile(readies, 50));
-  out["serve idle RSS (no channels)"] = `${rss.toFixed(1)} MB`;
+  out["serve idle RSS (no channels)"] =
+    `${rss.toFixed(1)} MB (${anon.toFixed(1)} MB anonymous, rest clean pages of the executable)`;
 
   const dir = mkdtempSync(join(tmpdir(), "ngb-bench-store-"));
   try {
