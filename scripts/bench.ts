@@ -50,7 +50,7 @@ async function waitReady(url: string, deadline: number): Promise<void> {
 /** Start the compiled binary on a fixed free port; returns time to /readyz and idle RSS. */
 export async function serveFigures(
   env: Record<string, string> = {},
-): Promise<{ readyMs: number; rssMb: number }> {
+): Promise<{ readyMs: number; rssMb: number; anonMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), "ngb-bench-"));
   const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
   const port = probe.port;
