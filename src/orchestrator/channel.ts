@@ -18,6 +18,8 @@ export interface InboundMessage {
   timestamp: number;
   /** Sent by the bot account itself: stored, never triggers. */
   isFromMe?: boolean;
+  /** Written by a bot (ours from an earlier run, or the platform's bot post): never agent input. */
+  isBot?: boolean;
   /** The bot was @-mentioned (maps to the trigger even if the text lacks it). */
   mentionsBot?: boolean;
   /** Thread / topic id where the platform has one (Slack thread_ts, Telegram topic). */

@@ -181,7 +181,7 @@ export function createMessageRepo(db: Database) {
   const chatOne = db.query<ChatRow, [string]>("SELECT * FROM chats WHERE jid = ?");
   const count = db.query<{ n: number }, []>("SELECT count(*) AS n FROM messages");
 
-  function insertOne(m: InboundMessage & { isBot?: boolean }, now: number): number | null {
+  function insertOne(m: InboundMessage, now: number): number | null {
     const row = insertMsg.get(
       m.id,
       m.chatJid,
@@ -205,13 +205,11 @@ export function createMessageRepo(db: Database) {
     for (const m of msgs) if (insertOne(m, now) !== null) inserted++;
     return inserted;
   });
-  const insertOneTx = db.transaction((m: InboundMessage & { isBot?: boolean }, now: number) =>
-    insertOne(m, now),
-  );
+  const insertOneTx = db.transaction((m: InboundMessage, now: number) => insertOne(m, now));
 
   return {
     /** Insert one message; returns its seq, or null when the id was already stored. */
-    insert(m: InboundMessage & { isBot?: boolean }, now = Date.now()): number | null {
+    insert(m: InboundMessage, now = Date.now()): number | null {
       return insertOneTx(m, now);
     },
     /** Insert many in one transaction; returns how many were new. */

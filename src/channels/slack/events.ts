@@ -112,7 +112,7 @@ function attachmentKind(mime: string | undefined): Attachment["kind"] {
  * `isBot` marks posts by our own bot user (replies from an earlier run, or a post that was not an
  * echo of this process): the store keeps the flag and the orchestrator keeps them out of prompts.
  */
-export type SlackInbound = InboundMessage & { isBot?: boolean };
+export type SlackInbound = InboundMessage;
 
 export type MapResult =
   | { kind: "message"; message: SlackInbound; userId?: string }
