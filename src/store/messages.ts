@@ -181,6 +181,30 @@ export function createMessageRepo(db: Database) {
   const chatOne = db.query<ChatRow, [string]>("SELECT * FROM chats WHERE jid = ?");
   const count = db.query<{ n: number }, []>("SELECT count(*) AS n FROM messages");
 
+  /** Lowest and highest seq of the messages a chat / date filter admits (null: none). */
+  function seqRange(opts: SearchOptions): { lo: number; hi: number } | null {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (opts.chatJid !== undefined) {
+      where.push("chat_jid = ?");
+      params.push(opts.chatJid);
+    }
+    if (opts.from !== undefined) {
+      where.push("timestamp >= ?");
+      params.push(opts.from);
+    }
+    if (opts.to !== undefined) {
+      where.push("timestamp <= ?");
+      params.push(opts.to);
+    }
+    const row = db
+      .query<{ lo: number | null; hi: number | null }, (string | number)[]>(
+        `SELECT min(seq) AS lo, max(seq) AS hi FROM messages WHERE ${where.join(" AND ")}`,
+      )
+      .get(...params);
+    return row?.lo != null && row.hi != null ? { lo: row.lo, hi: row.hi } : null;
+  }
+
   function insertOne(m: InboundMessage, now: number): number | null {
     const row = insertMsg.get(
       m.id,
@@ -238,6 +262,14 @@ export function createMessageRepo(db: Database) {
       if (!q) return [];
       const where = ["messages_fts MATCH ?"];
       const params: (string | number)[] = [q];
+      if (opts.chatJid !== undefined || opts.from !== undefined || opts.to !== undefined) {
+        // Narrow the FTS walk to the seq range the filters allow (found through an index): FTS5
+        // honours a rowid range, so a narrow or old window no longer walks every newer match.
+        const range = seqRange(opts);
+        if (!range) return [];
+        where.push("messages_fts.rowid BETWEEN ? AND ?");
+        params.push(range.lo, range.hi);
+      }
       if (opts.chatJid) {
         where.push("m.chat_jid = ?");
         params.push(opts.chatJid);

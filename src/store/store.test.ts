@@ -95,6 +95,27 @@ describe("store", () => {
     expect(store.messages.search("changed")).toEqual([]);
   });
 
+  test("search with chat and date filters returns exactly the messages inside them", () => {
+    const { store } = tempStore();
+    // Timestamps deliberately out of seq order (platforms deliver late messages).
+    const rows: [string, string, number][] = [
+      ["1", "tg:1", 5000],
+      ["2", "tg:2", 1000],
+      ["3", "tg:1", 3000],
+      ["4", "tg:2", 4000],
+      ["5", "tg:1", 2000],
+    ];
+    for (const [id, chatJid, timestamp] of rows)
+      store.messages.insert(msg(id, "deploy report", { chatJid, timestamp }));
+    const ids = (o: Parameters<Store["messages"]["search"]>[1]) =>
+      store.messages.search("deploy", o).map((m) => m.id);
+    expect(ids({ from: 2000, to: 4000 })).toEqual(["5", "4", "3"]);
+    expect(ids({ chatJid: "tg:1", from: 2500 })).toEqual(["3", "1"]);
+    expect(ids({ chatJid: "tg:2", to: 1000 })).toEqual(["2"]);
+    expect(ids({ from: 6000 })).toEqual([]);
+    expect(ids({ chatJid: "tg:none" })).toEqual([]);
+  });
+
   test("groups: one main, unique folder, cursors never rewind, sessions", () => {
     const { store } = tempStore();
     const base = {
