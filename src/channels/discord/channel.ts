@@ -29,6 +29,7 @@ import {
   toInbound,
 } from "./map.ts";
 import { createDiscordRest, DiscordApiError, type DiscordRest } from "./rest.ts";
+import { createTypingRefresher } from "../typing.ts";
 
 export interface DiscordConfig {
   apiBaseUrl: string;
@@ -56,9 +57,6 @@ export interface DiscordChannel extends Channel {
   readonly gateway: Gateway | undefined;
 }
 
-/** A typing indicator nobody turns off stops refreshing after this long. */
-const MAX_TYPING_MS = 10 * 60_000;
-
 export class DiscordConfigError extends Error {
   override name = "DiscordConfigError";
 }
@@ -77,7 +75,16 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
   const rest: DiscordRest = createDiscordRest({ baseUrl: config.apiBaseUrl, token, fetch: options.fetch });
   const typingRefreshMs = options.typingRefreshMs ?? 8_000;
   const health: ChannelHealth = { name: "discord", state: "disconnected" };
-  const typing = new Map<string, ReturnType<typeof setInterval>>();
+  const typing = createTypingRefresher({
+    refreshMs: typingRefreshMs,
+    send: async (jid) => {
+      try {
+        await rest.request("POST", `/channels/${channelId(jid)}/typing`, undefined, { signal: abort.signal });
+      } catch (err) {
+        log.debug("typing failed", { jid, error: errorMessage(err) });
+      }
+    },
+  });
   const seenChats = new Set<string>();
   let sink: ChannelSink | undefined;
   let bot: BotUser | undefined;
@@ -153,20 +160,6 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
     return id;
   }
 
-  async function sendTyping(id: string) {
-    try {
-      await rest.request("POST", `/channels/${id}/typing`, undefined, { signal: abort.signal });
-    } catch (err) {
-      log.debug("typing failed", { channel: id, error: errorMessage(err) });
-    }
-  }
-
-  function stopTyping(jid: string) {
-    const t = typing.get(jid);
-    if (t) clearInterval(t);
-    typing.delete(jid);
-  }
-
   return {
     name: "discord",
     get bot() {
@@ -205,7 +198,7 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
     },
     async disconnect() {
       abort.abort();
-      for (const jid of [...typing.keys()]) stopTyping(jid);
+      typing.stopAll();
       await gateway?.stop();
       setStatus({ state: "disconnected" });
     },
@@ -229,22 +222,8 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
       }
     },
     async setTyping(jid, on) {
-      stopTyping(jid);
-      if (!on) return;
-      let id: string;
-      try {
-        id = channelId(jid);
-      } catch {
-        return;
-      }
-      await sendTyping(id);
-      const until = Date.now() + MAX_TYPING_MS;
-      const timer = setInterval(() => {
-        if (Date.now() > until) stopTyping(jid);
-        else void sendTyping(id);
-      }, typingRefreshMs);
-      timer.unref?.();
-      typing.set(jid, timer);
+      typing.stop(jid);
+      if (on) await typing.start(jid);
     },
     health() {
       return { ...health };

@@ -36,6 +36,7 @@ import {
 } from "./api.ts";
 import { isEntityParseError, markdownToTelegramHtml } from "./format.ts";
 import { type BotIdentity, chatInfo, describeIssue, mapUpdate, TG_PREFIX, TgUpdate } from "./map.ts";
+import { createTypingRefresher } from "../typing.ts";
 
 export interface TelegramConfig {
   apiBaseUrl: string;
@@ -59,9 +60,6 @@ export interface TelegramChannelOptions {
   /** Typing indicator refresh period (Telegram shows it for ~5 s). Default 4 s. */
   typingRefreshMs?: number;
 }
-
-/** A typing indicator nobody turns off stops refreshing after this long. */
-const MAX_TYPING_MS = 10 * 60_000;
 
 export const ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member"] as const;
 
@@ -95,7 +93,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
   let loop: Promise<void> | undefined;
   let offset: number | undefined;
   const seenChats = new Set<string>();
-  const typing = new Map<string, ReturnType<typeof setInterval>>();
+  const typing = createTypingRefresher({ refreshMs: typingRefreshMs, send: (jid) => sendTyping(jid) });
   const health: ChannelHealth = { name: "telegram", state: "disconnected" };
 
   function setStatus(update: ChannelStatusUpdate) {
@@ -238,12 +236,6 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     return jid.slice(TG_PREFIX.length);
   }
 
-  function stopTyping(jid: string) {
-    const t = typing.get(jid);
-    if (t) clearInterval(t);
-    typing.delete(jid);
-  }
-
   async function sendTyping(jid: string, threadId?: string) {
     try {
       await api.call("sendChatAction", {
@@ -301,7 +293,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     },
     async disconnect() {
       abort.abort();
-      for (const jid of [...typing.keys()]) stopTyping(jid);
+      typing.stopAll();
       await loop;
       loop = undefined;
       setStatus({ state: "disconnected" });
@@ -365,16 +357,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
       }
     },
     async setTyping(jid, on) {
-      stopTyping(jid);
-      if (!on) return;
-      await sendTyping(jid);
-      const until = Date.now() + MAX_TYPING_MS;
-      const timer = setInterval(() => {
-        if (Date.now() > until) stopTyping(jid);
-        else void sendTyping(jid);
-      }, typingRefreshMs);
-      timer.unref?.();
-      typing.set(jid, timer);
+      typing.stop(jid);
+      if (on) await typing.start(jid);
     },
     health() {
       return { ...health };
