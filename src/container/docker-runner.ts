@@ -4,7 +4,7 @@
  * streamed marker output, follow-ups, idle close, hard timeout, output cap and stderr log.
  * Containers are named and labelled so they can always be removed with `docker rm -f`.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../util/crypto.ts";
 import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { childEnv, type Config } from "../config/index.ts";
@@ -98,7 +98,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
   async function start(request: AgentRunRequest): Promise<AgentProcess> {
     const { group } = request;
     const folder = group.folder;
-    const name = `ngb-${folder}-${randomBytes(4).toString("hex")}`;
+    const name = `ngb-${folder}-${randomHex(4)}`;
     const startedAt = now();
     const c = config.container;
     const timeoutMs = group.containerConfig?.timeoutMs ?? c.timeoutMs;
@@ -419,7 +419,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
 
 /** Write via a temp file and rename, so a reader never sees a half-written file. */
 export function writeAtomic(file: string, data: string): void {
-  const tmp = join(dirname(file), `.${Date.now()}-${randomBytes(3).toString("hex")}.tmp`);
+  const tmp = join(dirname(file), `.${Date.now()}-${randomHex(3)}.tmp`);
   const fd = openSync(tmp, "w", 0o644);
   try {
     writeSync(fd, data);

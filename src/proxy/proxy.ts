@@ -4,7 +4,7 @@
  * Anthropic credentials (which never enter a container), forwards to the configured upstream,
  * streams the answer back unbuffered and records token usage per group and day.
  */
-import { randomBytes } from "node:crypto";
+import { randomToken } from "../util/crypto.ts";
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Config } from "../config/index.ts";
@@ -213,7 +213,7 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
   return {
     socketPath,
     issue(groupFolder) {
-      const token = `ngbp_${randomBytes(24).toString("base64url")}`;
+      const token = `ngbp_${randomToken(24)}`;
       tokens.set(token, groupFolder);
       return token;
     },

@@ -1,7 +1,7 @@
 /** The id of this installation (its data dir), labelled on containers so orphans can be found. */
-import { createHash } from "node:crypto";
+import { sha256 } from "../util/crypto.ts";
 import { resolve } from "node:path";
 
 export function instanceIdOf(config: { dataDir: string }): string {
-  return createHash("sha256").update(resolve(config.dataDir)).digest("hex").slice(0, 12);
+  return sha256(resolve(config.dataDir)).toString("hex").slice(0, 12);
 }

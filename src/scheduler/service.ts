@@ -4,7 +4,7 @@
  * stored, and authorization follows IPC: a non-main group sees and changes only its own tasks;
  * anyone else's task is "not found", so ids never leak.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../util/crypto.ts";
 import * as v from "valibot";
 import type { EventBus } from "../events/index.ts";
 import type { ScheduledTask, Store, TaskRunLog } from "../store/index.ts";
@@ -84,13 +84,18 @@ const actorName = (a: TaskActor) => (a.kind === "group" ? `group:${a.groupFolder
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 export function newTaskId(): string {
-  return `task-${randomBytes(6).toString("hex")}`;
+  return `task-${randomHex(6)}`;
 }
 
 export function createTaskService(options: TaskServiceOptions) {
   const { store, events } = options;
   const clock = options.clock ?? systemClock;
-  const defaultTimezone = checkTimezone(options.defaultTimezone ?? hostTimezone(), "config.timezone");
+  // Resolved on first use: time-zone data (ICU) costs idle memory, and serve may never need it.
+  let zone: string | undefined;
+  const defaultTimezone = () => {
+    zone ??= checkTimezone(options.defaultTimezone ?? hostTimezone(), "config.timezone");
+    return zone;
+  };
 
   const changed = (t: ScheduledTask) => events?.emit("task.changed", { taskId: t.id, status: t.status });
 
@@ -132,7 +137,7 @@ export function createTaskService(options: TaskServiceOptions) {
       const now = clock.now();
       const schedule = parseSchedule(
         { type: i.scheduleType, value: i.scheduleValue, timezone: i.timezone },
-        { now, defaultTimezone },
+        { now, defaultTimezone: defaultTimezone() },
       );
       const nextRun = nextSlot(schedule, now);
       if (nextRun === null)

@@ -4,7 +4,7 @@
  * login form for the dashboard. Comparisons are constant-time; repeated failures from one client
  * address are rate-limited (429 + Retry-After). The token is never logged or echoed.
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { hmacSha256, safeEqual } from "../util/crypto.ts";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Logger } from "../log/index.ts";
@@ -39,14 +39,7 @@ export interface Auth {
 
 const DEFAULT_PUBLIC = ["/healthz", "/readyz", "/login", "/logout", "/favicon.ico"];
 
-function digest(s: string): Buffer {
-  return createHash("sha256").update(s).digest();
-}
-
-/** Equal-length digests, so neither the length nor the content leaks through timing. */
-export function safeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
-}
+export { safeEqual };
 
 /** The client address: the socket's peer when served by Bun, else a fixed key (in-process tests). */
 export function clientIp(c: Context): string {
@@ -80,9 +73,7 @@ export function createAuth(opts: AuthOptions): Auth {
   const windowMs = opts.windowMs ?? 5 * 60_000;
   const now = opts.now ?? Date.now;
   const publicPaths = new Set(opts.publicPaths ?? DEFAULT_PUBLIC);
-  const sessionValue = createHmac("sha256", opts.token)
-    .update("ngb-dashboard-session-v1")
-    .digest("base64url");
+  const sessionValue = hmacSha256(opts.token, "ngb-dashboard-session-v1").toString("base64url");
   const failures = new Map<string, { count: number; since: number }>();
   const log = opts.log?.withTag("web");
 

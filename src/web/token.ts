@@ -4,7 +4,7 @@
  * stored there with mode 0600. Also the start-up check that refuses to expose the server on a
  * non-loopback address without an explicitly configured token.
  */
-import { randomBytes } from "node:crypto";
+import { randomToken } from "../util/crypto.ts";
 import {
   chmodSync,
   closeSync,
@@ -61,7 +61,7 @@ export function ensureWebToken(config: WebTokenConfig, log?: Logger): WebToken {
     log?.withTag("web").warn("web token file is empty or too short; generating a new token", { file });
   }
   mkdirSync(config.dataDir, { recursive: true });
-  const token = randomBytes(32).toString("base64url");
+  const token = randomToken(32);
   // Create with 0600 from the first byte (no window where the file is world-readable).
   const fd = openSync(file, "w", 0o600);
   try {

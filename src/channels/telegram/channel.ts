@@ -7,7 +7,7 @@
  * reported and waited out for a long time, 429 waits `retry_after`, network failures back off
  * exponentially with jitter, a bad token stops the loop with a clear error.
  */
-import { timingSafeEqual } from "node:crypto";
+import { safeEqual } from "../../util/crypto.ts";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { Logger } from "../../log/index.ts";
@@ -200,10 +200,10 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
 
   function webhookRoutes(): Hono {
     const app = new Hono();
-    const expected = Buffer.from(config.webhookSecret ?? "");
+    const expected = config.webhookSecret ?? "";
     app.post(config.webhookPath, async (c) => {
-      const given = Buffer.from(c.req.header("x-telegram-bot-api-secret-token") ?? "");
-      if (expected.length === 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      const given = c.req.header("x-telegram-bot-api-secret-token") ?? "";
+      if (expected.length === 0 || !safeEqual(given, expected)) {
         log.warn("webhook call with a wrong secret token refused");
         return c.json({ ok: false, error: "forbidden" }, 403);
       }
