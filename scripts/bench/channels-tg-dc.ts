@@ -17,6 +17,7 @@ import { silentLogger } from "../../src/log/index.ts";
 import type { ChannelSink } from "../../src/orchestrator/channel.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { createFakeDiscord } from "../../test/fakes/discord.ts";
+import { createFakeSlack } from "../../test/fakes/slack.ts";
 import { createFakeTelegram } from "../../test/fakes/telegram.ts";
 
 const N = 5_000;
@@ -124,10 +125,14 @@ async function serveArgv(dir: string): Promise<{ argv: string[]; kind: string }>
   return { argv: [process.execPath, join(ROOT, "src/main.ts")], kind: "bun src/main.ts (build failed)" };
 }
 
-async function idleRss(argv: string[], withChannels: boolean): Promise<number> {
+type ChannelSet = "none" | "tg+dc" | "tg+dc+slack" | "all four";
+
+async function idleRss(argv: string[], set: ChannelSet): Promise<number> {
+  const withChannels = set !== "none";
   const dir = mkdtempSync(join(tmpdir(), "ngb-bench-rss-"));
   const tg = createFakeTelegram();
   const dc = createFakeDiscord();
+  const slack = createFakeSlack();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     HOME: dir,
@@ -148,6 +153,23 @@ async function idleRss(argv: string[], withChannels: boolean): Promise<number> {
       NGB_CHANNELS_DISCORD_BOT_TOKEN: dc.token,
     });
   }
+  if (set === "tg+dc+slack" || set === "all four") {
+    Object.assign(env, {
+      NGB_CHANNELS_SLACK_ENABLED: "true",
+      NGB_CHANNELS_SLACK_API_BASE_URL: slack.apiBaseUrl,
+      NGB_CHANNELS_SLACK_BOT_TOKEN: slack.botToken,
+      NGB_CHANNELS_SLACK_APP_TOKEN: slack.appToken,
+    });
+  }
+  if (set === "all four") {
+    // No WhatsApp server can be faked (Noise + Signal handshake): point it at a closed local port,
+    // so baileys is loaded and keeps trying, as an enabled-but-unpaired WhatsApp does.
+    Object.assign(env, {
+      NGB_CHANNELS_WHATSAPP_ENABLED: "true",
+      NGB_CHANNELS_WHATSAPP_WA_WEB_SOCKET_URL: "ws://127.0.0.1:9/ws/chat",
+      NGB_CHANNELS_WHATSAPP_PRINT_QR: "false",
+    });
+  }
   const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
   env.NGB_WEB_PORT = String(probe.port);
   probe.stop(true);
@@ -156,6 +178,7 @@ async function idleRss(argv: string[], withChannels: boolean): Promise<number> {
     const deadline = performance.now() + 20_000;
     const ready = async () => {
       if (withChannels && !(tg.polling && dc.online)) return false;
+      if ((set === "tg+dc+slack" || set === "all four") && slack.openSockets === 0) return false;
       try {
         return (await fetch(`http://127.0.0.1:${env.NGB_WEB_PORT}/readyz`)).ok;
       } catch {
@@ -173,6 +196,7 @@ async function idleRss(argv: string[], withChannels: boolean): Promise<number> {
     await proc.exited;
     tg.stop();
     dc.stop();
+    await slack.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -182,17 +206,17 @@ async function serveRss(): Promise<Record<string, string>> {
   try {
     const { argv, kind } = await serveArgv(dir);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const none: number[] = [];
-    const both: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      none.push(await idleRss(argv, false));
-      both.push(await idleRss(argv, true));
-    }
-    const a = median(none);
-    const b = median(both);
+    const sets: ChannelSet[] = ["none", "tg+dc", "tg+dc+slack", "all four"];
+    const samples = new Map<ChannelSet, number[]>(sets.map((s) => [s, []]));
+    for (let i = 0; i < 3; i++) for (const s of sets) samples.get(s)!.push(await idleRss(argv, s));
+    const m = (s: ChannelSet) => median(samples.get(s)!);
+    const a = m("none");
+    const delta = (s: ChannelSet) => `${m(s).toFixed(1)} MB (+${(m(s) - a).toFixed(1)} MB)`;
     return {
       [`serve idle RSS, no platform channel (${kind})`]: `${a.toFixed(1)} MB`,
-      "serve idle RSS, telegram + discord connected": `${b.toFixed(1)} MB (+${(b - a).toFixed(1)} MB for both)`,
+      "serve idle RSS, telegram + discord connected": delta("tg+dc"),
+      "serve idle RSS, + slack connected": delta("tg+dc+slack"),
+      "serve idle RSS, + whatsapp enabled (unpaired, baileys loaded)": delta("all four"),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
