@@ -158,6 +158,34 @@ CREATE TABLE usage (
     // Lets a search with a date window find its seq range without scanning the table.
     sql: "CREATE INDEX messages_time ON messages (timestamp);",
   },
+  {
+    version: 3,
+    name: "fts prefix index",
+    // A 3-character prefix index: search-as-you-type on a short common prefix ("the*") reads one
+    // doclist instead of merging every word that starts with it. Rebuilt from messages.
+    sql: `
+DROP TRIGGER messages_ai;
+DROP TRIGGER messages_ad;
+DROP TRIGGER messages_au;
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+  content, sender_name, content='messages', content_rowid='seq', tokenize='unicode61', prefix='3'
+);
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+  INSERT INTO messages_fts (rowid, content, sender_name) VALUES (new.seq, new.content, new.sender_name);
+END;
+CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, content, sender_name)
+  VALUES ('delete', old.seq, old.content, old.sender_name);
+END;
+CREATE TRIGGER messages_au AFTER UPDATE OF content, sender_name ON messages BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, content, sender_name)
+  VALUES ('delete', old.seq, old.content, old.sender_name);
+  INSERT INTO messages_fts (rowid, content, sender_name) VALUES (new.seq, new.content, new.sender_name);
+END;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

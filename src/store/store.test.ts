@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { InboundMessage } from "../orchestrator/channel.ts";
 import { ftsQuery, LATEST_VERSION, openStore, type Store, StoreError, schemaVersion } from "./index.ts";
+import { MIGRATIONS } from "./migrations.ts";
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -198,6 +199,27 @@ describe("store", () => {
     cleanup.push(() => store.close());
     expect(schemaVersion(store.db)).toBe(LATEST_VERSION);
     expect(store.db.query<{ x: number }, []>("SELECT x FROM keepme").get()?.x).toBe(7);
+  });
+
+  test("messages stored under the first schema are still found after every migration", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ngb-store-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "v1.db");
+    const raw = new Database(file);
+    raw.run(MIGRATIONS[0]!.sql);
+    raw.run("PRAGMA user_version = 1");
+    raw.run(
+      `INSERT INTO messages (id, chat_jid, sender, sender_name, content, timestamp, stored_at)
+       VALUES ('old-1', 'tg:1', 'u', 'Ann', 'theremin practice tonight', 1, 1)`,
+    );
+    raw.close();
+    const store = openStore(file);
+    cleanup.push(() => store.close());
+    expect(schemaVersion(store.db)).toBe(LATEST_VERSION);
+    expect(store.messages.search("theremin").map((m) => m.id)).toEqual(["old-1"]);
+    expect(store.messages.search("the").map((m) => m.id)).toEqual(["old-1"]); // prefix
+    store.messages.insert(msg("9", "theory class"));
+    expect(store.messages.search("the").map((m) => m.id)).toEqual(["9", "old-1"]);
   });
 
   test("a corrupt file is refused with a clear error and not overwritten", () => {
