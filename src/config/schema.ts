@@ -108,6 +108,8 @@ export const Config = v.strictObject({
         mode: v.optional(v.picklist(["polling", "webhook"]), "polling"),
         webhookSecret: Secret,
         webhookPath: v.optional(v.string(), "/hooks/telegram"),
+        /** Public base URL Telegram can reach (https://bot.example.com); set → ngb registers the webhook. */
+        webhookUrl: v.optional(Url),
         pollTimeoutSec: v.optional(NonNegInt, 30),
       }),
       discord: v.optional(

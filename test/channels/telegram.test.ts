@@ -347,6 +347,19 @@ describe("telegram outbound", () => {
 });
 
 describe("telegram webhook mode", () => {
+  test("with webhookUrl the webhook is registered at url + path, with the secret", async () => {
+    setup();
+    const ch = channel({
+      mode: "webhook",
+      webhookSecret: "s3cret-value",
+      webhookUrl: "https://bot.example.org/",
+    });
+    await ch.connect(sink);
+    expect(fake.webhookUrl).toBe("https://bot.example.org/hooks/telegram");
+    expect(fake.webhookSecret).toBe("s3cret-value");
+    expect(ch.health().state).toBe("connected");
+  });
+
   test("the route verifies the secret token and stores the update", async () => {
     setup();
     const ch = channel({ mode: "webhook", webhookSecret: "s3cret-value" });

@@ -60,6 +60,8 @@ export class FakeTelegram {
   /** Highest offset a getUpdates call confirmed with. */
   confirmedOffset = 0;
   webhookUrl = "";
+  /** secret_token given with the last setWebhook. */
+  webhookSecret = "";
   private server: ReturnType<typeof Bun.serve>;
   private queue: unknown[] = [];
   private nextUpdateId = 1000;
@@ -312,6 +314,7 @@ export class FakeTelegram {
         return this.ok(true);
       case "setWebhook":
         this.webhookUrl = String(params.url ?? "");
+        this.webhookSecret = String(params.secret_token ?? "");
         return this.ok(true);
       case "getUpdates":
         return this.getUpdates(params, dropThis);

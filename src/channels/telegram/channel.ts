@@ -44,6 +44,8 @@ export interface TelegramConfig {
   mode: "polling" | "webhook";
   webhookSecret?: string;
   webhookPath: string;
+  /** Public base URL; when set, webhook mode registers `webhookUrl + webhookPath` with setWebhook. */
+  webhookUrl?: string;
   pollTimeoutSec: number;
 }
 
@@ -281,6 +283,26 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
         log.warn("getMe failed; will retry", { error: errorMessage(err) });
       }
       if (config.mode === "webhook") {
+        if (config.webhookUrl) {
+          const url = `${config.webhookUrl.replace(/\/+$/, "")}${config.webhookPath}`;
+          try {
+            await api.call(
+              "setWebhook",
+              { url, secret_token: config.webhookSecret, drop_pending_updates: false },
+              { signal: abort.signal },
+            );
+            log.info("webhook registered", { url });
+          } catch (err) {
+            // Telegram keeps redelivering to the old webhook (or none): say so loudly.
+            setStatus({ state: "error", error: `setWebhook failed: ${errorMessage(err)}` });
+            log.error("webhook registration failed", { url, error: errorMessage(err) });
+            return;
+          }
+        } else {
+          log.info("webhook mode: register the webhook with Telegram yourself, or set webhookUrl", {
+            path: config.webhookPath,
+          });
+        }
         setStatus({ state: "connected" });
         log.info("webhook mode", { path: config.webhookPath, bot: bot?.username });
         return;
