@@ -114,9 +114,33 @@ describe("loop CLI", () => {
     expect(r.stdout.trim().endsWith("ngb-agent:latest")).toBe(true);
   });
 
-  test("ngb run refuses while serve uses the data dir", async () => {
-    const r = await ngb(["run", "main", "hi"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("cannot share a data dir with a running serve");
+  test("ngb run goes through the running serve: results printed, nothing sent to the chat", async () => {
+    const before = await fetch(`${runtime.url}/api/webchat/messages?after=0`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    }).then((r) => r.json() as Promise<{ messages: unknown[] }>);
+    const r = await ngb(["run", "main", "hello cli"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("answer to hello cli\n");
+    expect(r.code).toBe(0);
+    const after = await fetch(`${runtime.url}/api/webchat/messages?after=0`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    }).then((r) => r.json() as Promise<{ messages: unknown[] }>);
+    expect(after.messages).toHaveLength(before.messages.length);
+    const json = await ngb(["run", "web:default", "hello cli", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual({
+      group: "main",
+      status: "success",
+      results: ["answer to hello cli"],
+    });
+    const bad = await fetch(`${runtime.url}/api/run`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ group: "main", prompt: "   " }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toContain("prompt must not be empty");
+    const missing = await ngb(["run", "ghost", "hi"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no registered group "ghost"');
   });
 });

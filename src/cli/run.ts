@@ -1,11 +1,11 @@
 /**
- * `ngb run <group> "prompt"`: one prompt straight into the group's container, through the
- * credential proxy, WITHOUT `ngb serve` (nothing is sent to the chat; results print here). By
- * default the run gets a fresh session so the group's conversation is untouched; --resume
- * continues the group's session and saves the new one. Tool requests the agent writes (e.g.
- * send_message) are carried out by `ngb serve` when it next runs. It refuses to run while
- * `ngb serve` uses the same data dir (both would drive the group's IPC input directory): use
- * `ngb chat` against the running serve instead.
+ * `ngb run <group> "prompt"`: one prompt in the group's container; results print here and
+ * nothing is sent to the chat. By default the run gets a fresh session so the group's
+ * conversation is untouched; --resume continues the group's session and saves the new one.
+ * When `ngb serve` runs on the same data dir, the prompt goes through it (`POST /api/run`,
+ * queued behind the group's current agent); otherwise the container is started directly,
+ * through a credential proxy of its own, and tool requests the agent writes (e.g.
+ * send_message) are carried out by `ngb serve` when it next runs.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -16,8 +16,7 @@ import { globalArgs, jsonArg, loadContext, UsageError } from "./common.ts";
 export default defineCommand({
   meta: {
     name: "run",
-    description:
-      "Run one prompt in a group's container directly, without serve (prints the results; refuses while serve runs)",
+    description: "Run one prompt in a group's container and print the results (through serve when it runs)",
   },
   args: {
     ...globalArgs,
@@ -43,9 +42,8 @@ export default defineCommand({
       release = acquirePidLock(config.dataDir);
     } catch (err) {
       if (!/another ngb serve/.test((err as Error).message)) throw err;
-      throw new UserError(
-        `${(err as Error).message.replace(/; stop it first$/, "")}: \`ngb run\` cannot share a data dir with a running serve; use \`ngb chat\` (web groups) or stop serve first`,
-      );
+      // serve owns the group's IPC input directory: hand the prompt to it.
+      return runViaServe(config, { ...args, timeoutSec });
     }
     const { openStore, storeFile } = await import("../store/index.ts");
     const store = openStore(storeFile(config));
@@ -124,3 +122,33 @@ export default defineCommand({
     }
   },
 });
+
+async function runViaServe(
+  config: Parameters<typeof import("./serve-client.ts").serveTarget>[0],
+  args: { group: string; prompt: string; resume?: boolean; json?: boolean; timeoutSec?: number },
+): Promise<void> {
+  const { serveTarget, serveFetch, errorText } = await import("./serve-client.ts");
+  const target = await serveTarget(config);
+  const waitMs = args.timeoutSec ? args.timeoutSec * 1000 : config.container.timeoutMs + 60_000;
+  let res: Response;
+  try {
+    res = await serveFetch(target, "/api/run", {
+      method: "POST",
+      body: JSON.stringify({ group: args.group, prompt: args.prompt, resume: args.resume === true }),
+      signal: AbortSignal.timeout(waitMs),
+    });
+  } catch (err) {
+    if ((err as Error).name === "TimeoutError")
+      throw new UserError(
+        `no answer from serve within ${Math.round(waitMs / 1000)} s; see \`ngb logs ${args.group}\``,
+      );
+    throw err;
+  }
+  if (res.status === 404) throw new UsageError(`${await errorText(res)} (see \`ngb groups list\`)`);
+  if (!res.ok) throw new UserError(`serve refused the run: ${await errorText(res)}`);
+  const out = (await res.json()) as { status: string; results: string[]; error?: string };
+  if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  else for (const text of out.results) process.stdout.write(`${text}\n`);
+  if (out.status !== "success") throw new UserError(`the agent failed: ${out.error ?? "no detail"}`);
+  if (out.results.length === 0) throw new UserError("the agent produced no result");
+}

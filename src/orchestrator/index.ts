@@ -18,6 +18,7 @@ export {
   createOrchestrator,
   type Orchestrator,
   type OrchestratorDeps,
+  type PromptOutcome,
   type TaskRunOutcome,
 } from "./orchestrator.ts";
 export { ensureIpcDirs, ipcDir, type TasksSnapshot, writeJsonAtomic, writeSnapshots } from "./snapshots.ts";

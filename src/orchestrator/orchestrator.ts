@@ -24,10 +24,10 @@ import { ensureGroupFolder } from "./groups.ts";
 import { type TasksSnapshot, writeSnapshots } from "./snapshots.ts";
 import { type Live, newLive } from "./live.ts";
 import { createSink } from "./sink.ts";
-import { createTaskRuns, type TaskRunOutcome } from "./task-run.ts";
+import { createTaskRuns, type PromptOutcome, type TaskRunOutcome } from "./task-run.ts";
 import { isTriggered } from "./trigger.ts";
 
-export type { TaskRunOutcome };
+export type { PromptOutcome, TaskRunOutcome };
 
 export interface OrchestratorDeps {
   config: Config;
@@ -55,6 +55,8 @@ export interface Orchestrator {
   runTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome>;
   /** Queue a task run behind the group's current job (tasks go before messages). */
   dispatchTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome>;
+  /** Queue a one-off prompt in the group's container; results come back, nothing goes to the chat. */
+  dispatchPrompt(group: RegisteredGroup, prompt: string, opts?: { resume?: boolean }): Promise<PromptOutcome>;
   /** Queue a message run for a group if it has triggering messages after its cursor. */
   recoverGroup(jid: string): boolean;
   /** Kill a running agent by container name; false when none runs under that name. */
@@ -421,6 +423,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     channels: () => channels,
     runTask: tasks.runTask,
     dispatchTask: tasks.dispatchTask,
+    dispatchPrompt: tasks.dispatchPrompt,
     recoverGroup,
     async stopContainer(name) {
       for (const st of live.values()) {

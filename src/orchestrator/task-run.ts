@@ -20,6 +20,12 @@ export interface TaskRunOutcome {
   error?: string;
 }
 
+export interface PromptOutcome {
+  status: "success" | "error";
+  results: string[];
+  error?: string;
+}
+
 export interface TaskRunContext {
   store: Store;
   events: EventBus;
@@ -38,19 +44,27 @@ export function createTaskRuns(ctx: TaskRunContext) {
   const { store, events, queue, runner, deliver, now, live, prepare, baseInput, recoverGroup } = ctx;
   const inflightTasks = new Map<string, Promise<TaskRunOutcome>>();
 
-  async function runTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome> {
-    const group = store.groups.byFolder(task.groupFolder);
-    if (!group)
-      return { status: "error", result: null, error: `group "${task.groupFolder}" is not registered` };
+  /**
+   * One turn in the group's container: the prompt in, each result text to `onText`, then the
+   * container is let go. `keepSession` resumes and saves the group's session; otherwise the turn
+   * runs fresh and saves nothing. Returns the error, if any.
+   */
+  async function runTurn(
+    group: RegisteredGroup,
+    turn: {
+      prompt: string;
+      chatJid: string;
+      keepSession: boolean;
+      taskId?: string;
+      onText: (text: string) => Promise<void>;
+    },
+  ): Promise<string | undefined> {
     prepare(group);
-    const isolated = task.contextMode === "isolated";
-    const sessionId = isolated ? undefined : (store.groups.session(group.folder) ?? undefined);
-    const chatJid = task.chatJid || group.jid;
-    const results: string[] = [];
+    const { chatJid, keepSession } = turn;
+    const sessionId = keepSession ? (store.groups.session(group.folder) ?? undefined) : undefined;
     let error: string | undefined;
     let proc: AgentProcess | null = null;
     let finished = false;
-    let index = 0;
     const st = newLive("task");
     live.set(group.jid, st);
     try {
@@ -58,14 +72,13 @@ export function createTaskRuns(ctx: TaskRunContext) {
         group,
         input: {
           ...baseInput(group),
-          prompt: task.prompt,
+          prompt: turn.prompt,
           chatJid,
           sessionId,
-          isScheduledTask: true,
-          taskId: task.id,
+          ...(turn.taskId ? { isScheduledTask: true, taskId: turn.taskId } : {}),
         },
         onOutput: async (out) => {
-          if (!isolated && out.newSessionId) store.groups.setSession(group.folder, out.newSessionId, now());
+          if (keepSession && out.newSessionId) store.groups.setSession(group.folder, out.newSessionId, now());
           events.emit("agent.output", {
             groupFolder: group.folder,
             chatJid,
@@ -75,14 +88,13 @@ export function createTaskRuns(ctx: TaskRunContext) {
           const text = outboundText(out.result);
           if (text) {
             try {
-              await deliver({ chatJid, text, idemKey: `task:${task.id}:${scheduledFor}:${index++}` });
-              results.push(text);
+              await turn.onText(text);
             } catch (err) {
               error = errorMessage(err);
             }
           }
           if (out.status === "error") error = out.error ?? "the agent reported an error";
-          // One turn is the whole task: let the container go.
+          // One turn is the whole run: let the container go.
           finished = true;
           proc?.close();
         },
@@ -96,7 +108,7 @@ export function createTaskRuns(ctx: TaskRunContext) {
         reason: "task",
       });
       const res = await proc.done;
-      if (!isolated && res.newSessionId) store.groups.setSession(group.folder, res.newSessionId, now());
+      if (keepSession && res.newSessionId) store.groups.setSession(group.folder, res.newSessionId, now());
       if (res.status !== "success" && !finished) error ??= res.error ?? `agent ${res.status}`;
       events.emit("agent.finished", {
         groupFolder: group.folder,
@@ -111,10 +123,59 @@ export function createTaskRuns(ctx: TaskRunContext) {
     } finally {
       if (live.get(group.jid) === st) live.delete(group.jid);
     }
-    // Messages that arrived during the task run.
+    // Messages that arrived during the run.
     recoverGroup(group.jid);
+    return error;
+  }
+
+  async function runTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome> {
+    const group = store.groups.byFolder(task.groupFolder);
+    if (!group)
+      return { status: "error", result: null, error: `group "${task.groupFolder}" is not registered` };
+    const chatJid = task.chatJid || group.jid;
+    const results: string[] = [];
+    let index = 0;
+    const error = await runTurn(group, {
+      prompt: task.prompt,
+      chatJid,
+      keepSession: task.contextMode !== "isolated",
+      taskId: task.id,
+      onText: async (text) => {
+        await deliver({ chatJid, text, idemKey: `task:${task.id}:${scheduledFor}:${index++}` });
+        results.push(text);
+      },
+    });
     const result = results.length ? results.join("\n\n") : null;
     return error ? { status: "error", result, error } : { status: "success", result };
+  }
+
+  /**
+   * A one-off prompt in a group's container (`ngb run` against a running serve): queued like a
+   * task (one agent per group), results returned to the caller, nothing sent to the chat.
+   */
+  function dispatchPrompt(
+    group: RegisteredGroup,
+    prompt: string,
+    opts: { resume?: boolean } = {},
+  ): Promise<PromptOutcome> {
+    return new Promise<PromptOutcome>((resolve) => {
+      const results: string[] = [];
+      const accepted = queue.enqueue(group.jid, {
+        kind: "task",
+        id: `prompt:${now()}:${Math.random().toString(36).slice(2, 8)}`,
+        run: async () => {
+          const error = await runTurn(group, {
+            prompt,
+            chatJid: group.jid,
+            keepSession: opts.resume === true,
+            onText: async (text) => void results.push(text),
+          });
+          resolve(error ? { status: "error", results, error } : { status: "success", results });
+        },
+        onGiveUp: (err) => resolve({ status: "error", results, error: errorMessage(err) }),
+      });
+      if (!accepted) resolve({ status: "error", results, error: "the queue is stopping" });
+    });
   }
 
   function dispatchTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome> {
@@ -141,5 +202,5 @@ export function createTaskRuns(ctx: TaskRunContext) {
     return p;
   }
 
-  return { runTask, dispatchTask };
+  return { runTask, dispatchTask, dispatchPrompt };
 }

@@ -88,7 +88,9 @@ export async function startRuntime({
     });
 
     // Channels: the built-in web channel plus every enabled platform.
-    const { createWebChannel, ensureDefaultWebGroup, sendRoutes } = await import("../channels/web/index.ts");
+    const { createWebChannel, ensureDefaultWebGroup, runRoutes, sendRoutes } = await import(
+      "../channels/web/index.ts"
+    );
     const { createEnabledChannels } = await import("../channels/index.ts");
     const webChannel = config.channels.web.enabled ? createWebChannel({ store, events, log }) : null;
     const channels = [
@@ -162,6 +164,7 @@ export async function startRuntime({
       mount: (hono) => {
         webChannel?.mount(hono);
         sendRoutes(hono, { deliver: orchestrator.deliver });
+        runRoutes(hono, { store, dispatchPrompt: orchestrator.dispatchPrompt });
       },
     });
     stops.push(() => app.dispose());

@@ -13,7 +13,7 @@ export {
   WebChatPost,
   type WebChatEvent,
 } from "./channel.ts";
-export { SendRequest, sendRoutes } from "./routes.ts";
+export { RunRequest, runRoutes, SendRequest, sendRoutes } from "./routes.ts";
 
 /**
  * First start with no groups at all: register `web:default` as the main group (folder `main`,
