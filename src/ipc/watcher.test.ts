@@ -47,7 +47,14 @@ beforeEach(() => {
   store.groups.add({ ...base, jid: "mem:g1", name: "G1", folder: "g1", isMain: false });
   store.groups.add({ ...base, jid: "mem:g2", name: "G2", folder: "g2", isMain: false });
   const log = silentLogger();
-  const deliver = createDelivery({ store, events, channels: () => [channel], assistantName: "Andy", log });
+  const deliver = createDelivery({
+    store,
+    events,
+    channels: () => [channel],
+    assistantName: "Andy",
+    log,
+    retryDelaysMs: [1, 1],
+  });
   const tasks = createTaskService({ store, events, defaultTimezone: "UTC" });
   const deps = { store, events, groupsDir: join(dir, "groups"), dataDir: join(dir, "data") };
   watcher = createIpcWatcher({
@@ -251,8 +258,8 @@ describe("ipc bad input", () => {
     expect(readdirSync(d)).toEqual(["partial.json.tmp"]);
   });
 
-  test("a failed send is retried on the next scan, then delivered once", async () => {
-    channel.failNext = 1;
+  test("a send that keeps failing is retried on the next scan, then delivered once", async () => {
+    channel.failNext = 3; // the first try and both quick re-sends
     const file = put("g1", { type: "message", chatJid: "mem:g1", text: "retry me" });
     await watcher.scan();
     expect(existsSync(join(dir, "data", "ipc", "g1", "messages", file))).toBe(true);

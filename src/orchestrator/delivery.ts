@@ -45,6 +45,19 @@ export interface DeliveryDeps {
   assistantName: string;
   log: Logger;
   now?: () => number;
+  /**
+   * Waits before re-sending after a transient failure (network, timeout); one retry per entry.
+   * Default 0.5 s then 2 s. A refusal by the platform (`…ApiError`, `…AuthError`,
+   * `…ConfigError`) is not retried here.
+   */
+  retryDelaysMs?: readonly number[];
+}
+
+const DEFAULT_RETRY_DELAYS_MS = [500, 2_000];
+
+/** The platform said no (bad chat, no permission, bad token): sending again won't help. */
+export function isPermanentSendError(err: unknown): boolean {
+  return err instanceof Error && /(Api|Auth|Config)Error$/.test(err.name);
 }
 
 export type Deliver = (req: DeliverRequest) => Promise<DeliverOutcome>;
@@ -55,6 +68,7 @@ export function findChannel(channels: readonly Channel[], jid: string): Channel 
 
 export function createDelivery(deps: DeliveryDeps): Deliver {
   const now = deps.now ?? Date.now;
+  const delays = deps.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   return async ({ chatJid, text, idemKey, options }) => {
     const channel = findChannel(deps.channels(), chatJid);
     if (!channel) throw new NoChannelError(chatJid);
@@ -63,12 +77,22 @@ export function createDelivery(deps: DeliveryDeps): Deliver {
       deps.log.debug("reply already sent, skipping", { idemKey, chatJid });
       return { status: "duplicate", seq: null };
     }
-    try {
-      await channel.send(chatJid, text, options);
-    } catch (err) {
-      deps.store.outbound.markFailed(row.id, errorMessage(err));
-      deps.events.emit("message.failed", { chatJid, error: errorMessage(err), channel: channel.name });
-      throw new DeliveryError(chatJid, channel.name, err);
+    // A transient failure is retried here, so the agent's answer is not thrown away (a failed
+    // delivery otherwise re-runs the agent). The channel adapters already wait out rate limits.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await channel.send(chatJid, text, options);
+        break;
+      } catch (err) {
+        if (attempt < delays.length && !isPermanentSendError(err)) {
+          deps.log.warn("send failed, retrying", { chatJid, attempt: attempt + 1, error: errorMessage(err) });
+          await Bun.sleep(delays[attempt]!);
+          continue;
+        }
+        deps.store.outbound.markFailed(row.id, errorMessage(err));
+        deps.events.emit("message.failed", { chatJid, error: errorMessage(err), channel: channel.name });
+        throw new DeliveryError(chatJid, channel.name, err);
+      }
     }
     const at = now();
     deps.store.outbound.markSent(row.id, at);

@@ -49,7 +49,16 @@ async function rig(
     log,
     events,
   });
-  const orch = createOrchestrator({ config, store, events, queue, runner, channels: [channel], log });
+  const orch = createOrchestrator({
+    config,
+    store,
+    events,
+    queue,
+    runner,
+    channels: [channel],
+    log,
+    sendRetryDelaysMs: [1, 1],
+  });
   const r = { dir, store, events, runner, channel, orch, config };
   rigs.push(r);
   if (opts.start !== false) await orch.start();
@@ -191,10 +200,38 @@ describe("orchestrator", () => {
     expect(r.runner.starts).toHaveLength(1);
   });
 
-  test("cursor advances only after delivery; a failed send is retried, then delivered once", async () => {
+  test("a transient send failure is re-sent without re-running the agent", async () => {
+    const r = await rig();
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    r.channel.failNext = 2;
+    const failed: string[] = [];
+    r.events.on("message.failed", (e) => failed.push(e.error));
+    await r.channel.receive("mem:g1", "hello");
+    await r.channel.waitForSent(1);
+    await until(() => r.store.groups.cursor("mem:g1") === 1);
+    expect(r.runner.starts).toHaveLength(1);
+    expect(failed).toEqual([]);
+    expect(r.channel.sent).toHaveLength(1);
+  });
+
+  test("a refusal by the platform is not re-sent; the run is retried from the cursor", async () => {
     const r = await rig();
     addGroup(r.store, "mem:g1", { requiresTrigger: false });
     r.channel.failNext = 1;
+    r.channel.failWith = () => Object.assign(new Error("not_in_channel"), { name: "SlackApiError" });
+    const failed: string[] = [];
+    r.events.on("message.failed", (e) => failed.push(e.error));
+    await r.channel.receive("mem:g1", "hello");
+    await r.channel.waitForSent(1);
+    await until(() => r.store.groups.cursor("mem:g1") === 1);
+    expect(failed).toEqual(["not_in_channel"]);
+    expect(r.runner.starts).toHaveLength(2);
+  });
+
+  test("cursor advances only after delivery; a send that keeps failing is retried by a new run, then delivered once", async () => {
+    const r = await rig();
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    r.channel.failNext = 3; // the first try and both re-sends
     const failed: { error: string; cursor: number }[] = [];
     r.events.on("message.failed", (e) =>
       failed.push({ error: e.error, cursor: r.store.groups.cursor("mem:g1") }),
@@ -304,12 +341,13 @@ describe("orchestrator", () => {
       channels: () => [channel],
       assistantName: "Andy",
       log: silentLogger(),
+      retryDelaysMs: [1, 1],
     });
     try {
       expect((await deliver({ chatJid: "mem:a", text: "x", idemKey: "k1" })).status).toBe("sent");
       expect((await deliver({ chatJid: "mem:a", text: "x", idemKey: "k1" })).status).toBe("duplicate");
       expect(channel.sent).toHaveLength(1);
-      channel.failNext = 1;
+      channel.failNext = 3; // more than the two re-sends
       await expect(deliver({ chatJid: "mem:a", text: "y", idemKey: "k2" })).rejects.toThrow(
         /platform said no/,
       );

@@ -40,6 +40,8 @@ export interface OrchestratorDeps {
   clock?: { now(): number };
   /** Entries for `current_tasks.json` (the scheduler's task service); default from the store. */
   tasksSnapshot?: TasksSnapshot;
+  /** Waits between re-sends after a transient send failure (see createDelivery). */
+  sendRetryDelaysMs?: readonly number[];
 }
 
 export interface Orchestrator {
@@ -93,6 +95,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     events,
     channels: () => channels,
     assistantName: config.assistantName,
+    retryDelaysMs: deps.sendRetryDelaysMs,
     log,
     now,
   });

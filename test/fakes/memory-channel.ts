@@ -9,6 +9,8 @@ export interface MemoryChannel extends Channel {
   sent: { jid: string; text: string; threadId?: string }[];
   typing: { jid: string; on: boolean }[];
   failNext: number;
+  /** The error a failing send throws (default: a plain Error, which delivery treats as transient). */
+  failWith: () => Error;
   sink(): ChannelSink;
   /** Push a message in as the platform would; resolves to the sink's answer. */
   receive(chatJid: string, content: string, extra?: Partial<InboundMessage>): Promise<boolean>;
@@ -26,6 +28,7 @@ export function createMemoryChannel(prefix = "mem:", name = "memory"): MemoryCha
     sent: [],
     typing: [],
     failNext: 0,
+    failWith: () => new Error("platform said no"),
     ownsJid: (jid) => jid.startsWith(prefix),
     async connect(s) {
       sink = s;
@@ -37,7 +40,7 @@ export function createMemoryChannel(prefix = "mem:", name = "memory"): MemoryCha
     async send(jid, text, options) {
       if (ch.failNext > 0) {
         ch.failNext--;
-        throw new Error("platform said no");
+        throw ch.failWith();
       }
       ch.sent.push(options?.threadId ? { jid, text, threadId: options.threadId } : { jid, text });
       for (const w of waiters.splice(0)) {
