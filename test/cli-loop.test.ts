@@ -114,6 +114,28 @@ describe("loop CLI", () => {
     expect(r.stdout.trim().endsWith("ngb-agent:latest")).toBe(true);
   });
 
+  test("ngb shell --print includes the group's allowlisted extra mounts, not refused ones", async () => {
+    const allowed = join(dir, "projects", "notes");
+    mkdirSync(allowed, { recursive: true });
+    mkdirSync(join(dir, ".xdg", "nanogridbot"), { recursive: true });
+    writeFileSync(
+      join(dir, ".xdg", "nanogridbot", "mount-allowlist.json"),
+      JSON.stringify({ allowedRoots: [{ path: join(dir, "projects"), allowReadWrite: false }] }),
+    );
+    const patch = await fetch(`${runtime.url}/api/groups/main`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        containerConfig: { additionalMounts: [{ hostPath: allowed }, { hostPath: join(dir, "data") }] },
+      }),
+    });
+    expect(patch.status).toBe(200);
+    const r = await ngb(["shell", "main", "--print"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`source=${allowed},target=/workspace/extra/notes`);
+    expect(r.stdout).not.toContain(`source=${join(dir, "data")},target=/workspace/extra`);
+  });
+
   test("ngb run goes through the running serve: results printed, nothing sent to the chat", async () => {
     const before = await fetch(`${runtime.url}/api/webchat/messages?after=0`, {
       headers: { authorization: `Bearer ${TOKEN}` },

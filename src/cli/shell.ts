@@ -1,7 +1,7 @@
 /**
  * `ngb shell <group>`: an interactive shell in the agent image with exactly the group's mounts
- * (folder, global memory, session dir, IPC dir; the project read-only for main), for looking
- * around. No credential proxy token: model calls from the shell are refused.
+ * (folder, global memory, session dir, IPC dir, allowlisted extra mounts; the project read-only
+ * for main), for looking around. No credential proxy token: model calls from the shell are refused.
  */
 import { mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
@@ -16,7 +16,7 @@ export default defineCommand({
     print: { type: "boolean", description: "Print the docker command instead of running it" },
   },
   async run({ args }) {
-    const { config } = await loadContext({ ...args, "log-level": args["log-level"] ?? "warn" });
+    const { config, log } = await loadContext({ ...args, "log-level": args["log-level"] ?? "warn" });
     const { openStore, storeFile } = await import("../store/index.ts");
     const store = openStore(storeFile(config), { readonly: false });
     let group: ReturnType<typeof store.groups.get>;
@@ -29,7 +29,7 @@ export default defineCommand({
       throw new UsageError(
         `no registered group "${args.group}" (give its folder or jid; see \`ngb groups list\`)`,
       );
-    const { buildRunArgs, hostDirs } = await import("../container/index.ts");
+    const { buildRunArgs, hostDirs, resolveExtraMounts } = await import("../container/index.ts");
     const { instanceIdOf } = await import("../runtime/instance.ts");
     const paths = { groupsDir: config.groupsDir, dataDir: config.dataDir, projectRoot: process.cwd() };
     const dirs = hostDirs(paths, group.folder);
@@ -43,7 +43,8 @@ export default defineCommand({
       paths,
       instanceId: instanceIdOf(config),
       proxyToken: false,
-      extraMounts: [],
+      // The same allowlisted extra mounts the agent gets (a refused one is named in a warning).
+      extraMounts: resolveExtraMounts(group, config.container.mountAllowlistPath, log),
     });
     const tty = process.stdin.isTTY === true;
     const image = runArgs.pop()!;
