@@ -20,7 +20,7 @@ import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { CLOSE_SENTINEL, type ContainerInput, IpcRequest } from "../src/protocol/index.ts";
 import { type FakeAnthropic, lastUserText, scripts, startFakeAnthropic } from "./fakes/anthropic.ts";
-import { watchAgent } from "./support/agent-process.ts";
+import { localRunnerEnv, watchAgent } from "./support/agent-process.ts";
 import { type SocketProxy, startSocketProxy } from "./support/socket-proxy.ts";
 
 const RUNNER_DIR = resolve(import.meta.dir, "../container/agent-runner");
@@ -79,15 +79,11 @@ function startRunner(
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      NGB_WORKSPACE_ROOT: ws,
-      NGB_AGENT_HOME: join(ws, "home"),
-      NGB_PROXY_SOCKET: proxy.socketPath,
-      NGB_PROXY_TOKEN: TOKEN,
-      NGB_INPUT_RESCAN_MS: "5000",
-      ...env,
-    },
+    env: localRunnerEnv(
+      ws,
+      { socketPath: proxy.socketPath, token: TOKEN },
+      { NGB_INPUT_RESCAN_MS: "5000", ...env },
+    ),
   });
   const full: ContainerInput = {
     groupFolder: "main",
@@ -292,13 +288,7 @@ describe.skipIf(!sdkInstalled)("agent runner (local process, real SDK, fake mode
       stdin: "pipe",
       stdout: "pipe",
       stderr: "ignore",
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        NGB_WORKSPACE_ROOT: ws,
-        NGB_AGENT_HOME: join(ws, "home"),
-        NGB_PROXY_SOCKET: proxy.socketPath,
-        NGB_PROXY_TOKEN: TOKEN,
-      },
+      env: localRunnerEnv(ws, { socketPath: proxy.socketPath, token: TOKEN }),
     });
     proc.stdin.write(
       JSON.stringify({

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CLOSE_SENTINEL } from "../../src/protocol/index.ts";
 import { startFakeAnthropic } from "../../test/fakes/anthropic.ts";
-import { watchAgent } from "../../test/support/agent-process.ts";
+import { localRunnerEnv, watchAgent } from "../../test/support/agent-process.ts";
 import { agentImageAvailable } from "../../test/support/engine.ts";
 import { startSocketProxy } from "../../test/support/socket-proxy.ts";
 
@@ -92,13 +92,7 @@ export async function bench(): Promise<Record<string, string>> {
             stdin: "pipe",
             stdout: "pipe",
             stderr: "ignore",
-            env: {
-              PATH: process.env.PATH ?? "/usr/bin:/bin",
-              NGB_WORKSPACE_ROOT: ws,
-              NGB_AGENT_HOME: join(ws, "home"),
-              NGB_PROXY_SOCKET: proxy.socketPath,
-              NGB_PROXY_TOKEN: TOKEN,
-            },
+            env: localRunnerEnv(ws, { socketPath: proxy.socketPath, token: TOKEN }),
           });
           proc.stdin.write(input(ws));
           proc.stdin.end();

@@ -94,3 +94,22 @@ export function watchAgent(proc: {
     },
   };
 }
+
+/**
+ * Environment for the bundled runner as a local process: workspace paths under `ws`, the
+ * (test) proxy socket and its token, no other variables from the host.
+ */
+export function localRunnerEnv(
+  ws: string,
+  proxy: { socketPath: string; token: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    NGB_WORKSPACE_ROOT: ws,
+    NGB_AGENT_HOME: `${ws}/home`,
+    NGB_PROXY_SOCKET: proxy.socketPath,
+    NGB_PROXY_TOKEN: proxy.token,
+    ...extra,
+  };
+}
