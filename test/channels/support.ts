@@ -13,7 +13,14 @@ import type {
   ChatInfo,
   InboundMessage,
 } from "../../src/orchestrator/channel.ts";
+import * as v from "valibot";
+import { Config } from "../../src/config/index.ts";
+import { createEventBus } from "../../src/events/index.ts";
+import { silentLogger } from "../../src/log/index.ts";
+import { type Channel, createOrchestrator, type Orchestrator } from "../../src/orchestrator/index.ts";
+import { createGroupQueue } from "../../src/queue/index.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
+import { createFakeRunner, type FakeRespond, type FakeRunner } from "../fakes/agent-runner.ts";
 
 export interface StoreSink extends ChannelSink {
   store: Store;
@@ -97,4 +104,63 @@ export async function waitFor(
 /** All stored message ids of a chat, in store order. */
 export function storedIds(store: Store, jid: string): string[] {
   return store.messages.since(jid, 0, 100_000).map((m) => m.id);
+}
+
+/**
+ * The real orchestrator (store, queue, delivery) with one channel and a fake agent runner, for
+ * "platform → adapter → agent → reply at the fake platform" tests. One non-main group `team`
+ * that needs the trigger is registered for `jid`. Call `start()`, then `stop()` in afterEach.
+ */
+export interface LoopRig {
+  dir: string;
+  config: Config;
+  store: Store;
+  runner: FakeRunner;
+  channel: Channel;
+  orch: Orchestrator;
+  stop(): Promise<void>;
+}
+
+export function createLoopRig(opts: {
+  prefix: string;
+  jid: string;
+  respond: FakeRespond;
+  channel: (config: Config) => Channel;
+}): LoopRig {
+  const dir = mkdtempSync(join(tmpdir(), opts.prefix));
+  const config = v.parse(Config, {
+    dataDir: join(dir, "data"),
+    groupsDir: join(dir, "groups"),
+    storeDir: join(dir, "store"),
+    retryBaseMs: 5,
+  });
+  const store = openStore(join(dir, "ngb.db"));
+  const log = silentLogger();
+  const events = createEventBus();
+  const runner = createFakeRunner({ respond: opts.respond });
+  const queue = createGroupQueue({ maxConcurrent: 2, maxRetries: 1, retryBaseMs: 5, log, events });
+  store.groups.add({
+    jid: opts.jid,
+    name: "team",
+    folder: "team",
+    triggerPattern: null,
+    requiresTrigger: true,
+    isMain: false,
+    containerConfig: null,
+  });
+  const channel = opts.channel(config);
+  const orch = createOrchestrator({ config, store, events, queue, runner, channels: [channel], log });
+  return {
+    dir,
+    config,
+    store,
+    runner,
+    channel,
+    orch,
+    async stop() {
+      await orch.stop();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

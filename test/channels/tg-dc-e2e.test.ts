@@ -5,55 +5,35 @@
  * chatter doesn't trigger on its own.
  */
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import * as v from "valibot";
 import { createDiscordChannel } from "../../src/channels/discord/index.ts";
 import { createTelegramChannel } from "../../src/channels/telegram/index.ts";
-import { Config } from "../../src/config/index.ts";
-import { createEventBus } from "../../src/events/index.ts";
+import type { Config } from "../../src/config/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
-import { type Channel, createOrchestrator, type Orchestrator } from "../../src/orchestrator/index.ts";
-import { createGroupQueue } from "../../src/queue/index.ts";
-import { openStore, type Store } from "../../src/store/index.ts";
-import { createFakeRunner } from "../fakes/agent-runner.ts";
+import type { Channel } from "../../src/orchestrator/index.ts";
 import { createFakeDiscord, type FakeDiscord } from "../fakes/discord.ts";
 import { createFakeTelegram, type FakeTelegram } from "../fakes/telegram.ts";
-import { waitFor } from "./support.ts";
+import { createLoopRig, type LoopRig, waitFor } from "./support.ts";
 
-let dir: string;
-let store: Store | undefined;
-let orch: Orchestrator | undefined;
+let rig: LoopRig | undefined;
 let tg: FakeTelegram | undefined;
 let dc: FakeDiscord | undefined;
 
 afterEach(async () => {
-  await orch?.stop();
+  await rig?.stop();
   tg?.stop();
   dc?.stop();
-  store?.close();
-  rmSync(dir, { recursive: true, force: true });
-  orch = undefined;
+  rig = undefined;
   tg = undefined;
   dc = undefined;
-  store = undefined;
 });
 
 const LONG = Array.from({ length: 40 }, (_, i) => `Point ${i}: ${"detail ".repeat(20)}`.trim()).join("\n\n");
 
 function setup(channel: (config: Config) => Channel, jid: string) {
-  dir = mkdtempSync(join(tmpdir(), "ngb-tgdc-e2e-"));
-  const config = v.parse(Config, {
-    dataDir: join(dir, "data"),
-    groupsDir: join(dir, "groups"),
-    storeDir: join(dir, "store"),
-    retryBaseMs: 5,
-  });
-  store = openStore(join(dir, "ngb.db"));
-  const log = silentLogger();
-  const events = createEventBus();
-  const runner = createFakeRunner({
+  rig = createLoopRig({
+    prefix: "ngb-tgdc-e2e-",
+    jid,
+    channel,
     respond: (t) => [
       {
         status: "success",
@@ -62,25 +42,13 @@ function setup(channel: (config: Config) => Channel, jid: string) {
       },
     ],
   });
-  const queue = createGroupQueue({ maxConcurrent: 2, maxRetries: 1, retryBaseMs: 5, log, events });
-  store.groups.add({
-    jid,
-    name: "team",
-    folder: "team",
-    triggerPattern: null,
-    requiresTrigger: true,
-    isMain: false,
-    containerConfig: null,
-  });
-  const ch = channel(config);
-  orch = createOrchestrator({ config, store, events, queue, runner, channels: [ch], log });
-  return { ch, runner };
+  return { ch: rig.channel, runner: rig.runner, store: rig.store, orch: rig.orch };
 }
 
 test("telegram: @bot mention (in a topic) → agent → reply, long replies chunked to 4096", async () => {
   tg = createFakeTelegram();
   const fake = tg;
-  const { ch, runner } = setup(
+  const { ch, runner, store, orch } = setup(
     () =>
       createTelegramChannel({
         config: {
@@ -94,11 +62,11 @@ test("telegram: @bot mention (in a topic) → agent → reply, long replies chun
       }),
     "tg:-100777",
   );
-  await orch!.start();
+  await orch.start();
   await waitFor(() => ch.health().state === "connected", "telegram connected");
 
   fake.pushMessage({ chatId: -100777, text: "just chatting" });
-  await waitFor(() => store!.messages.count() === 1, "chatter stored");
+  await waitFor(() => store.messages.count() === 1, "chatter stored");
   expect(runner.starts).toHaveLength(0);
 
   const mention = `hey @${fake.botUsername} long please`;
@@ -122,7 +90,7 @@ test("discord: <@bot> mention → agent → reply posted to the channel, chunked
   dc = createFakeDiscord({ heartbeatIntervalMs: 1000 });
   const fake = dc;
   const channelId = fake.guilds[0]!.channels[0]!.id;
-  const { ch, runner } = setup(
+  const { ch, runner, store, orch } = setup(
     (config) =>
       createDiscordChannel({
         config: { apiBaseUrl: fake.apiBaseUrl, gatewayUrl: fake.gatewayUrl, botToken: fake.token },
@@ -131,11 +99,11 @@ test("discord: <@bot> mention → agent → reply posted to the channel, chunked
       }),
     `dc:${channelId}`,
   );
-  await orch!.start();
+  await orch.start();
   await waitFor(() => ch.health().state === "connected" && fake.online, "discord connected");
 
   fake.message({ content: "just chatting" });
-  await waitFor(() => store!.messages.count() === 1, "chatter stored");
+  await waitFor(() => store.messages.count() === 1, "chatter stored");
   expect(runner.starts).toHaveLength(0);
 
   fake.message({ content: `<@${fake.botId}> long please`, mentions: [fake.botId] });
