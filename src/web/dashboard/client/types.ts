@@ -1,24 +1,16 @@
-/** Shapes the dashboard reads from the API (see /api/openapi.json). */
-export interface Msg {
-  seq: number;
-  id: string;
-  chatJid: string;
-  sender: string;
-  senderName: string;
-  content: string;
-  timestamp: number;
-  isFromMe: boolean;
-  isBot: boolean;
-}
-export interface Group {
-  jid: string;
-  name: string;
-  folder: string;
-  triggerPattern: string | null;
-  requiresTrigger: boolean;
-  isMain: boolean;
+/** Shapes the dashboard reads from the API (see /api/openapi.json). Type-only imports: erased in the bundle. */
+import type { RegisteredGroup, StoredMessage } from "../../../store/index.ts";
+
+export type Msg = Pick<
+  StoredMessage,
+  "seq" | "id" | "chatJid" | "sender" | "senderName" | "content" | "timestamp" | "isFromMe" | "isBot"
+>;
+export type Group = Pick<
+  RegisteredGroup,
+  "jid" | "name" | "folder" | "triggerPattern" | "requiresTrigger" | "isMain"
+> & {
   agent?: AgentState;
-}
+};
 export interface Container {
   name: string;
   groupFolder: string;
