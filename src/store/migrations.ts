@@ -8,6 +8,20 @@ export interface Migration {
   sql: string;
 }
 
+/** Triggers keeping messages_fts in sync with messages (v1 creates them; v3 recreates them). */
+const FTS_TRIGGERS = `CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+  INSERT INTO messages_fts (rowid, content, sender_name) VALUES (new.seq, new.content, new.sender_name);
+END;
+CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, content, sender_name)
+  VALUES ('delete', old.seq, old.content, old.sender_name);
+END;
+CREATE TRIGGER messages_au AFTER UPDATE OF content, sender_name ON messages BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, content, sender_name)
+  VALUES ('delete', old.seq, old.content, old.sender_name);
+  INSERT INTO messages_fts (rowid, content, sender_name) VALUES (new.seq, new.content, new.sender_name);
+END;`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -46,18 +60,7 @@ CREATE INDEX messages_chat_time ON messages (chat_jid, timestamp);
 CREATE VIRTUAL TABLE messages_fts USING fts5 (
   content, sender_name, content='messages', content_rowid='seq', tokenize='unicode61'
 );
-CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
-  INSERT INTO messages_fts (rowid, content, sender_name) VALUES (new.seq, new.content, new.sender_name);
-END;
-CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
-  INSERT INTO messages_fts (messages_fts, rowid, content, sender_name)
-  VALUES ('delete', old.seq, old.content, old.sender_name);
-END;
-CREATE TRIGGER messages_au AFTER UPDATE OF content, sender_name ON messages BEGIN
-  INSERT INTO messages_fts (messages_fts, rowid, content, sender_name)
-  VALUES ('delete', old.seq, old.content, old.sender_name);
-  INSERT INTO messages_fts (rowid, content, sender_name) VALUES (new.seq, new.content, new.sender_name);
-END;
+${FTS_TRIGGERS}
 
 CREATE TABLE registered_groups (
   jid TEXT PRIMARY KEY,
@@ -172,18 +175,7 @@ CREATE VIRTUAL TABLE messages_fts USING fts5 (
   content, sender_name, content='messages', content_rowid='seq', tokenize='unicode61', prefix='3'
 );
 INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
-CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
-  INSERT INTO messages_fts (rowid, content, sender_name) VALUES (new.seq, new.content, new.sender_name);
-END;
-CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
-  INSERT INTO messages_fts (messages_fts, rowid, content, sender_name)
-  VALUES ('delete', old.seq, old.content, old.sender_name);
-END;
-CREATE TRIGGER messages_au AFTER UPDATE OF content, sender_name ON messages BEGIN
-  INSERT INTO messages_fts (messages_fts, rowid, content, sender_name)
-  VALUES ('delete', old.seq, old.content, old.sender_name);
-  INSERT INTO messages_fts (rowid, content, sender_name) VALUES (new.seq, new.content, new.sender_name);
-END;
+${FTS_TRIGGERS}
 `,
   },
 ];
