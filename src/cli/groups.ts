@@ -46,7 +46,7 @@ const list = defineCommand({
         );
       }
       const usage = new Map<string, { input: number; output: number }>();
-      for (const u of store.outbound.usage()) {
+      for (const u of store.usage.list()) {
         const cur = usage.get(u.groupFolder) ?? { input: 0, output: 0 };
         cur.input += u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens;
         cur.output += u.outputTokens;

@@ -1,5 +1,5 @@
 /**
- * `ngb logs <group> [-f]`: the agent containers' stderr logs in `groups/<g>/logs/`. Prints the
+ * `ngb logs <group> [-f]`: the agent containers' stderr logs in `data/logs/<g>/` (host-only). Prints the
  * newest run's log (or --all, oldest first); -f keeps printing what is appended, and switches to
  * a new run's file when one appears (fs.watch, no sleeping loop).
  */
@@ -42,7 +42,7 @@ function printFrom(file: string, offset: number): number {
 }
 
 export default defineCommand({
-  meta: { name: "logs", description: "Print a group's agent container logs (groups/<g>/logs/)" },
+  meta: { name: "logs", description: "Print a group's agent container logs (data/logs/<g>/)" },
   args: {
     ...globalArgs,
     group: { type: "positional", description: "Group folder", required: true },
@@ -53,7 +53,7 @@ export default defineCommand({
     if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(args.group))
       throw new UsageError(`ngb logs: "${args.group}" is not a group folder name`);
     const { config } = await loadContext({ ...args, "log-level": args["log-level"] ?? "warn" });
-    const dir = join(config.groupsDir, args.group, "logs");
+    const dir = join(config.dataDir, "logs", args.group);
     if (!existsSync(join(config.groupsDir, args.group)))
       throw new UsageError(
         `ngb logs: no folder ${join(config.groupsDir, args.group)} (see \`ngb groups list\`)`,

@@ -56,7 +56,7 @@ export default defineCommand({
         );
       const { createCredentialProxy } = await import("../proxy/index.ts");
       const { createDockerRunner } = await import("../container/index.ts");
-      const { writeSnapshots, ensureGroupFolder } = await import("../orchestrator/index.ts");
+      const { ensureGroupFolder } = await import("../orchestrator/index.ts");
       const { instanceIdOf } = await import("../runtime/instance.ts");
       const proxy = createCredentialProxy({
         config,
@@ -68,12 +68,11 @@ export default defineCommand({
       const runner = createDockerRunner({
         config,
         log,
-        paths: { groupsDir: config.groupsDir, dataDir: config.dataDir, projectRoot: process.cwd() },
+        paths: { groupsDir: config.groupsDir, dataDir: config.dataDir },
         proxy,
         instanceId: instanceIdOf(config),
       });
       ensureGroupFolder(config.groupsDir, group);
-      writeSnapshots(store, config.dataDir, group);
       const sessionId = args.resume ? (store.groups.session(group.folder) ?? undefined) : undefined;
       let outputs = 0;
       let failed: string | null = null;
@@ -83,6 +82,7 @@ export default defineCommand({
         group,
         input: {
           prompt: args.prompt,
+          inputId: "run",
           sessionId,
           groupFolder: group.folder,
           chatJid: group.jid,
@@ -91,7 +91,9 @@ export default defineCommand({
           model: config.anthropic.model,
           idleTimeoutMs: config.container.idleTimeoutMs,
         },
-        async onOutput(out) {
+        // Without serve nobody acts on the agent's tool requests: say so to the model.
+        onRequest: async () => ({ ok: false, text: "Not available: `ngb run` without a running serve." }),
+        async onResult(out) {
           outputs++;
           if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`);
           else if (out.result) process.stdout.write(`${out.result}\n`);

@@ -3,7 +3,6 @@
  * (folder, global memory, session dir, IPC dir, allowlisted extra mounts; the project read-only
  * for main), for looking around. No credential proxy token: model calls from the shell are refused.
  */
-import { mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
 import { UserError } from "../util/errors.ts";
 import { globalArgs, loadContext, UsageError } from "./common.ts";
@@ -29,18 +28,15 @@ export default defineCommand({
       throw new UsageError(
         `no registered group "${args.group}" (give its folder or jid; see \`ngb groups list\`)`,
       );
-    const { buildRunArgs, hostDirs, resolveExtraMounts } = await import("../container/index.ts");
+    const { buildRunArgs, hostDirs, prepareHostDirs, resolveExtraMounts } = await import("../container/index.ts");
     const { instanceIdOf } = await import("../runtime/instance.ts");
-    const paths = { groupsDir: config.groupsDir, dataDir: config.dataDir, projectRoot: process.cwd() };
-    const dirs = hostDirs(paths, group.folder);
-    for (const d of [dirs.group, dirs.global, dirs.logs, dirs.claudeHome, dirs.ipc, dirs.input])
-      mkdirSync(d, { recursive: true });
+    const dirs = hostDirs({ groupsDir: config.groupsDir, dataDir: config.dataDir }, group.folder);
+    prepareHostDirs(dirs, config.container);
     const runArgs = buildRunArgs({
       name: `ngb-${group.folder}-shell-${process.pid}`,
       group,
       container: config.container,
       dirs,
-      paths,
       instanceId: instanceIdOf(config),
       proxyToken: false,
       // The same allowlisted extra mounts the agent gets (a refused one is named in a warning).

@@ -36,8 +36,27 @@ export const ContainerConfig = v.strictObject({
   pidsLimit: v.optional(PositiveInt, 512),
   /** "none" keeps agents off the network except the credential proxy socket. */
   network: v.optional(v.string(), "none"),
-  /** Run as this uid:gid inside the container (default: the image's user). */
-  user: v.optional(v.string()),
+  /**
+   * Run as this uid:gid inside the container. Default: uid 10001 (never root, never the host's
+   * uid) with gid 10001 when the host runs as root (the writable mounts are chowned to it), else
+   * with the host's own gid (the writable mounts are group-writable, setgid).
+   */
+  user: v.optional(v.pipe(v.string(), v.regex(/^\d+(:\d+)?$/, "user must be a numeric uid or uid:gid"))),
+  /** Read-only root filesystem (only the group folder, the session dir and tmpfs are writable). */
+  readOnlyRoot: v.optional(v.boolean(), true),
+  /** Size of the container's /tmp (tmpfs), e.g. "512m". */
+  tmpSize: v.optional(v.pipe(v.string(), v.regex(/^\d+[kmg]?$/i, 'tmpSize must look like "512m"')), "512m"),
+  /** Largest file an agent may write (RLIMIT_FSIZE), bytes. */
+  maxFileBytes: v.optional(PositiveInt, 1024 * 1024 * 1024),
+  /** Open files per container process (RLIMIT_NOFILE). */
+  maxOpenFiles: v.optional(PositiveInt, 4096),
+  /** A group folder over this many bytes is refused a new run until it shrinks (0: no limit). */
+  maxGroupFolderBytes: v.optional(NonNegInt, 5 * 1024 * 1024 * 1024),
+  /**
+   * A run with a turn in progress that shows no progress (no output, no tool call) for this
+   * long is stopped as stalled and not retried.
+   */
+  stallTimeoutMs: v.optional(PositiveInt, 10 * 60_000),
   /** Host path of the mount allowlist. Default: $XDG_CONFIG_HOME/nanogridbot/mount-allowlist.json */
   mountAllowlistPath: v.optional(v.string()),
 });
@@ -60,8 +79,31 @@ export const Config = v.strictObject({
   retryBaseMs: v.optional(PositiveInt, 5_000),
   /** Scheduler poll is timer-driven; this caps the longest sleep (safety net against clock jumps). */
   schedulerMaxSleepMs: v.optional(PositiveInt, 60_000),
-  /** How often the IPC watcher re-scans as a fallback to fs events. */
-  ipcPollMs: v.optional(PositiveInt, 1_000),
+  /** Ignored since IPC moved onto the container's stdio (kept so old config files still load). */
+  ipcPollMs: v.optional(PositiveInt),
+  /** Limits on what one group's agent may ask of the host through its tools. */
+  ipc: v.optional(
+    v.strictObject({
+      /** IPC requests per group per minute (all kinds). */
+      requestsPerMinute: v.optional(PositiveInt, 120),
+      /** send_message requests per group per minute. */
+      messagesPerMinute: v.optional(PositiveInt, 30),
+    }),
+    {},
+  ),
+  /** How replies are sent. */
+  delivery: v.optional(
+    v.strictObject({
+      /**
+       * A reply whose send was cut off by a crash (the platform may or may not have it): "skip"
+       * marks it unknown and does not re-send (no duplicate, maybe one lost reply); "resend"
+       * sends it again (no loss, maybe one duplicate). Channels whose platform de-duplicates
+       * re-sends (Discord, WhatsApp, Feishu) always re-send safely.
+       */
+      unknownFate: v.optional(v.picklist(["skip", "resend"]), "skip"),
+    }),
+    {},
+  ),
   container: v.optional(ContainerConfig, {}),
   anthropic: v.optional(
     v.strictObject({

@@ -5,7 +5,7 @@
 import { errorMessage } from "../util/errors.ts";
 
 export interface SpawnedProcess {
-  readonly stdin: { write(data: string | Uint8Array): unknown; end(): unknown };
+  readonly stdin: { write(data: string | Uint8Array): unknown; flush?(): unknown; end(): unknown };
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
   readonly exited: Promise<number>;
@@ -21,6 +21,14 @@ export function engineError(detail: string): string {
   return `container engine not reachable: ${detail}, run ngb doctor`;
 }
 
+const ENGINE_DOWN =
+  /cannot connect to the docker daemon|error during connect|connection refused|no such file or directory.*\.sock|is the docker daemon running|unexpected EOF|connection reset by peer|broken pipe/i;
+
+/** The CLI's stderr says the engine itself could not be reached (not the container's fault). */
+export function isEngineFailure(stderr: string): boolean {
+  return ENGINE_DOWN.test(stderr);
+}
+
 /** Classifies a failed `docker …` by its exit code and stderr. */
 export function describeDockerFailure(code: number | null, stderr: string, image: string): string | null {
   const line =
@@ -28,12 +36,7 @@ export function describeDockerFailure(code: number | null, stderr: string, image
       .split("\n")
       .map((l) => l.trim())
       .find((l) => l.length > 0) ?? "";
-  if (
-    /cannot connect to the docker daemon|error during connect|connection refused|no such file or directory.*\.sock|is the docker daemon running/i.test(
-      stderr,
-    )
-  )
-    return engineError(line.slice(0, 300));
+  if (code !== 0 && isEngineFailure(stderr)) return engineError(line.slice(0, 300));
   if (
     code === 125 &&
     /unable to find image|no such image|pull access denied|repository does not exist/i.test(stderr)

@@ -1,34 +1,40 @@
 /**
  * AgentRunner over the docker CLI (docker or podman; the child inherits the environment, so
- * DOCKER_HOST and docker contexts work). Owns one container's life: start, stdin input, the
- * streamed marker output, follow-ups, idle close, hard timeout, output cap and stderr log.
- * Containers are named and labelled so they can always be removed with `docker rm -f`.
+ * DOCKER_HOST and docker contexts work). Owns one container's life: start, the stdio frames
+ * (protocol v2: start/input/close/reply in, result/request/activity out), idle close, hard
+ * timeout, stall detection, output cap and the host-only stderr log. Containers are named and
+ * labelled, and removed with `docker rm -f` whenever a run ends in any way but a clean exit, so
+ * no container outlives its run; a removal the engine could not take is retried until it does.
  */
-import { randomHex } from "../util/crypto.ts";
-import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { childEnv, type Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { ResolvedMount } from "../mounts/index.ts";
-import { CLOSE_SENTINEL, type ContainerOutput, type FollowUpInput } from "../protocol/index.ts";
+import { encodeHostFrame, type HostFrame, type ResultFrame } from "../protocol/index.ts";
+import { randomHex } from "../util/crypto.ts";
 import { errorMessage } from "../util/errors.ts";
-import { buildRunArgs, hostDirs, LABELS, prepareHostDirs, type RunnerPaths } from "./args.ts";
+import { buildRunArgs, hostDirs, LABELS, LOG_OPEN_FLAGS, prepareHostDirs, type RunnerPaths } from "./args.ts";
 import {
   bunSpawn,
   describeDockerFailure,
   engineError,
   execCli,
+  isEngineFailure,
   type SpawnedProcess,
   type SpawnFn,
 } from "./cli.ts";
 import { resolveExtraMounts } from "./extra-mounts.ts";
-import { createOutputParser } from "./output-parser.ts";
+import { createFrameParser } from "./output-parser.ts";
 import { pipeStderr } from "./stderr-log.ts";
 import type {
   AgentProcess,
   AgentRunner,
   AgentRunRequest,
   AgentRunResult,
+  EngineState,
+  FailureKind,
+  FollowUp,
   RunningContainer,
 } from "./types.ts";
 
@@ -49,28 +55,16 @@ export interface DockerRunnerOptions {
   clock?: () => number;
   /** Environment for the CLI (default: the host's, so DOCKER_HOST is honoured). */
   env?: Record<string, string | undefined>;
-  /** After `_close`, how long a container may take to exit before `rm -f`. Default 30 s. */
+  /** After `close`, how long a container may take to exit before `rm -f`. Default 30 s. */
   closeGraceMs?: number;
   /** Cap for the per-run stderr log file. Default 5 MiB. */
   maxStderrBytes?: number;
+  /** Extra mount check inputs (paths that must never be mounted). */
+  resolveMounts?: (group: AgentRunRequest["group"]) => ResolvedMount[];
 }
 
 /** Same rule as the protocol's GroupFolder: a folder can never climb out of groupsDir. */
 const SAFE_FOLDER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-
-/** A process that never started: `done` is already the error (the caller's flow stays the same). */
-function failedProcess(request: AgentRunRequest, error: string): AgentProcess {
-  const startedAt = Date.now();
-  return {
-    name: `ngb-${request.group.folder}-failed`,
-    groupFolder: request.group.folder,
-    startedAt,
-    sendFollowUp: async () => false,
-    close() {},
-    async kill() {},
-    done: Promise.resolve({ status: "error", error, exitCode: null, durationMs: 0, outputs: 0 }),
-  };
-}
 
 export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
   const { config, paths, proxy, instanceId } = options;
@@ -81,18 +75,53 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
   const closeGraceMs = options.closeGraceMs ?? 30_000;
   const maxStderr = options.maxStderrBytes ?? 5 * 1024 * 1024;
   const live = new Map<string, { info: RunningContainer; proc: AgentProcess }>();
-  let followSeq = 0;
+  /** Containers whose removal the engine did not take (unreachable): retried before the next start. */
+  const toRemove = new Set<string>();
+  let engine: EngineState = { ok: true, since: now() };
+
+  const setEngine = (ok: boolean, error?: string) => {
+    if (engine.ok === ok && engine.error === error) return;
+    if (engine.ok !== ok) {
+      if (ok) log.info("container engine reachable again");
+      else log.warn("container engine unreachable; runs wait for it", { error });
+    }
+    engine = { ok, ...(error ? { error } : {}), since: engine.ok === ok ? engine.since : now() };
+  };
 
   function env(extra: Record<string, string> = {}) {
     return { ...(options.env ?? childEnv()), ...extra };
   }
 
-  const exec = (args: string[]) => execCli(spawn, [bin, ...args], env());
+  const exec = (args: string[], timeoutMs?: number) => execCli(spawn, [bin, ...args], env(), timeoutMs);
 
-  async function remove(name: string): Promise<void> {
-    const r = await exec(["rm", "-f", name]);
-    if (r.code !== 0 && !/no such container/i.test(r.stderr))
-      log.warn("rm -f failed", { name, error: r.stderr.trim().slice(0, 200) });
+  /** `rm -f` that never throws; false when the engine did not answer (retried later). */
+  async function remove(name: string): Promise<boolean> {
+    const r = await exec(["rm", "-f", name], 20_000);
+    if (r.code === 0 || /no such container/i.test(r.stderr)) {
+      toRemove.delete(name);
+      return true;
+    }
+    toRemove.add(name);
+    if (r.spawnFailed || isEngineFailure(r.stderr) || r.code < 0)
+      setEngine(false, engineError(r.stderr.trim().split("\n")[0]?.slice(0, 200) ?? "no answer"));
+    log.warn("rm -f failed; will retry", { name, error: r.stderr.trim().slice(0, 200) });
+    return false;
+  }
+
+  async function flushRemovals(): Promise<void> {
+    for (const name of [...toRemove]) await remove(name);
+  }
+
+  async function probeEngine(): Promise<EngineState> {
+    const r = await exec(["version", "--format", "{{.Server.Version}}"], 10_000);
+    if (r.code === 0) {
+      setEngine(true);
+      await flushRemovals();
+    } else {
+      const detail = r.spawnFailed ? `"${bin}" not found on PATH` : (r.stderr.trim().split("\n")[0] ?? "");
+      setEngine(false, engineError(detail.slice(0, 300)));
+    }
+    return engine;
   }
 
   async function start(request: AgentRunRequest): Promise<AgentProcess> {
@@ -102,60 +131,48 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     const startedAt = now();
     const c = config.container;
     const timeoutMs = group.containerConfig?.timeoutMs ?? c.timeoutMs;
-    const dirs = hostDirs(paths, folder);
-    if (!SAFE_FOLDER.test(folder))
-      return failedProcess(request, `refusing to run: unsafe group folder "${folder}"`);
+    const stallMs = c.stallTimeoutMs;
 
     let state: "running" | "closing" | "exited" = "running";
-    let busy = true;
     let outputs = 0;
     let newSessionId: string | undefined;
-    let stopReason: { status: "error" | "timeout" | "closed"; error?: string } | undefined;
+    let stop: { failure: FailureKind; error: string } | undefined;
+    let closedByUs = false;
     let idleTimer: ReturnType<typeof setTimeout> | undefined;
     let graceTimer: ReturnType<typeof setTimeout> | undefined;
     let hardTimer: ReturnType<typeof setTimeout> | undefined;
+    let stallTimer: ReturnType<typeof setTimeout> | undefined;
     let token: string | undefined;
-    const followUps: string[] = [];
+    /** Inputs handed over and not yet named in a result's `consumed`. */
+    const outstanding = new Set<string>([request.input.inputId]);
+    let requestsInFlight = 0;
     let resolveDone!: (r: AgentRunResult) => void;
     const done = new Promise<AgentRunResult>((r) => {
       resolveDone = r;
     });
     let child: SpawnedProcess | undefined;
-    let removing: Promise<void> | undefined;
-    let abandon!: () => void;
-    const abandoned = new Promise<null>((r) => {
-      abandon = () => r(null);
-    });
+    let removing: Promise<boolean> | undefined;
 
-    const finish = (status: AgentRunResult["status"], exitCode: number | null, error?: string) => {
+    const finish = (status: AgentRunResult["status"], exitCode: number | null, failure?: FailureKind, error?: string) => {
       if (state === "exited" && !live.has(name)) return;
       state = "exited";
-      clearTimeout(idleTimer);
-      clearTimeout(graceTimer);
-      clearTimeout(hardTimer);
+      for (const t of [idleTimer, graceTimer, hardTimer, stallTimer]) clearTimeout(t);
       if (token) proxy.revoke(token);
       live.delete(name);
-      let unconsumed = 0;
-      for (const f of followUps) {
-        if (existsSync(f)) {
-          unconsumed++;
-          rmSync(f, { force: true });
-        }
-      }
       const result: AgentRunResult = {
         status,
         exitCode,
         durationMs: now() - startedAt,
         outputs,
         ...(newSessionId ? { newSessionId } : {}),
+        ...(failure && status !== "success" ? { failure } : {}),
         ...(error ? { error } : {}),
-        ...(unconsumed ? { unconsumedFollowUps: unconsumed } : {}),
       };
       log.debug("container done", { name, status, exitCode, outputs, durationMs: result.durationMs });
       resolveDone(result);
     };
 
-    const removeNow = (): Promise<void> => {
+    const removeNow = (): Promise<boolean> => {
       removing ??= remove(name).finally(() => {
         try {
           child?.kill(9);
@@ -166,20 +183,43 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       return removing;
     };
 
-    const writeClose = () => {
+    const stopWith = (failure: FailureKind, error: string) => {
+      if (state === "exited") return;
+      stop ??= { failure, error };
+      state = "closing";
+      void removeNow();
+    };
+
+    const write = (frame: HostFrame): boolean => {
+      if (!child) return false;
       try {
-        writeAtomic(join(dirs.input, CLOSE_SENTINEL), "");
+        const r = child.stdin.write(encodeHostFrame(frame));
+        if (r instanceof Promise) r.catch((err) => log.debug("stdin write failed", { name, error: errorMessage(err) }));
+        child.stdin.flush?.();
+        return true;
       } catch (err) {
-        log.warn("cannot write _close", { name, error: errorMessage(err) });
+        log.debug("stdin write failed", { name, error: errorMessage(err) });
+        return false;
       }
+    };
+
+    const busy = () => outstanding.size > 0 || requestsInFlight > 0;
+
+    const armStall = () => {
+      clearTimeout(stallTimer);
+      if (state === "exited" || !busy()) return;
+      stallTimer = setTimeout(() => {
+        if (state === "exited" || !busy()) return;
+        log.warn("agent made no progress, stopping it", { name, stallMs });
+        stopWith("stalled", `the agent made no progress for ${Math.round(stallMs / 1000)} s and was stopped`);
+      }, stallMs);
     };
 
     const startGrace = () => {
       clearTimeout(graceTimer);
       graceTimer = setTimeout(() => {
         if (state === "exited") return;
-        log.info("container did not exit after _close, removing", { name });
-        stopReason ??= { status: "closed" };
+        log.info("container did not exit after close, removing", { name });
         void removeNow();
       }, closeGraceMs);
     };
@@ -187,14 +227,15 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     const beginClose = () => {
       if (state !== "running") return;
       state = "closing";
+      closedByUs = true;
       clearTimeout(idleTimer);
-      writeClose();
-      if (!busy) startGrace();
+      write({ type: "close" });
+      startGrace();
     };
 
     const armIdle = () => {
       clearTimeout(idleTimer);
-      if (state !== "running") return;
+      if (state !== "running" || busy()) return;
       idleTimer = setTimeout(() => {
         log.debug("idle timeout, closing", { name });
         beginClose();
@@ -206,47 +247,49 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       groupFolder: folder,
       startedAt,
       done,
-      async sendFollowUp(text: string) {
-        if (state !== "running") return false;
-        const body: FollowUpInput = { type: "message", text };
-        const file = join(
-          dirs.input,
-          `${String(now()).padStart(13, "0")}-${String(++followSeq).padStart(6, "0")}.json`,
-        );
-        try {
-          writeAtomic(file, JSON.stringify(body));
-        } catch (err) {
-          log.warn("follow-up write failed", { name, error: errorMessage(err) });
+      sendInput(input: FollowUp) {
+        if (state !== "running" || !child) return false;
+        if (!write({ type: "input", id: input.id, text: input.text, ...(input.thread ? { thread: input.thread } : {}) }))
           return false;
-        }
-        followUps.push(file);
-        busy = true;
+        outstanding.add(input.id);
         clearTimeout(idleTimer);
+        armStall();
         return true;
       },
       close() {
         beginClose();
       },
-      async kill(reason: string) {
+      async kill(reason: string, failure: FailureKind = "stopped") {
         if (state === "exited") return;
-        stopReason ??= { status: "error", error: `stopped: ${reason}` };
-        state = "closing";
+        stopWith(failure, `stopped: ${reason}`);
         await removeNow();
-        const giveUp = setTimeout(abandon, closeGraceMs);
-        await done;
-        clearTimeout(giveUp);
+        await Promise.race([done, Bun.sleep(closeGraceMs)]);
       },
     };
 
+    if (!SAFE_FOLDER.test(folder)) {
+      finish("error", null, "setup", `refusing to run: unsafe group folder "${folder}"`);
+      return proc;
+    }
     live.set(name, { info: { name, groupFolder: folder, chatJid: request.input.chatJid, startedAt }, proc });
 
+    // A container of this group the engine could not remove earlier must be gone before another starts.
+    if (toRemove.size > 0) await flushRemovals();
+    if ([...toRemove].some((n) => n.startsWith(`ngb-${folder}-`))) {
+      finish("error", null, "engine", engine.error ?? engineError("an earlier container could not be removed"));
+      return proc;
+    }
+
+    const dirs = hostDirs(paths, folder);
     let mounts: ResolvedMount[];
     try {
-      prepareHostDirs(dirs, c.user);
-      mounts = resolveExtraMounts(request.group, config.container.mountAllowlistPath, log);
+      prepareHostDirs(dirs, c);
+      mounts = options.resolveMounts
+        ? options.resolveMounts(group)
+        : resolveExtraMounts(group, c.mountAllowlistPath, log);
       token = proxy.issue(folder);
     } catch (err) {
-      finish("error", null, `cannot prepare container directories: ${errorMessage(err)}`);
+      finish("error", null, "setup", `cannot prepare the container: ${errorMessage(err)}`);
       return proc;
     }
     const args = buildRunArgs({
@@ -254,7 +297,6 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       group,
       container: c,
       dirs,
-      paths,
       instanceId,
       proxySocketDir: dirname(proxy.socketPath),
       proxyToken: true,
@@ -265,76 +307,99 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       child = spawn([bin, ...args], { env: env({ NGB_PROXY_TOKEN: token }) });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const detail = code === "ENOENT" ? `"${bin}" not found on PATH` : errorMessage(err);
-      log.error(engineError(detail), { name });
-      finish("error", null, engineError(detail));
+      const detail = engineError(code === "ENOENT" ? `"${bin}" not found on PATH` : errorMessage(err));
+      setEngine(false, detail);
+      finish("error", null, "engine", detail);
       return proc;
     }
     const p = child;
     log.debug("container started", { name, group: folder, mounts: mounts.length });
+    write({ type: "start", input: request.input });
+    armStall();
 
     hardTimer = setTimeout(() => {
       if (state === "exited") return;
       log.warn("container timed out, removing", { name, timeoutMs });
-      stopReason = { status: "timeout", error: `timed out after ${Math.round(timeoutMs / 1000)} s` };
-      // If delivery (onOutput) itself hangs, stop waiting for it a grace period after removal.
-      void removeNow().then(() => setTimeout(abandon, closeGraceMs));
+      stopWith("timeout", `timed out after ${Math.round(timeoutMs / 1000)} s`);
     }, timeoutMs);
 
-    // A container that dies before reading stdin must not turn into an unhandled rejection.
-    const stdinFailed = (err: unknown) => log.debug("stdin write failed", { name, error: errorMessage(err) });
+    // stderr: a host-only log file (never a path the agent can write), with a tail for errors.
+    let logFd: number | undefined;
+    const logFile = join(
+      dirs.logs,
+      `container-${new Date(startedAt).toISOString().replace(/[:.]/g, "-")}-${randomHex(2)}.log`,
+    );
     try {
-      for (const r of [p.stdin.write(JSON.stringify(request.input)), p.stdin.end()])
-        if (r instanceof Promise) r.catch(stdinFailed);
+      logFd = openSync(logFile, LOG_OPEN_FLAGS, 0o600);
     } catch (err) {
-      stdinFailed(err);
+      log.warn("cannot open container log", { name, error: errorMessage(err) });
     }
-
-    // stderr: streamed to the group's log file (capped), with a small tail kept for errors.
-    const stderrLog = pipeStderr(p.stderr, {
-      file: join(dirs.logs, `container-${new Date(startedAt).toISOString().replace(/[:.]/g, "-")}.log`),
-      maxBytes: maxStderr,
-      log,
+    const stderrLog = pipeStderr(p.stderr, { fd: logFd, maxBytes: maxStderr, log, onData: armStall });
+    const stderrDone = stderrLog.done.finally(() => {
+      if (logFd !== undefined) closeSync(logFd);
     });
-    const stderrDone = stderrLog.done;
 
-    const parser = createOutputParser({
+    const parser = createFrameParser({
       onGarbage: (line) => log.debug("agent stdout outside markers", { name, line }),
       onInvalid: (reason) => log.warn("invalid agent output", { name, reason }),
     });
 
-    const deliver = async (out: ContainerOutput) => {
+    let requests = Promise.resolve();
+    const handleResult = async (frame: ResultFrame) => {
       outputs++;
-      if (out.newSessionId) newSessionId = out.newSessionId;
+      if (frame.newSessionId) newSessionId = frame.newSessionId;
+      for (const id of frame.consumed) outstanding.delete(id);
       try {
-        await request.onOutput(out);
+        await request.onResult(frame);
       } catch (err) {
-        log.error("onOutput failed", { name, error: errorMessage(err) });
+        log.error("result handling failed", { name, error: errorMessage(err) });
       }
-      busy = false;
+      armStall();
       if (state === "running") armIdle();
-      else if (state === "closing") startGrace();
     };
 
     const stdoutDone = (async () => {
-      let bytes = 0;
+      let sinceResult = 0;
       const reader = p.stdout.getReader();
       try {
         while (true) {
           const { done: end, value } = await reader.read();
           if (end) break;
-          bytes += value.length;
-          if (bytes > c.maxOutputBytes) {
+          sinceResult += value.length;
+          if (sinceResult > c.maxOutputBytes) {
             log.warn("output limit exceeded, removing", { name, maxOutputBytes: c.maxOutputBytes });
-            stopReason = { status: "error", error: `output exceeded ${c.maxOutputBytes} bytes` };
-            void removeNow();
+            stopWith("agent", `output exceeded ${c.maxOutputBytes} bytes without a result`);
             await reader.cancel().catch(() => {});
             return false;
           }
-          for (const out of parser.push(value)) await deliver(out);
+          for (const frame of parser.push(value)) {
+            if (engine.ok === false) setEngine(true);
+            armStall();
+            if (frame.type === "result") {
+              sinceResult = 0;
+              await handleResult(frame);
+            } else if (frame.type === "activity") {
+              request.onActivity?.(frame);
+            } else {
+              requestsInFlight++;
+              clearTimeout(idleTimer);
+              requests = requests.then(async () => {
+                let answer: { ok: boolean; text: string };
+                try {
+                  answer = await request.onRequest(frame);
+                } catch (err) {
+                  answer = { ok: false, text: `The host could not handle the request: ${errorMessage(err)}` };
+                }
+                requestsInFlight--;
+                if (state !== "exited") write({ type: "reply", reqId: frame.reqId, ok: answer.ok, text: answer.text });
+                armStall();
+                if (state === "running") armIdle();
+              });
+            }
+          }
         }
         const rest = parser.end();
-        for (const out of rest.outputs) await deliver(out);
+        for (const frame of rest.frames) if (frame.type === "result") await handleResult(frame);
         return rest.unterminated;
       } catch (err) {
         log.debug("stdout read failed", { name, error: errorMessage(err) });
@@ -349,26 +414,36 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       } catch {
         exitCode = null;
       }
-      const streams = await Promise.race([Promise.all([stdoutDone, stderrDone]), abandoned]);
-      const unterminated = streams ? streams[0] : false;
-      if (!streams) log.warn("gave up waiting for output delivery after timeout", { name });
-      // Resolve only once a removal we started is over, so the group's next run never overlaps.
-      if (removing) await removing;
-      if (stopReason && stopReason.status !== "closed") {
-        return finish(stopReason.status, exitCode, stopReason.error);
+      try {
+        p.stdin.end();
+      } catch {
+        // already closed
       }
+      const streams = await Promise.race([
+        Promise.all([stdoutDone, stderrDone]),
+        Bun.sleep(closeGraceMs).then(() => null),
+      ]);
+      await requests;
+      const unterminated = streams ? streams[0] : false;
       const failure = describeDockerFailure(exitCode, stderrLog.tail(), c.image);
+      const engineDown = failure !== null && isEngineFailure(stderrLog.tail());
+      if (engineDown) setEngine(false, failure ?? undefined);
+      // The CLI ended; unless the container exited cleanly by itself, make sure it is gone too
+      // (a cut engine connection leaves it running; --rm only acts on a clean exit).
+      const clean = exitCode === 0 && !stop && !unterminated;
+      if (!clean) await removeNow();
+      else if (removing) await removing;
+      if (stop) return finish(stop.failure === "timeout" ? "timeout" : "error", exitCode, stop.failure, stop.error);
       if (failure) {
         log.error(failure, { name });
-        return finish("error", exitCode, failure);
+        return finish("error", exitCode, engineDown ? "engine" : "setup", failure);
       }
       if (unterminated)
-        return finish("error", exitCode, "agent exited inside an output block (no end marker)");
-      if (stopReason?.status === "closed" || (exitCode === 0 && outputs > 0))
-        return finish("success", exitCode);
+        return finish("error", exitCode, "agent", "agent exited inside an output block (no end marker)");
+      if (closedByUs || (exitCode === 0 && outputs > 0)) return finish("success", exitCode);
       const tail = stderrLog.tail().trim().split("\n").slice(-3).join(" | ").slice(0, 500);
-      if (exitCode === 0) return finish("error", exitCode, "agent exited without output");
-      return finish("error", exitCode, `agent exited with code ${exitCode}${tail ? `: ${tail}` : ""}`);
+      if (exitCode === 0) return finish("error", exitCode, "agent", "agent exited without output");
+      return finish("error", exitCode, "agent", `agent exited with code ${exitCode}${tail ? `: ${tail}` : ""}`);
     })();
 
     return proc;
@@ -379,6 +454,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     running() {
       return [...live.values()].map((l) => ({ ...l.info }));
     },
+    engine: () => engine,
+    probeEngine,
     async cleanupOrphans() {
       // Ours = this installation's (instanceId is stable per data dir): a restarted host cleans
       // up after its predecessor, but never touches another installation sharing the engine.
@@ -393,21 +470,24 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
         "{{.Names}}",
       ]);
       if (ps.code !== 0) {
-        log.warn("orphan cleanup skipped", {
-          error: ps.spawnFailed
-            ? engineError(`"${bin}" not found`)
-            : (describeDockerFailure(ps.code, ps.stderr, config.container.image) ??
-              ps.stderr.trim().slice(0, 200)),
-        });
+        const detail = ps.spawnFailed
+          ? engineError(`"${bin}" not found`)
+          : (describeDockerFailure(ps.code, ps.stderr, config.container.image) ?? ps.stderr.trim().slice(0, 200));
+        if (ps.spawnFailed || isEngineFailure(ps.stderr)) setEngine(false, detail);
+        log.warn("orphan cleanup skipped", { error: detail });
         return 0;
       }
+      setEngine(true);
       const names = ps.stdout
         .split("\n")
         .map((s) => s.trim())
         .filter((s) => s && !live.has(s));
       if (names.length === 0) return 0;
       const rm = await exec(["rm", "-f", ...names]);
-      if (rm.code !== 0) log.warn("orphan removal failed", { error: rm.stderr.trim().slice(0, 200) });
+      if (rm.code !== 0) {
+        for (const n of names) toRemove.add(n);
+        log.warn("orphan removal failed", { error: rm.stderr.trim().slice(0, 200) });
+      }
       log.info("removed orphaned containers", { count: names.length });
       return names.length;
     },
@@ -415,16 +495,4 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       await Promise.all([...live.values()].map((l) => l.proc.kill("shutdown")));
     },
   };
-}
-
-/** Write via a temp file and rename, so a reader never sees a half-written file. */
-export function writeAtomic(file: string, data: string): void {
-  const tmp = join(dirname(file), `.${Date.now()}-${randomHex(3)}.tmp`);
-  const fd = openSync(tmp, "w", 0o644);
-  try {
-    writeSync(fd, data);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
 }

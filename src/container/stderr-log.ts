@@ -1,8 +1,8 @@
 /**
- * A container's stderr, streamed into the group's per-run log file up to a cap, with the last
- * few KiB kept in memory for error messages.
+ * A container's stderr, streamed into a host-only per-run log file (an fd the caller opened with
+ * no-follow semantics) up to a cap, with the last few KiB kept in memory for error messages.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { writeSync } from "node:fs";
 import type { Logger } from "../log/index.ts";
 import { errorMessage } from "../util/errors.ts";
 
@@ -17,16 +17,11 @@ export interface StderrLog {
 
 export function pipeStderr(
   stream: ReadableStream<Uint8Array>,
-  opts: { file: string; maxBytes: number; log: Logger },
+  opts: { fd: number | undefined; maxBytes: number; log: Logger; onData?: () => void },
 ): StderrLog {
   let tail = "";
   const done = (async () => {
-    let fd: number | undefined;
-    try {
-      fd = openSync(opts.file, "a", 0o640);
-    } catch (err) {
-      opts.log.warn("cannot open container log", { file: opts.file, error: errorMessage(err) });
-    }
+    const fd = opts.fd;
     let written = 0;
     let truncated = false;
     const decoder = new TextDecoder();
@@ -35,6 +30,7 @@ export function pipeStderr(
       while (true) {
         const { done: end, value: chunk } = await reader.read();
         if (end) break;
+        opts.onData?.();
         tail = (tail + decoder.decode(chunk, { stream: true })).slice(-TAIL_BYTES);
         if (fd === undefined || truncated) continue;
         if (written + chunk.length > opts.maxBytes) {
@@ -45,9 +41,7 @@ export function pipeStderr(
         written += chunk.length;
       }
     } catch (err) {
-      opts.log.debug("stderr read failed", { file: opts.file, error: errorMessage(err) });
-    } finally {
-      if (fd !== undefined) closeSync(fd);
+      opts.log.debug("stderr read failed", { error: errorMessage(err) });
     }
   })();
   return { done, tail: () => tail };

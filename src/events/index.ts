@@ -16,7 +16,13 @@ export interface EventMap {
     channel: string;
   };
   "message.sent": { chatJid: string; text: string; channel: string; idemKey: string };
-  "message.failed": { chatJid: string; error: string; channel: string };
+  "message.failed": {
+    chatJid: string;
+    error: string;
+    channel: string;
+    /** "unknown": the process died inside the send and the reply was not re-sent (policy). */
+    fate?: "failed" | "unknown";
+  };
   "agent.started": {
     groupFolder: string;
     chatJid: string;
@@ -37,6 +43,10 @@ export interface EventMap {
     status: "success" | "error" | "timeout";
     error?: string;
   };
+  /** Progress of a running agent: a tool call started (name) or the model is working. */
+  "agent.activity": { groupFolder: string; chatJid: string; kind: "tool" | "model"; name?: string };
+  /** The container engine became unreachable (runs wait) or reachable again. */
+  "engine.status": { ok: boolean; error?: string };
   "queue.changed": { active: number; waiting: number };
   "task.run": {
     taskId: string;

@@ -1,9 +1,8 @@
-/** IPC from agents: validated, authorized by directory, acted on; bad files moved aside. */
+/** IPC from agents: requests over the container's stdio, validated, authorized by identity, acted on. */
 export {
-  createIpcWatcher,
+  createIpcHandler,
   type IpcActor,
+  type IpcHandlerOptions,
   IpcRejectedError,
   type IpcTaskOps,
-  type IpcWatcher,
-  type IpcWatcherOptions,
-} from "./watcher.ts";
+} from "./requests.ts";

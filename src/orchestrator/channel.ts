@@ -66,7 +66,17 @@ export interface ChannelStatusUpdate {
 export interface SendOptions {
   /** Reply inside this thread / topic. */
   threadId?: string;
+  /** Stored id of the message this reply answers; adapters quote it where configured
+   *  (Telegram reply_parameters, Discord message_reference, Slack thread). */
   replyToId?: string;
+  /** Stable identity of this reply, the same on every re-send after a crash. Adapters with
+   *  platform de-duplication use it: Discord `nonce` (≤25 chars, derive per chunk) with
+   *  `enforce_nonce: true`; WhatsApp a client-chosen message id (baileys sendMessage messageId). */
+  idempotencyKey?: string;
+  /** Resume a partly sent multi-chunk reply: chunks before this index were already accepted. */
+  fromChunk?: number;
+  /** Called after the platform accepted chunk `index` (0-based), before the next is sent. */
+  onChunkSent?: (index: number) => void;
 }
 
 export interface ChannelHealth {
@@ -87,6 +97,8 @@ export interface Channel {
   disconnect(): Promise<void>;
   /** Send text; the adapter splits to the platform limit. Throws on failure. */
   send(jid: string, text: string, options?: SendOptions): Promise<void>;
+  /** The platform de-duplicates a re-send carrying the same idempotencyKey (safe to re-send after a crash). */
+  readonly dedupesSends?: boolean;
   /** Show / refresh a typing indicator; best effort, never throws. */
   setTyping?(jid: string, on: boolean): Promise<void>;
   health(): ChannelHealth;

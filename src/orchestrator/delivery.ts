@@ -1,12 +1,20 @@
 /**
- * The one way a reply leaves the host: find the channel that owns the chat, claim the
- * idempotency key in the store (a key already `sent` is skipped, so a re-run after a crash does
- * not reply twice), send, mark sent, and store the reply as a message so history shows both
- * sides. Failures are recorded (`markFailed`, `message.failed`) and thrown to the caller.
+ * The one way a reply leaves the host: the outbox sender. Every reply is an outbox row (text
+ * saved, identity fixed) before it is sent; rows of one chat go out in order, one at a time.
+ * A send is: mark `sending` → channel.send (with the row's key as the platform idempotency key
+ * where the platform has one, resuming after the chunks already accepted) → mark `sent` and
+ * store the reply in the history in one transaction. A transient failure is retried from the
+ * row with backoff; a refusal by the platform is final. Nothing here ever runs the agent again.
+ *
+ * A row found `sending` at start-up died inside its send: it is re-sent when the channel
+ * de-duplicates re-sends (Discord nonce, WhatsApp message id, Feishu uuid) or the policy says
+ * `resend`; otherwise (default) it is marked `unknown` and not re-sent — at most one duplicate
+ * is traded for at most one lost reply only when the user asks for it.
  */
 import type { EventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
-import type { Store } from "../store/index.ts";
+import type { PipelineHooks } from "./hooks.ts";
+import type { OutboxRow, OutboxSource, Store } from "../store/index.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { Channel, SendOptions } from "./channel.ts";
 
@@ -23,6 +31,8 @@ export class DeliveryError extends Error {
     readonly jid: string,
     readonly channel: string,
     override readonly cause: unknown,
+    /** The platform refused: sending again will not help. */
+    readonly permanent: boolean,
   ) {
     super(`sending to ${jid} via ${channel} failed: ${errorMessage(cause)}`);
   }
@@ -31,12 +41,19 @@ export class DeliveryError extends Error {
 export interface DeliverRequest {
   chatJid: string;
   text: string;
-  /** Stable across re-runs of the same reply. */
+  /** The reply's identity: the same on every re-send. */
   idemKey: string;
-  options?: SendOptions;
+  options?: Pick<SendOptions, "threadId" | "replyToId">;
+  source?: OutboxSource;
 }
 
-export type DeliverOutcome = { status: "sent" | "duplicate"; seq: number | null };
+export type DeliverOutcome = {
+  /** queued: a transient failure; the reply stays in the outbox and is retried in the background. */
+  status: "sent" | "duplicate" | "queued" | "cancelled";
+  seq: number | null;
+};
+
+export type UnknownFatePolicy = "skip" | "resend";
 
 export interface DeliveryDeps {
   store: Store;
@@ -45,76 +62,172 @@ export interface DeliveryDeps {
   assistantName: string;
   log: Logger;
   now?: () => number;
-  /**
-   * Waits before re-sending after a transient failure (network, timeout); one retry per entry.
-   * Default 0.5 s then 2 s. A refusal by the platform (`…ApiError`, `…AuthError`,
-   * `…ConfigError`) is not retried here.
-   */
-  retryDelaysMs?: readonly number[];
+  /** Waits before attempt 2, 3, …; past the last one the reply is marked failed. */
+  backoffMs?: readonly number[];
+  /** Attempts an awaited `deliver` waits for before answering "queued". Default 3. */
+  awaitAttempts?: number;
+  unknownFate?: UnknownFatePolicy;
+  hooks?: Pick<PipelineHooks, "messageSending" | "messageSent">;
 }
 
-const DEFAULT_RETRY_DELAYS_MS = [500, 2_000];
+const DEFAULT_BACKOFF_MS = [500, 2_000, 10_000, 60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000];
 
 /** The platform said no (bad chat, no permission, bad token): sending again won't help. */
 export function isPermanentSendError(err: unknown): boolean {
-  return err instanceof Error && /(Api|Auth|Config)Error$/.test(err.name);
+  if (!(err instanceof Error)) return false;
+  const p = (err as { permanent?: unknown }).permanent;
+  if (typeof p === "boolean") return p;
+  return /(Api|Auth|Config)Error$/.test(err.name);
 }
-
-export type Deliver = (req: DeliverRequest) => Promise<DeliverOutcome>;
 
 export function findChannel(channels: readonly Channel[], jid: string): Channel | undefined {
   return channels.find((c) => c.ownsJid(jid));
 }
 
-export function createDelivery(deps: DeliveryDeps): Deliver {
+export type Deliver = (req: DeliverRequest) => Promise<DeliverOutcome>;
+
+export interface Delivery {
+  /** Save a reply (or find it by key) and send it; resolves with the first attempt's outcome. */
+  deliver: Deliver;
+  /** Send rows already saved (a turn's replies): in the background, in order per chat. */
+  enqueue(rows: readonly OutboxRow[]): void;
+  /** Start-up: settle rows a dead process was sending, then send everything due. */
+  recover(): void;
+  /** Stop timers; resolves when the sends in progress have finished. */
+  stop(): Promise<void>;
+}
+
+type Waiter = { resolve(o: DeliverOutcome): void; reject(e: unknown): void; attempts: number };
+
+export function createDelivery(deps: DeliveryDeps): Delivery {
+  const { store, events } = deps;
+  const log = deps.log.withTag("delivery");
   const now = deps.now ?? Date.now;
-  const delays = deps.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
-  return async ({ chatJid, text, idemKey, options }) => {
-    const channel = findChannel(deps.channels(), chatJid);
-    if (!channel) throw new NoChannelError(chatJid);
-    const row = deps.store.outbound.claim(idemKey, chatJid, text, options?.threadId ?? null, now());
-    if (row.status === "sent") {
-      deps.log.debug("reply already sent, skipping", { idemKey, chatJid });
-      return { status: "duplicate", seq: null };
-    }
-    // A transient failure is retried here, so the agent's answer is not thrown away (a failed
-    // delivery otherwise re-runs the agent). The channel adapters already wait out rate limits.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await channel.send(chatJid, text, options);
-        break;
-      } catch (err) {
-        if (attempt < delays.length && !isPermanentSendError(err)) {
-          deps.log.warn("send failed, retrying", { chatJid, attempt: attempt + 1, error: errorMessage(err) });
-          await Bun.sleep(delays[attempt]!);
-          continue;
-        }
-        deps.store.outbound.markFailed(row.id, errorMessage(err));
-        deps.events.emit("message.failed", { chatJid, error: errorMessage(err), channel: channel.name });
-        throw new DeliveryError(chatJid, channel.name, err);
-      }
-    }
-    const at = now();
-    deps.store.outbound.markSent(row.id, at);
-    const seq = deps.store.messages.insert(
+  const backoff = deps.backoffMs ?? DEFAULT_BACKOFF_MS;
+  const awaitAttempts = deps.awaitAttempts ?? 3;
+  const policy = deps.unknownFate ?? "skip";
+  const chains = new Map<string, Promise<void>>();
+  const waiters = new Map<number, Waiter>();
+  const timers = new Map<string, ReturnType<typeof setTimeout>>();
+  const warnedNoChannel = new Set<string>();
+  let stopped = false;
+
+  const settle = (id: number, fn: (w: Waiter) => boolean) => {
+    const w = waiters.get(id);
+    if (w && fn(w)) waiters.delete(id);
+  };
+
+  const saveSent = store.db.transaction((row: OutboxRow, at: number) => {
+    store.outbox.markSent(row.id, at);
+    return store.messages.insert(
       {
-        id: `out:${idemKey}`,
-        chatJid,
+        id: `out:${row.key}`,
+        chatJid: row.chatJid,
         sender: "assistant",
         senderName: deps.assistantName,
-        content: text,
+        content: row.text,
         timestamp: at,
         isFromMe: true,
         isBot: true,
-        threadId: options?.threadId,
-        replyToId: options?.replyToId,
+        threadId: row.threadId ?? undefined,
+        replyToId: row.replyToId ?? undefined,
       },
       at,
     );
+  });
+
+  function schedule(jid: string, at: number): void {
+    if (stopped) return;
+    clearTimeout(timers.get(jid));
+    const t = setTimeout(
+      () => {
+        timers.delete(jid);
+        kick(jid);
+      },
+      Math.max(0, at - now()),
+    );
+    t.unref?.();
+    timers.set(jid, t);
+  }
+
+  /** One send of one row. Returns false when the chat must wait (row not done). */
+  async function sendRow(row: OutboxRow): Promise<boolean> {
+    const channel = findChannel(deps.channels(), row.chatJid);
+    if (!channel) {
+      if (!warnedNoChannel.has(row.chatJid)) {
+        warnedNoChannel.add(row.chatJid);
+        log.warn("no enabled channel owns this chat; replies wait for it", { chatJid: row.chatJid });
+      }
+      store.outbox.retryAt(row.id, new NoChannelError(row.chatJid).message, now() + 60_000);
+      settle(row.id, (w) => (w.reject(new NoChannelError(row.chatJid)), true));
+      schedule(row.chatJid, now() + 60_000);
+      return false;
+    }
+    let text = row.text;
+    if (deps.hooks) {
+      const r = await deps.hooks.messageSending({ chatJid: row.chatJid, text, source: row.source });
+      if (r.action === "cancel") {
+        store.outbox.markCancelled(row.id, `cancelled by plugin ${r.plugin}: ${r.reason}`);
+        log.info("reply cancelled by a plugin", { chatJid: row.chatJid, plugin: r.plugin, reason: r.reason });
+        settle(row.id, (w) => (w.resolve({ status: "cancelled", seq: null }), true));
+        return true;
+      }
+      text = r.text;
+    }
+    store.outbox.markSending(row.id);
+    const attempt = row.attempts + 1;
+    try {
+      await channel.send(row.chatJid, text, {
+        threadId: row.threadId ?? undefined,
+        replyToId: row.replyToId ?? undefined,
+        idempotencyKey: row.key,
+        fromChunk: row.chunksDone,
+        onChunkSent: (i) => store.outbox.chunksDone(row.id, i + 1),
+      });
+    } catch (err) {
+      const permanent = isPermanentSendError(err);
+      const delay = backoff[attempt - 1];
+      if (permanent || delay === undefined) {
+        const error = permanent ? errorMessage(err) : `gave up after ${attempt} attempts: ${errorMessage(err)}`;
+        store.outbox.markFailed(row.id, error);
+        log.warn("reply not delivered", { chatJid: row.chatJid, key: row.key, error });
+        events.emit("message.failed", { chatJid: row.chatJid, error, channel: channel.name, fate: "failed" });
+        settle(row.id, (w) => (w.reject(new DeliveryError(row.chatJid, channel.name, err, permanent)), true));
+        return true;
+      }
+      store.outbox.retryAt(row.id, errorMessage(err), now() + delay);
+      log.warn("send failed, will retry", { chatJid: row.chatJid, attempt, retryInMs: delay, error: errorMessage(err) });
+      settle(row.id, (w) => {
+        if (attempt < w.attempts) return false;
+        w.resolve({ status: "queued", seq: null });
+        return true;
+      });
+      schedule(row.chatJid, now() + delay);
+      return false;
+    }
+    const at = now();
+    const sent = { ...row, text };
+    let seq: number | null = null;
+    try {
+      seq = saveSent(sent, at);
+    } catch (err) {
+      // Sent, but the store refused the record (disk full, busy): the row stays `sending`, which a
+      // restart treats as a fate unknown; retry the bookkeeping, never the send.
+      log.error("reply sent but not recorded; retrying the record", { key: row.key, error: errorMessage(err) });
+      for (const wait of [200, 1_000, 5_000]) {
+        await Bun.sleep(wait);
+        try {
+          seq = saveSent(sent, now());
+          break;
+        } catch {
+          // keep trying
+        }
+      }
+    }
     if (seq !== null)
-      deps.events.emit("message.stored", {
+      events.emit("message.stored", {
         seq,
-        chatJid,
+        chatJid: row.chatJid,
         sender: "assistant",
         senderName: deps.assistantName,
         content: text,
@@ -122,7 +235,87 @@ export function createDelivery(deps: DeliveryDeps): Deliver {
         isFromMe: true,
         channel: channel.name,
       });
-    deps.events.emit("message.sent", { chatJid, text, channel: channel.name, idemKey });
-    return { status: "sent", seq };
+    events.emit("message.sent", { chatJid: row.chatJid, text, channel: channel.name, idemKey: row.key });
+    deps.hooks?.messageSent({ chatJid: row.chatJid, text, channel: channel.name });
+    settle(row.id, (w) => (w.resolve({ status: "sent", seq }), true));
+    return true;
+  }
+
+  /** Send what is due for one chat, in order; a row that must wait holds the ones after it. */
+  async function drain(jid: string): Promise<void> {
+    for (;;) {
+      if (stopped) return;
+      const row = store.outbox.openFor(jid).find((r) => r.status === "pending");
+      if (!row) return;
+      if (row.nextAttemptAt !== null && row.nextAttemptAt > now()) return schedule(jid, row.nextAttemptAt);
+      if (!(await sendRow(row))) return;
+    }
+  }
+
+  function kick(jid: string): void {
+    const prev = chains.get(jid) ?? Promise.resolve();
+    const next = prev
+      .then(() => drain(jid))
+      .catch((err) => {
+        log.error("delivery loop failed; retrying soon", { chatJid: jid, error: errorMessage(err) });
+        schedule(jid, now() + 5_000);
+      });
+    chains.set(jid, next);
+    void next.finally(() => {
+      if (chains.get(jid) === next) chains.delete(jid);
+    });
+  }
+
+  return {
+    async deliver(req) {
+      const channel = findChannel(deps.channels(), req.chatJid);
+      if (!channel) throw new NoChannelError(req.chatJid);
+      const { row, created } = store.outbox.add(
+        {
+          key: req.idemKey,
+          chatJid: req.chatJid,
+          text: req.text,
+          threadId: req.options?.threadId,
+          replyToId: req.options?.replyToId,
+          source: req.source ?? "api",
+        },
+        now(),
+      );
+      if (!created && row.status !== "pending") {
+        log.debug("reply already handled, not sending again", { key: row.key, status: row.status });
+        return { status: "duplicate", seq: null };
+      }
+      const outcome = new Promise<DeliverOutcome>((resolve, reject) => {
+        waiters.set(row.id, { resolve, reject, attempts: awaitAttempts });
+      });
+      kick(req.chatJid);
+      return outcome;
+    },
+    enqueue(rows) {
+      for (const jid of new Set(rows.map((r) => r.chatJid))) kick(jid);
+    },
+    recover() {
+      for (const row of store.outbox.inFlight()) {
+        const channel = findChannel(deps.channels(), row.chatJid);
+        if (channel?.dedupesSends || policy === "resend") {
+          log.info("re-sending a reply whose send was cut off", { key: row.key, chatJid: row.chatJid });
+          store.outbox.retryAt(row.id, "re-sent after a restart", now());
+        } else {
+          const note =
+            "the process stopped during this send; not re-sent to avoid a duplicate (delivery.unknownFate: skip)";
+          store.outbox.markUnknown(row.id, note);
+          log.warn("a reply's fate is unknown; not re-sending it", { key: row.key, chatJid: row.chatJid });
+          events.emit("message.failed", { chatJid: row.chatJid, error: note, channel: channel?.name ?? "?", fate: "unknown" });
+        }
+      }
+      const jids = new Set(store.outbox.due(Number.MAX_SAFE_INTEGER).map((r) => r.chatJid));
+      for (const jid of jids) kick(jid);
+    },
+    async stop() {
+      stopped = true;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      await Promise.allSettled([...chains.values()]);
+    },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * The orchestrator: the channel contract, the message → agent → reply loop, delivery with
- * idempotency keys, group registration and the IPC snapshot files.
+ * The orchestrator: the channel contract, the message → agent → reply loop, the outbox sender
+ * and group registration.
  */
 export type * from "./channel.ts";
 export {
@@ -10,10 +10,14 @@ export {
   type DeliverRequest,
   DeliveryError,
   findChannel,
+  isPermanentSendError,
   NoChannelError,
+  type UnknownFatePolicy,
 } from "./delivery.ts";
 export { escapeXml, formatMessages } from "./format.ts";
 export { ensureGroupFolder, registerGroup, type RegisterGroupDeps } from "./groups.ts";
+export { noopHooks, type PipelineHooks } from "./hooks.ts";
+export type { HandleRequest } from "./message-run.ts";
 export {
   createOrchestrator,
   type Orchestrator,
@@ -21,5 +25,5 @@ export {
   type PromptOutcome,
   type TaskRunOutcome,
 } from "./orchestrator.ts";
-export { ensureIpcDirs, ipcDir, type TasksSnapshot, writeJsonAtomic, writeSnapshots } from "./snapshots.ts";
+export { replyText } from "./reply-text.ts";
 export { isTriggered, triggerRegex } from "./trigger.ts";

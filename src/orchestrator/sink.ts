@@ -7,12 +7,14 @@ import type { EventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Store } from "../store/index.ts";
 import type { Channel, ChannelSink, InboundMessage } from "./channel.ts";
+import type { PipelineHooks } from "./hooks.ts";
 
 export interface SinkDeps {
   store: Store;
   events: EventBus;
   log: Logger;
   now: () => number;
+  hooks?: Pick<PipelineHooks, "messageReceived">;
 }
 
 export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
@@ -21,7 +23,28 @@ export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
     async inbound(m: InboundMessage) {
       if (!m.id || !m.chatJid) throw new Error("inbound message needs an id and a chatJid");
       const known = store.messages.chat(m.chatJid) !== null;
-      const seq = store.messages.insert(m, now());
+      let msg = m;
+      let dropped: string | null = null;
+      if (deps.hooks) {
+        const group = store.groups.get(m.chatJid);
+        const r = await deps.hooks.messageReceived({
+          chatJid: m.chatJid,
+          channel: channel.name,
+          sender: m.sender,
+          senderName: m.senderName,
+          content: msg.content,
+          isFromMe: m.isFromMe === true,
+          isBot: m.isBot === true,
+          mentionsBot: m.mentionsBot === true,
+          threadId: m.threadId,
+          group: group ? { folder: group.folder, isMain: group.isMain } : undefined,
+        });
+        if (r.action === "drop") dropped = `${r.plugin}: ${r.reason}`.slice(0, 500);
+        else if (r.content !== m.content) msg = { ...m, content: r.content };
+      }
+      const seq = dropped
+        ? store.turns.insertDropped(msg, dropped, now())
+        : store.messages.insert(msg, now());
       if (seq === null) return false;
       if (!known && !store.groups.get(m.chatJid))
         events.emit("chat.discovered", { jid: m.chatJid, channel: channel.name });
@@ -30,7 +53,7 @@ export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
         chatJid: m.chatJid,
         sender: m.sender,
         senderName: m.senderName,
-        content: m.content,
+        content: msg.content,
         timestamp: m.timestamp,
         isFromMe: m.isFromMe === true,
         channel: channel.name,

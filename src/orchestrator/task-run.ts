@@ -1,18 +1,21 @@
 /**
  * Scheduled task runs: the task's prompt in its group's container (`group` context resumes and
  * keeps the group's session, `isolated` runs fresh and saves nothing), each result delivered to
- * the task's chat with an idempotency key per scheduled run, one turn per run. `dispatchTask`
- * queues the run in the group queue (tasks go before messages), which is what the scheduler calls.
+ * the task's chat through the outbox with a key per scheduled run, one turn per run.
+ * `dispatchTask` queues the run in the group queue (tasks go before messages), which is what the
+ * scheduler calls. A run the engine could not start waits for the engine like message runs.
  */
 import type { AgentProcess, AgentRunner } from "../container/types.ts";
 import type { EventBus } from "../events/index.ts";
 import type { ContainerInput } from "../protocol/index.ts";
-import type { GroupQueue } from "../queue/index.ts";
-import { outboundText } from "../router/index.ts";
+import { type GroupQueue, RetryLaterError } from "../queue/index.ts";
 import type { RegisteredGroup, ScheduledTask, Store } from "../store/index.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { Deliver } from "./delivery.ts";
+import type { PipelineHooks } from "./hooks.ts";
 import { type Live, newLive } from "./live.ts";
+import type { HandleRequest } from "./message-run.ts";
+import { replyText } from "./reply-text.ts";
 
 export interface TaskRunOutcome {
   status: "success" | "error";
@@ -32,16 +35,19 @@ export interface TaskRunContext {
   queue: GroupQueue;
   runner: AgentRunner;
   deliver: Deliver;
+  hooks: PipelineHooks;
   now: () => number;
   live: Map<string, Live>;
   prepare(group: RegisteredGroup): void;
-  baseInput(group: RegisteredGroup): Omit<ContainerInput, "prompt" | "chatJid">;
+  baseInput(group: RegisteredGroup): Omit<ContainerInput, "prompt" | "chatJid" | "inputId">;
   /** Queue a message run for messages that arrived meanwhile. */
   recoverGroup(jid: string): boolean;
+  handleRequest: HandleRequest;
+  engineDown(error: string): void;
 }
 
 export function createTaskRuns(ctx: TaskRunContext) {
-  const { store, events, queue, runner, deliver, now, live, prepare, baseInput, recoverGroup } = ctx;
+  const { store, events, queue, runner, deliver, hooks, now, live, prepare, baseInput, recoverGroup } = ctx;
   const inflightTasks = new Map<string, Promise<TaskRunOutcome>>();
 
   /**
@@ -55,37 +61,46 @@ export function createTaskRuns(ctx: TaskRunContext) {
       prompt: string;
       chatJid: string;
       keepSession: boolean;
+      /** Input id (stable per scheduled run). */
+      inputId: string;
       taskId?: string;
+      kind: "task" | "prompt";
       onText: (text: string) => Promise<void>;
     },
-  ): Promise<string | undefined> {
+  ): Promise<{ error?: string; engineDown?: boolean }> {
     prepare(group);
     const { chatJid, keepSession } = turn;
     const sessionId = keepSession ? (store.groups.session(group.folder) ?? undefined) : undefined;
     let error: string | undefined;
+    let engineDown = false;
     let proc: AgentProcess | null = null;
     let finished = false;
     const st = newLive("task");
     live.set(group.jid, st);
     try {
+      const prompt = (
+        await hooks.agentStarting({
+          group: { folder: group.folder, jid: group.jid, isMain: group.isMain },
+          prompt: turn.prompt,
+          kind: turn.kind,
+        })
+      ).prompt;
       proc = await runner.start({
         group,
         input: {
           ...baseInput(group),
-          prompt: turn.prompt,
+          prompt,
+          inputId: turn.inputId,
           chatJid,
           sessionId,
           ...(turn.taskId ? { isScheduledTask: true, taskId: turn.taskId } : {}),
         },
-        onOutput: async (out) => {
+        onResult: async (out) => {
           if (keepSession && out.newSessionId) store.groups.setSession(group.folder, out.newSessionId, now());
-          events.emit("agent.output", {
-            groupFolder: group.folder,
-            chatJid,
-            result: out.result,
-            status: out.status,
-          });
-          const text = outboundText(out.result);
+          events.emit("agent.output", { groupFolder: group.folder, chatJid, result: out.result, status: out.status });
+          let text = replyText(out.result);
+          const r = await hooks.agentResult({ group: { folder: group.folder, jid: group.jid }, text, status: out.status });
+          text = r.action === "suppress" ? null : r.text;
           if (text) {
             try {
               await turn.onText(text);
@@ -95,21 +110,25 @@ export function createTaskRuns(ctx: TaskRunContext) {
           }
           if (out.status === "error") error = out.error ?? "the agent reported an error";
           // One turn is the whole run: let the container go.
-          finished = true;
-          proc?.close();
+          if (out.consumed.includes(turn.inputId)) {
+            finished = true;
+            proc?.close();
+          }
         },
+        onRequest: (frame) =>
+          ctx.handleRequest(group, frame, { idemKey: `ipc:${group.folder}:${turn.inputId}:${frame.reqId}` }),
+        onActivity: (a) =>
+          events.emit("agent.activity", { groupFolder: group.folder, chatJid, kind: a.kind, ...(a.name ? { name: a.name } : {}) }),
       });
       st.proc = proc;
       if (finished) proc.close();
-      events.emit("agent.started", {
-        groupFolder: group.folder,
-        chatJid,
-        containerName: proc.name,
-        reason: "task",
-      });
+      events.emit("agent.started", { groupFolder: group.folder, chatJid, containerName: proc.name, reason: "task" });
       const res = await proc.done;
       if (keepSession && res.newSessionId) store.groups.setSession(group.folder, res.newSessionId, now());
-      if (res.status !== "success" && !finished) error ??= res.error ?? `agent ${res.status}`;
+      if (res.status !== "success" && !finished) {
+        error ??= st.noRetry ?? res.error ?? `agent ${res.status}`;
+        if (res.failure === "engine") engineDown = true;
+      }
       events.emit("agent.finished", {
         groupFolder: group.folder,
         chatJid,
@@ -125,28 +144,39 @@ export function createTaskRuns(ctx: TaskRunContext) {
     }
     // Messages that arrived during the run.
     recoverGroup(group.jid);
-    return error;
+    return { ...(error ? { error } : {}), ...(engineDown ? { engineDown } : {}) };
   }
 
-  async function runTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome> {
+  async function runTaskTurn(
+    task: ScheduledTask,
+    scheduledFor: number,
+  ): Promise<TaskRunOutcome & { engineDown?: boolean }> {
     const group = store.groups.byFolder(task.groupFolder);
     if (!group)
       return { status: "error", result: null, error: `group "${task.groupFolder}" is not registered` };
     const chatJid = task.chatJid || group.jid;
     const results: string[] = [];
     let index = 0;
-    const error = await runTurn(group, {
+    const { error, engineDown } = await runTurn(group, {
       prompt: task.prompt,
       chatJid,
       keepSession: task.contextMode !== "isolated",
+      inputId: `task:${task.id}:${scheduledFor}`,
       taskId: task.id,
+      kind: "task",
       onText: async (text) => {
-        await deliver({ chatJid, text, idemKey: `task:${task.id}:${scheduledFor}:${index++}` });
+        await deliver({ chatJid, text, idemKey: `task:${task.id}:${scheduledFor}:${index++}`, source: "task" });
         results.push(text);
       },
     });
     const result = results.length ? results.join("\n\n") : null;
-    return error ? { status: "error", result, error } : { status: "success", result };
+    if (!error) return { status: "success", result };
+    return { status: "error", result, error, ...(engineDown ? { engineDown } : {}) };
+  }
+
+  async function runTask(task: ScheduledTask, scheduledFor: number): Promise<TaskRunOutcome> {
+    const { engineDown: _, ...outcome } = await runTaskTurn(task, scheduledFor);
+    return outcome;
   }
 
   /**
@@ -160,16 +190,23 @@ export function createTaskRuns(ctx: TaskRunContext) {
   ): Promise<PromptOutcome> {
     return new Promise<PromptOutcome>((resolve) => {
       const results: string[] = [];
+      const id = `prompt:${now()}:${Math.random().toString(36).slice(2, 8)}`;
       const accepted = queue.enqueue(group.jid, {
         kind: "task",
-        id: `prompt:${now()}:${Math.random().toString(36).slice(2, 8)}`,
+        id,
         run: async () => {
-          const error = await runTurn(group, {
+          const { error, engineDown } = await runTurn(group, {
             prompt,
             chatJid: group.jid,
             keepSession: opts.resume === true,
+            inputId: id,
+            kind: "prompt",
             onText: async (text) => void results.push(text),
           });
+          if (engineDown && error) {
+            ctx.engineDown(error);
+            throw new RetryLaterError(error);
+          }
           resolve(error ? { status: "error", results, error } : { status: "success", results });
         },
         onGiveUp: (err) => resolve({ status: "error", results, error: errorMessage(err) }),
@@ -193,7 +230,22 @@ export function createTaskRuns(ctx: TaskRunContext) {
       const accepted = queue.enqueue(group.jid, {
         kind: "task",
         id: key,
-        run: async () => resolve(await runTask(task, scheduledFor)),
+        run: async () => {
+          hooks.taskRunning({ taskId: task.id, groupFolder: task.groupFolder });
+          const { engineDown, ...outcome } = await runTaskTurn(task, scheduledFor);
+          if (engineDown && outcome.error) {
+            // The engine, not the task, failed: the run waits for it (it is not lost or skipped).
+            ctx.engineDown(outcome.error);
+            throw new RetryLaterError(outcome.error);
+          }
+          hooks.taskFinished({
+            taskId: task.id,
+            groupFolder: task.groupFolder,
+            status: outcome.status,
+            ...(outcome.error ? { error: outcome.error } : {}),
+          });
+          resolve(outcome);
+        },
         onGiveUp: (err) => resolve({ status: "error", result: null, error: errorMessage(err) }),
       });
       if (!accepted) resolve({ status: "error", result: null, error: "the queue is stopping" });

@@ -13,7 +13,7 @@ import { errorMessage } from "../util/errors.ts";
 import { type TokenUsage, usageTap } from "./usage.ts";
 
 export interface UsageSink {
-  outbound: { addUsage(groupFolder: string, u: TokenUsage): void };
+  usage: { add(groupFolder: string, u: TokenUsage): void };
 }
 
 export interface CredentialProxyOptions {
@@ -177,7 +177,7 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
     const type = upstream.headers.get("content-type") ?? "";
     const tap = usageTap(type.includes("text/event-stream") ? "sse" : "json", (u) => {
       try {
-        store.outbound.addUsage(group, u);
+        store.usage.add(group, u);
       } catch (err) {
         log.warn("usage not recorded", { group, error: errorMessage(err) });
       }

@@ -50,6 +50,21 @@ export class NoRetryError extends Error {
   override name = "NoRetryError";
 }
 
+/**
+ * Thrown by a job that could not run for a reason outside the job (the container engine is
+ * unreachable): it waits and runs again, without using up its retries, until `wake()` or
+ * `delayMs` passes. Work is never given up for such a reason.
+ */
+export class RetryLaterError extends Error {
+  override name = "RetryLaterError";
+  constructor(
+    message: string,
+    readonly delayMs = 15_000,
+  ) {
+    super(message);
+  }
+}
+
 interface Entry {
   job: QueueJob;
   attempts: number;
@@ -61,6 +76,8 @@ interface GroupState {
   messages: Entry | null;
   /** Jobs sleeping out a backoff, by job key. */
   retrying: Map<string, unknown>;
+  /** Of those, the ones waiting out a RetryLaterError (woken early by `wake`). */
+  waitingOut: Map<string, Entry>;
   /** The active job said it is idle (a warm agent waiting for input); closing it frees the slot. */
   idleClose: (() => void) | null;
   waiting: boolean;
@@ -74,6 +91,8 @@ export interface GroupQueue {
   markBusy(group: string): void;
   isActive(group: string): boolean;
   stats(): QueueStats;
+  /** Run every job that waits out a RetryLaterError now (the reason went away). */
+  wake(): void;
   /** Stop starting jobs and retries; resolves when the active jobs have finished. */
   stop(): Promise<void>;
 }
@@ -99,7 +118,15 @@ export function createGroupQueue(options: GroupQueueOptions): GroupQueue {
   const state = (group: string): GroupState => {
     let s = groups.get(group);
     if (!s) {
-      s = { active: null, tasks: [], messages: null, retrying: new Map(), idleClose: null, waiting: false };
+      s = {
+        active: null,
+        tasks: [],
+        messages: null,
+        retrying: new Map(),
+        waitingOut: new Map(),
+        idleClose: null,
+        waiting: false,
+      };
       groups.set(group, s);
     }
     return s;
@@ -173,6 +200,21 @@ export function createGroupQueue(options: GroupQueueOptions): GroupQueue {
   async function failed(group: string, entry: Entry, err: unknown): Promise<void> {
     // Shutting down: the job was cut short on purpose; a restart re-runs it from the cursor.
     if (stopped) return void log?.debug("job ended by shutdown", { group, job: keyOf(entry.job) });
+    if (err instanceof RetryLaterError) {
+      // Not the job's fault: it does not count as an attempt.
+      entry.attempts--;
+      const s = state(group);
+      const key = keyOf(entry.job);
+      const handle = timers.setTimeout(() => {
+        s.retrying.delete(key);
+        s.waitingOut.delete(key);
+        if (stopped) return;
+        requeue(group, entry);
+      }, err.delayMs);
+      s.retrying.set(key, handle);
+      s.waitingOut.set(key, entry);
+      return;
+    }
     if (!(err instanceof NoRetryError) && entry.attempts <= options.maxRetries) {
       const exp = options.retryBaseMs * 2 ** (entry.attempts - 1);
       const delay = Math.round(Math.min(retryMaxMs, exp) * (0.8 + 0.4 * random()));
@@ -255,6 +297,16 @@ export function createGroupQueue(options: GroupQueueOptions): GroupQueue {
       const s = groups.get(group);
       if (s) s.idleClose = null;
     },
+    wake() {
+      for (const [group, s] of groups) {
+        for (const [key, entry] of [...s.waitingOut]) {
+          timers.clearTimeout(s.retrying.get(key));
+          s.retrying.delete(key);
+          s.waitingOut.delete(key);
+          if (!stopped) requeue(group, entry);
+        }
+      }
+    },
     isActive(group) {
       return groups.get(group)?.active != null;
     },
@@ -277,6 +329,7 @@ export function createGroupQueue(options: GroupQueueOptions): GroupQueue {
       for (const s of groups.values()) {
         for (const h of s.retrying.values()) timers.clearTimeout(h);
         s.retrying.clear();
+        s.waitingOut.clear();
         s.tasks = [];
         s.messages = null;
       }

@@ -4,6 +4,7 @@ export {
   type GroupQueue,
   type GroupQueueOptions,
   NoRetryError,
+  RetryLaterError,
   type QueueJob,
   type QueueStats,
   type QueueTimers,

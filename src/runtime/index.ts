@@ -70,7 +70,7 @@ export async function startRuntime({
       runner = createDockerRunner({
         config,
         log,
-        paths: { groupsDir: config.groupsDir, dataDir: config.dataDir, projectRoot: process.cwd() },
+        paths: { groupsDir: config.groupsDir, dataDir: config.dataDir },
         proxy,
         instanceId: instanceIdOf(config),
       });
@@ -107,6 +107,21 @@ export async function startRuntime({
     const { createOrchestrator, registerGroup } = await import("../orchestrator/index.ts");
     const { createTaskService, createScheduler } = await import("../scheduler/index.ts");
     const taskService = createTaskService({ store, events, defaultTimezone: config.timezone });
+    const { createIpcHandler } = await import("../ipc/index.ts");
+    // The orchestrator and the IPC handler need each other (IPC send_message delivers through
+    // the orchestrator's outbox): the handler reaches delivery through this late binding.
+    let deliver: import("../orchestrator/index.ts").Deliver = async () => {
+      throw new Error("not started");
+    };
+    const handleRequest = createIpcHandler({
+      store,
+      events,
+      log,
+      deliver: (req) => deliver(req),
+      tasks: taskService,
+      registerGroup: (g) => registerGroup(groupDeps, { ...g, isMain: false }),
+      limits: config.ipc,
+    });
     const orchestrator = createOrchestrator({
       config,
       store,
@@ -115,22 +130,11 @@ export async function startRuntime({
       runner: agentRunner,
       channels,
       log,
-      tasksSnapshot: (folder, isMain) => taskService.snapshot(folder, isMain),
+      handleRequest,
+      unknownFate: config.delivery.unknownFate,
     });
+    deliver = orchestrator.deliver;
     stops.push(() => orchestrator.stop());
-
-    const { createIpcWatcher } = await import("../ipc/index.ts");
-    const ipc = createIpcWatcher({
-      dataDir: config.dataDir,
-      pollMs: config.ipcPollMs,
-      store,
-      events,
-      log,
-      deliver: orchestrator.deliver,
-      tasks: taskService,
-      registerGroup: (g) => registerGroup(groupDeps, { ...g, isMain: false }),
-    });
-    stops.push(() => ipc.stop());
 
     const scheduler = createScheduler({
       store,
@@ -181,7 +185,6 @@ export async function startRuntime({
     const url = `http://${config.web.host.includes(":") ? `[${config.web.host}]` : config.web.host}:${server.port}`;
 
     await orchestrator.start();
-    ipc.start();
     scheduler.start();
     ready = true;
     log.info(`ngb listening on ${url}`, { startupMs: Math.round(performance.now() - started) });

@@ -7,8 +7,10 @@ import { join } from "node:path";
 import { openDatabase, type OpenOptions } from "./db.ts";
 import { createGroupRepo } from "./groups.ts";
 import { createMessageRepo } from "./messages.ts";
-import { createOutboundRepo } from "./outbound.ts";
+import { createOutboxRepo } from "./outbox.ts";
 import { createTaskRepo } from "./tasks.ts";
+import { createTurnRepo } from "./turns.ts";
+import { createUsageRepo } from "./usage.ts";
 
 export { StoreError, schemaVersion } from "./db.ts";
 export { GroupExistsError, type GroupContainerConfig, type RegisteredGroup } from "./groups.ts";
@@ -21,7 +23,9 @@ export {
   type StoredMessage,
 } from "./messages.ts";
 export { LATEST_VERSION } from "./migrations.ts";
-export type { Outbound, UsageRow } from "./outbound.ts";
+export type { NewReply, OutboxRow, OutboxSource, OutboxStatus } from "./outbox.ts";
+export type { CommitTurn } from "./turns.ts";
+export type { TokenCounts, UsageRow } from "./usage.ts";
 export type { RunStatus, ScheduledTask, TaskRunLog, TaskStatus } from "./tasks.ts";
 
 export interface Store {
@@ -30,19 +34,28 @@ export interface Store {
   readonly messages: ReturnType<typeof createMessageRepo>;
   readonly groups: ReturnType<typeof createGroupRepo>;
   readonly tasks: ReturnType<typeof createTaskRepo>;
-  readonly outbound: ReturnType<typeof createOutboundRepo>;
+  /** Replies: saved before they are sent, with their send state. */
+  readonly outbox: ReturnType<typeof createOutboxRepo>;
+  /** Which messages the agent answered (cursor + handled flags), committed with the replies. */
+  readonly turns: ReturnType<typeof createTurnRepo>;
+  /** Token usage per group per day. */
+  readonly usage: ReturnType<typeof createUsageRepo>;
   close(): void;
 }
 
 export function openStore(file: string, options: OpenOptions = {}): Store {
   const db = openDatabase(file, options);
+  const outbox = createOutboxRepo(db);
+  const messages = createMessageRepo(db);
   return {
     db,
     file,
-    messages: createMessageRepo(db),
+    messages,
     groups: createGroupRepo(db),
     tasks: createTaskRepo(db),
-    outbound: createOutboundRepo(db),
+    outbox,
+    turns: createTurnRepo(db, outbox, messages),
+    usage: createUsageRepo(db),
     close() {
       try {
         db.run("PRAGMA optimize");

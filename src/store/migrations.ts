@@ -178,6 +178,47 @@ INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
 ${FTS_TRIGGERS}
 `,
   },
+  {
+    version: 4,
+    name: "exactly-once replies",
+    // messages.handled_at: the agent answered this message (set in the same transaction as the
+    // reply it produced is saved). The cursor stays a low watermark; above it, handled_at says
+    // which messages are done, so answers to different threads can complete in any order.
+    // messages.dropped_by: a plugin dropped it ("plugin: reason"); stored, never agent input.
+    // outbox replaces outbound: the reply text is saved before sending, with its send state.
+    // Old 'pending' rows are claims whose fate v3 never recorded: unknown, never re-sent.
+    sql: `
+ALTER TABLE messages ADD COLUMN handled_at INTEGER;
+ALTER TABLE messages ADD COLUMN dropped_by TEXT;
+CREATE INDEX messages_unhandled ON messages (chat_jid, seq)
+  WHERE handled_at IS NULL AND is_bot = 0 AND is_from_me = 0 AND dropped_by IS NULL;
+
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  idem_key TEXT NOT NULL UNIQUE,
+  chat_jid TEXT NOT NULL,
+  text TEXT NOT NULL,
+  thread_id TEXT,
+  reply_to_id TEXT,
+  source TEXT NOT NULL DEFAULT 'agent',
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'unknown', 'cancelled')),
+  chunks_done INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  error TEXT,
+  created_at INTEGER NOT NULL,
+  sent_at INTEGER
+);
+INSERT INTO outbox (id, idem_key, chat_jid, text, thread_id, status, attempts, error, created_at, sent_at)
+  SELECT id, idem_key, chat_jid, text, thread_id,
+         CASE status WHEN 'pending' THEN 'unknown' ELSE status END, attempts, error, created_at, sent_at
+  FROM outbound;
+DROP TABLE outbound;
+CREATE INDEX outbox_open ON outbox (status, next_attempt_at) WHERE status IN ('pending', 'sending');
+CREATE INDEX outbox_chat ON outbox (chat_jid, id);
+CREATE INDEX outbox_status ON outbox (status, id);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

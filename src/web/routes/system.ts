@@ -107,6 +107,6 @@ export function systemRoutes(api: Api, ctx: ApiContext): void {
         ),
       }),
     },
-    (c, { query }) => c.json({ usage: store.outbound.usage(query.since) }),
+    (c, { query }) => c.json({ usage: store.usage.list(query.since) }),
   );
 }

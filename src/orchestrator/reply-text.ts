@@ -1,5 +1,5 @@
 /**
- * The router's text step between an agent's result and the channel: drops `<internal>…</internal>`
+ * The text step between an agent's result and the channel: drops `<internal>…</internal>`
  * blocks (notes the agent keeps to itself), trims, and says when nothing is left to send.
  * Splitting to each platform's size limit is the channel adapter's job (src/channels/chunk.ts).
  */
@@ -7,7 +7,7 @@
 const INTERNAL = /<internal>[\s\S]*?(<\/internal>|$)/gi;
 
 /** The text to send for an agent result, or null when there is nothing to say. */
-export function outboundText(result: string | null | undefined): string | null {
+export function replyText(result: string | null | undefined): string | null {
   if (!result) return null;
   const text = result
     .replace(INTERNAL, "")
