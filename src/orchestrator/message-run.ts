@@ -60,7 +60,19 @@ export function createMessageRuns(ctx: MessageRunContext) {
   /** Inputs of the last failed run per chat: what a give-up report covers. */
   const failedInputs = new Map<string, Batch[]>();
 
-  const open = (jid: string) => store.turns.pending(jid, PENDING_WINDOW);
+  /** The chat's open messages; under a flood, the ones before the window are skipped for good. */
+  const open = (jid: string) => {
+    const msgs = store.turns.pending(jid, PENDING_WINDOW);
+    if (msgs.length === PENDING_WINDOW) {
+      try {
+        const n = store.turns.skipBefore(jid, msgs[0]!.seq, PENDING_WINDOW, now());
+        if (n > 0) log.info("older unanswered messages fell out of the window", { chatJid: jid, skipped: n });
+      } catch (err) {
+        log.warn("could not skip old messages", { chatJid: jid, error: errorMessage(err) });
+      }
+    }
+    return msgs;
+  };
 
   /** Save with retries: a busy or full disk must not lose an answer (bounded: ~30 s). */
   async function commit(t: Parameters<Store["turns"]["commit"]>[0]) {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
@@ -27,7 +27,15 @@ interface Rig {
 const rigs: Rig[] = [];
 
 async function rig(
-  opts: { respond?: FakeRespond; maxRetries?: number; store?: Store; dir?: string; start?: boolean } = {},
+  opts: {
+    respond?: FakeRespond;
+    maxRetries?: number;
+    store?: Store;
+    dir?: string;
+    start?: boolean;
+    unknownFate?: "skip" | "resend";
+    channel?: MemoryChannel;
+  } = {},
 ): Promise<Rig> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "ngb-orch-"));
   const config = v.parse(Config, {
@@ -41,7 +49,7 @@ async function rig(
   const events = createEventBus();
   const log = silentLogger();
   const runner = createFakeRunner({ respond: opts.respond });
-  const channel = createMemoryChannel();
+  const channel = opts.channel ?? createMemoryChannel();
   const queue = createGroupQueue({
     maxConcurrent: 2,
     maxRetries: config.maxRetries,
@@ -57,7 +65,9 @@ async function rig(
     runner,
     channels: [channel],
     log,
-    sendRetryDelaysMs: [1, 1],
+    sendBackoffMs: [1, 1],
+    unknownFate: opts.unknownFate,
+    enginePollMs: 20,
   });
   const r = { dir, store, events, runner, channel, orch, config };
   rigs.push(r);
@@ -117,7 +127,9 @@ describe("orchestrator", () => {
     expect(history.at(-1)).toMatchObject({ isFromMe: true, isBot: true, senderName: "Andy" });
     expect(r.store.groups.cursor("mem:g1")).toBe(trigSeq);
     expect(r.store.groups.session("mem-g1")).toStartWith("sess-");
-    expect(sent).toEqual([`mem-g1:${trigSeq}:0`]);
+    // The reply's identity comes from the input it answers (its seqs), fixed before sending.
+    expect(sent).toEqual([`reply:mem:g1:m1-${trigSeq}`]);
+    expect(r.channel.sent[0]!.replyToId).toBe(r.store.messages.get(trigSeq)!.id);
     expect(r.channel.typing.map((t) => t.on)).toContain(true);
     await until(() => r.channel.typing.at(-1)?.on === false);
   });
@@ -132,17 +144,6 @@ describe("orchestrator", () => {
     await r.channel.receive("mem:g1", "@Andy top level");
     const sent = await r.channel.waitForSent(2);
     expect(sent[1]!.threadId).toBeUndefined();
-  });
-
-  test("ipc snapshots are written before the agent starts", async () => {
-    const r = await rig();
-    addGroup(r.store, "mem:main", { isMain: true, requiresTrigger: false, folder: "main" });
-    await r.channel.receive("mem:main", "hi");
-    await r.channel.waitForSent(1);
-    const dir = join(r.config.dataDir, "ipc", "main");
-    expect(JSON.parse(readFileSync(join(dir, "current_tasks.json"), "utf8"))).toEqual([]);
-    const groups = JSON.parse(readFileSync(join(dir, "available_groups.json"), "utf8"));
-    expect(groups.groups).toEqual([{ jid: "mem:main", name: "G1", folder: "main", isMain: true }]);
   });
 
   test("unregistered chats are stored and discovered, never acted on; duplicates are no-ops", async () => {
@@ -192,8 +193,8 @@ describe("orchestrator", () => {
     expect(r.runner.followUps[0]!.text).toContain(">second</message>");
     expect(r.runner.followUps[0]!.text).not.toContain("first");
     expect(r.channel.sent.map((s) => s.text)).toEqual(["reply 0", "reply 1"]);
-    // Cursor at the follow-up's message (seq 2; the two replies come after it).
-    await until(() => r.store.groups.cursor("mem:g1") === 2);
+    // Cursor past both messages (the replies are the bot's own: never open).
+    await until(() => r.store.groups.cursor("mem:g1") >= 2);
     // Still warm: a third message is another follow-up.
     await r.channel.receive("mem:g1", "third");
     await r.channel.waitForSent(3);
@@ -214,7 +215,7 @@ describe("orchestrator", () => {
     expect(r.channel.sent).toHaveLength(1);
   });
 
-  test("a refusal by the platform is not re-sent; the run is retried from the cursor", async () => {
+  test("a refusal by the platform is final: recorded as failed, never re-sent, the agent is not re-run", async () => {
     const r = await rig();
     addGroup(r.store, "mem:g1", { requiresTrigger: false });
     r.channel.failNext = 1;
@@ -222,28 +223,26 @@ describe("orchestrator", () => {
     const failed: string[] = [];
     r.events.on("message.failed", (e) => failed.push(e.error));
     await r.channel.receive("mem:g1", "hello");
-    await r.channel.waitForSent(1);
-    await until(() => r.store.groups.cursor("mem:g1") === 1);
+    await until(() => failed.length === 1);
     expect(failed).toEqual(["not_in_channel"]);
-    expect(r.runner.starts).toHaveLength(2);
+    expect(r.store.outbox.recent("failed")[0]).toMatchObject({ error: "not_in_channel" });
+    // The message counts as answered (its answer is saved; the platform refused it).
+    await until(() => r.store.groups.cursor("mem:g1") === 1);
+    expect(r.runner.starts).toHaveLength(1);
+    expect(r.channel.sent).toHaveLength(0);
   });
 
-  test("cursor advances only after delivery; a send that keeps failing is retried by a new run, then delivered once", async () => {
+  test("a send that keeps failing is retried from the outbox, never by re-running the agent", async () => {
     const r = await rig();
     addGroup(r.store, "mem:g1", { requiresTrigger: false });
-    r.channel.failNext = 3; // the first try and both re-sends
-    const failed: { error: string; cursor: number }[] = [];
-    r.events.on("message.failed", (e) =>
-      failed.push({ error: e.error, cursor: r.store.groups.cursor("mem:g1") }),
-    );
+    r.channel.failNext = 2; // both quick retries fail; the third attempt goes through
     await r.channel.receive("mem:g1", "hello");
-    await until(() => failed.length === 1);
-    expect(failed[0]).toEqual({ error: "platform said no", cursor: 0 });
     await r.channel.waitForSent(1);
-    await until(() => r.store.groups.cursor("mem:g1") === 1);
-    expect(r.runner.starts).toHaveLength(2);
-    expect(r.channel.sent).toHaveLength(1);
-    expect(r.store.outbound.recent("sent")).toHaveLength(1);
+    expect(r.runner.starts).toHaveLength(1);
+    expect(r.channel.attempts).toHaveLength(3);
+    // Every attempt carries the same identity, for platforms that de-duplicate.
+    expect(new Set(r.channel.attempts.map((a) => a.options?.idempotencyKey)).size).toBe(1);
+    await until(() => r.store.outbox.recent("sent").length === 1);
   });
 
   test("after the last retry the error is reported to the chat and the group is unblocked", async () => {
@@ -293,70 +292,112 @@ describe("orchestrator", () => {
     await until(() => r.store.groups.session("mem-g1") === "new-1");
   });
 
-  test("crash recovery: unprocessed messages are picked up at start; a reply already sent is not re-sent", async () => {
+  test("crash recovery: open messages run again at start; answered ones never do", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ngb-orch-"));
     const store = openStore(join(dir, "store", "ngb.db"));
     addGroup(store, "mem:g1", { requiresTrigger: false });
-    store.messages.insert({
-      id: "a",
+    const msg = (id: string, content: string) =>
+      store.messages.insert({ id, chatJid: "mem:g1", sender: "u", senderName: "U", content, timestamp: 1 })!;
+    const one = msg("a", "one");
+    // The earlier process answered "one" (answer saved and sent), then died.
+    const [row] = store.turns.commit({
       chatJid: "mem:g1",
-      sender: "u",
-      senderName: "U",
-      content: "one",
-      timestamp: 1,
+      seqs: [one],
+      replies: [{ key: `reply:mem:g1:m${one}-${one}`, chatJid: "mem:g1", text: "answer one", source: "agent" }],
+      window: 500,
     });
-    const seq = store.messages.insert({
-      id: "b",
-      chatJid: "mem:g1",
-      sender: "u",
-      senderName: "U",
-      content: "two",
-      timestamp: 2,
-    })!;
-    // The earlier process delivered the first result, then died before the cursor moved.
-    const row = store.outbound.claim(`mem-g1:${seq}:0`, "mem:g1", "first result");
-    store.outbound.markSent(row.id);
-    const r = await rig({
-      store,
-      dir,
-      respond: () => [
-        { status: "success", result: "first result" },
-        { status: "success", result: "second result" },
-      ],
-    });
+    store.outbox.markSending(row!.id);
+    store.outbox.markSent(row!.id);
+    const two = msg("b", "two");
+    const r = await rig({ store, dir });
     await r.channel.waitForSent(1);
-    await until(() => r.store.groups.cursor("mem:g1") === seq);
+    await until(() => r.store.groups.cursor("mem:g1") >= two);
     expect(r.runner.orphansCleaned).toBe(1);
-    expect(r.runner.starts[0]!.input.prompt).toContain(">one</message>");
-    expect(r.channel.sent.map((s) => s.text)).toEqual(["second result"]);
+    expect(r.runner.starts).toHaveLength(1);
+    expect(r.runner.starts[0]!.input.prompt).toContain(">two</message>");
+    expect(r.runner.starts[0]!.input.prompt).not.toContain(">one</message>");
+    expect(r.channel.sent).toHaveLength(1);
   });
 
-  test("delivery: a key already sent is skipped; no channel for the jid is an error", async () => {
+  test("a reply saved but not sent when the process died is sent from the outbox, without the agent", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ngb-orch-"));
+    const store = openStore(join(dir, "store", "ngb.db"));
+    addGroup(store, "mem:g1", { requiresTrigger: false });
+    const one = store.messages.insert({ id: "a", chatJid: "mem:g1", sender: "u", senderName: "U", content: "q", timestamp: 1 })!;
+    store.turns.commit({
+      chatJid: "mem:g1",
+      seqs: [one],
+      replies: [{ key: "reply:mem:g1:m1-1", chatJid: "mem:g1", text: "saved answer", source: "agent" }],
+      window: 500,
+    });
+    const r = await rig({ store, dir });
+    const [sent] = await r.channel.waitForSent(1);
+    expect(sent!.text).toBe("saved answer");
+    expect(r.runner.starts).toHaveLength(0);
+    // Sent and in the history, in one step.
+    await until(() => r.store.messages.since("mem:g1", 0).some((m) => m.id === "out:reply:mem:g1:m1-1"));
+  });
+
+  test("a reply whose send was cut off: not re-sent by default (unknown), re-sent with resend or a de-duplicating channel", async () => {
+    for (const variant of ["skip", "resend", "dedupe"] as const) {
+      const dir = mkdtempSync(join(tmpdir(), "ngb-orch-"));
+      const store = openStore(join(dir, "store", "ngb.db"));
+      addGroup(store, "mem:g1", { requiresTrigger: false });
+      const one = store.messages.insert({ id: "a", chatJid: "mem:g1", sender: "u", senderName: "U", content: "q", timestamp: 1 })!;
+      const [row] = store.turns.commit({
+        chatJid: "mem:g1",
+        seqs: [one],
+        replies: [{ key: "reply:k", chatJid: "mem:g1", text: "maybe sent", source: "agent" }],
+        window: 500,
+      });
+      store.outbox.markSending(row!.id); // the process died inside channel.send
+      const channel = createMemoryChannel();
+      if (variant === "dedupe") Object.assign(channel, { dedupesSends: true });
+      const failed: string[] = [];
+      const r = await rig({ store, dir, channel, unknownFate: variant === "resend" ? "resend" : "skip", start: false });
+      r.events.on("message.failed", (e) => failed.push(`${e.fate}`));
+      await r.orch.start();
+      if (variant === "skip") {
+        await until(() => r.store.outbox.get(row!.id)?.status === "unknown");
+        expect(failed).toEqual(["unknown"]);
+        expect(r.channel.sent).toHaveLength(0);
+      } else {
+        await r.channel.waitForSent(1);
+        expect(r.channel.attempts[0]!.options?.idempotencyKey).toBe("reply:k");
+      }
+      expect(r.runner.starts).toHaveLength(0);
+    }
+  });
+
+  test("delivery: a key already sent is skipped; a platform refusal throws; no channel is an error", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ngb-deliv-"));
     const store = openStore(join(dir, "ngb.db"));
     const channel = createMemoryChannel();
-    const deliver = createDelivery({
+    const delivery = createDelivery({
       store,
       events: createEventBus(),
       channels: () => [channel],
       assistantName: "Andy",
       log: silentLogger(),
-      retryDelaysMs: [1, 1],
+      backoffMs: [1, 1],
     });
+    const deliver = delivery.deliver;
     try {
       expect((await deliver({ chatJid: "mem:a", text: "x", idemKey: "k1" })).status).toBe("sent");
       expect((await deliver({ chatJid: "mem:a", text: "x", idemKey: "k1" })).status).toBe("duplicate");
       expect(channel.sent).toHaveLength(1);
-      channel.failNext = 3; // more than the two re-sends
-      await expect(deliver({ chatJid: "mem:a", text: "y", idemKey: "k2" })).rejects.toThrow(
-        /platform said no/,
-      );
-      expect(store.outbound.recent("failed")[0]).toMatchObject({ idemKey: "k2", error: "platform said no" });
-      expect((await deliver({ chatJid: "mem:a", text: "y", idemKey: "k2" })).status).toBe("sent");
-      await expect(deliver({ chatJid: "tg:1", text: "x", idemKey: "k3" })).rejects.toThrow(
-        /no connected channel/,
-      );
+      channel.failNext = 3; // more than the attempts allowed
+      await expect(deliver({ chatJid: "mem:a", text: "y", idemKey: "k2" })).rejects.toThrow(/platform said no/);
+      expect(store.outbox.recent("failed")[0]).toMatchObject({ key: "k2" });
+      channel.failNext = 1;
+      channel.failWith = () => Object.assign(new Error("chat not found"), { permanent: true });
+      await expect(deliver({ chatJid: "mem:a", text: "z", idemKey: "k3" })).rejects.toThrow(/chat not found/);
+      expect(channel.attempts.filter((a) => a.text === "z")).toHaveLength(1);
+      await expect(deliver({ chatJid: "tg:1", text: "x", idemKey: "k4" })).rejects.toThrow(/no connected channel/);
+      // History: the sent reply is stored with its key, once.
+      expect(store.messages.since("mem:a", 0).map((m) => m.id)).toEqual(["out:k1"]);
     } finally {
+      await delivery.stop();
       store.close();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -431,27 +472,27 @@ describe("orchestrator", () => {
     expect(r.store.groups.cursor("tg:99")).toBe(0);
   });
 
-  test("a hung agent blocks only its own group; stopping it reruns, then reports to that chat", async () => {
+  test("a hung agent blocks only its own group; stopping it reports to that chat at once (no retry)", async () => {
     const r = await rig({
       respond: (t) =>
         t.input.groupFolder === "mem-stuck"
           ? new Promise(() => {}) // never answers
           : [{ status: "success", result: `hi ${t.input.groupFolder}` }],
-      maxRetries: 0,
     });
     addGroup(r.store, "mem:stuck", { requiresTrigger: false });
     addGroup(r.store, "mem:fine", { requiresTrigger: false });
     await r.channel.receive("mem:stuck", "hello?");
     await r.channel.receive("mem:fine", "hello!");
     const [sent] = await r.channel.waitForSent(1);
-    expect(sent).toEqual({ jid: "mem:fine", text: "hi mem-fine" });
+    expect(sent).toMatchObject({ jid: "mem:fine", text: "hi mem-fine" });
     const stuck = r.orch.containers().find((c) => c.groupFolder === "mem-stuck")!;
     expect(stuck).toMatchObject({ chatJid: "mem:stuck", reason: "messages" });
     expect(await r.orch.stopContainer(stuck.name)).toBe(true);
     expect(await r.orch.stopContainer("no-such-container")).toBe(false);
     const all = await r.channel.waitForSent(2);
     expect(all[1]).toMatchObject({ jid: "mem:stuck" });
-    expect(all[1]!.text).toContain("could not answer: killed: stopped by request");
+    expect(all[1]!.text).toContain("could not answer: stopped by request");
+    expect(r.runner.starts.filter((s) => s.input.groupFolder === "mem-stuck")).toHaveLength(1);
   });
 
   test("groups added while running are picked up (re-read from the store)", async () => {
@@ -463,5 +504,147 @@ describe("orchestrator", () => {
     await r.channel.receive("mem:late", "@Andy after");
     await r.channel.waitForSent(1);
     expect(r.runner.starts[0]!.input.prompt).toContain("before registration");
+  });
+
+  test("a burst while the agent works: same-thread inputs merge into one turn, answered once", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((res) => {
+      release = res;
+    });
+    const turns: string[][] = [];
+    const r = await rig({
+      respond: async (t) => {
+        turns.push(t.ids);
+        if (t.turn === 0) await gate;
+        return [{ status: "success", result: `ACK ${t.ids.join(" ")}` }];
+      },
+    });
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    await r.channel.receive("mem:g1", "1");
+    await until(() => r.runner.starts.length === 1);
+    await r.channel.receive("mem:g1", "2");
+    await r.channel.receive("mem:g1", "3");
+    await until(() => r.runner.followUps.length === 2);
+    release();
+    await r.channel.waitForSent(2);
+    await until(() => r.store.groups.cursor("mem:g1") >= 3);
+    expect(turns).toEqual([["m1-1"], ["m2-2", "m3-3"]]);
+    expect(r.channel.sent.map((s) => s.text)).toEqual(["ACK m1-1", "ACK m2-2 m3-3"]);
+    // Nothing more: the container stays warm, no re-run of anything.
+    await r.orch.stop();
+    expect(r.runner.starts).toHaveLength(1);
+    expect(r.channel.sent).toHaveLength(2);
+  });
+
+  test("messages of different topics are never merged; each reply goes to its own topic", async () => {
+    const r = await rig({ respond: (t) => [{ status: "success", result: `ACK ${t.text.match(/>(\w+)</g)?.join(",")}` }] });
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    const sink = r.channel.sink();
+    // Arrive together (before any run starts): one input per topic.
+    await Promise.all([
+      sink.inbound({ id: "a", chatJid: "mem:g1", sender: "u", senderName: "U", content: "alpha", timestamp: 1, threadId: "T1" }),
+      sink.inbound({ id: "b", chatJid: "mem:g1", sender: "u", senderName: "U", content: "beta", timestamp: 2, threadId: "T2" }),
+      sink.inbound({ id: "c", chatJid: "mem:g1", sender: "u", senderName: "U", content: "gamma", timestamp: 3, threadId: "T1" }),
+    ]);
+    const sent = await r.channel.waitForSent(2);
+    const byThread = Object.fromEntries(sent.map((m) => [m.threadId, m.text]));
+    for (const m of sent) expect(m.text.includes("beta") && m.text.includes("alpha")).toBe(false);
+    expect(byThread.T2).toContain("beta");
+    expect(byThread.T1).toContain("alpha");
+    expect(sent.find((m) => m.threadId === "T1")!.replyToId).toBe(sent.find((m) => m.threadId === "T1")!.text.includes("gamma") ? "c" : "a");
+  });
+
+  test("a runner that reports inputs it was not given, or twice, never causes a duplicate", async () => {
+    const r = await rig({
+      respond: (t) => [
+        { status: "success", result: "bogus", consumed: ["m999-999", t.ids[0]!, t.ids[0]!] },
+        { status: "success", result: "again", consumed: [t.ids[0]!] },
+      ],
+    });
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    await r.channel.receive("mem:g1", "hello");
+    await r.channel.waitForSent(1);
+    await until(() => r.store.groups.cursor("mem:g1") >= 1);
+    // The second result answered nothing it was given: it is a turn of its own, not a repeat.
+    const keys = r.store.outbox.recent("sent").map((o) => o.key);
+    expect(keys.filter((k) => k.startsWith("reply:mem:g1:m1-1"))).toHaveLength(1);
+    expect(r.runner.starts).toHaveLength(1);
+  });
+
+  test("a flood of non-triggering messages never makes a group deaf", async () => {
+    const r = await rig();
+    addGroup(r.store, "mem:g1");
+    const msgs = Array.from({ length: 600 }, (_, i) => ({
+      id: `n${i}`,
+      chatJid: "mem:g1",
+      sender: "u",
+      senderName: "U",
+      content: `noise ${i}`,
+      timestamp: i,
+    }));
+    r.store.messages.insertMany(msgs);
+    await r.channel.receive("mem:g1", "@Andy are you there?");
+    const [reply] = await r.channel.waitForSent(1);
+    expect(reply!.text).toContain("are you there?");
+    expect(reply!.text).not.toContain("noise 0<");
+    // Everything up to the trigger is done: the skipped flood and the answered window.
+    await until(() => r.store.groups.cursor("mem:g1") >= 601);
+    expect(r.store.turns.pending("mem:g1", 500)).toEqual([]);
+  });
+
+  test("while the engine is unreachable messages wait (no error to the chat); they are answered when it returns", async () => {
+    const r = await rig({ maxRetries: 0 });
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    const engine: boolean[] = [];
+    r.events.on("engine.status", (e) => engine.push(e.ok));
+    r.runner.setEngine(false);
+    await r.channel.receive("mem:g1", "while down");
+    await until(() => engine.includes(false));
+    expect(r.channel.sent).toHaveLength(0);
+    r.runner.setEngine(true);
+    const [reply] = await r.channel.waitForSent(1);
+    expect(reply!.text).toContain("while down");
+    expect(engine).toEqual([false, true]);
+    expect(r.channel.sent).toHaveLength(1);
+  });
+
+  test("an agent's IPC request is answered with the group's identity and a key stable per turn", async () => {
+    const seen: { folder: string; key: string; type: string }[] = [];
+    const dir = mkdtempSync(join(tmpdir(), "ngb-orch-"));
+    const store = openStore(join(dir, "store", "ngb.db"));
+    const replies: string[] = [];
+    const r = await rig({
+      store,
+      dir,
+      respond: () => [
+        { request: { type: "list_tasks" }, onReply: (a) => replies.push(a.text) },
+        { status: "success", result: "done" },
+      ],
+      start: false,
+    });
+    // Re-wire with a request handler (the rig's orchestrator has none): use a second orchestrator.
+    await r.orch.stop();
+    const { createOrchestrator: make } = await import("./orchestrator.ts");
+    const queue = createGroupQueue({ maxConcurrent: 1, maxRetries: 0, retryBaseMs: 5 });
+    const orch = make({
+      config: r.config,
+      store,
+      events: r.events,
+      queue,
+      runner: r.runner,
+      channels: [r.channel],
+      log: silentLogger(),
+      handleRequest: async (group, frame, ctx) => {
+        seen.push({ folder: group.folder, key: ctx.idemKey, type: frame.request.type });
+        return { ok: true, text: "[]" };
+      },
+    });
+    await orch.start();
+    addGroup(store, "mem:g1", { requiresTrigger: false });
+    await r.channel.receive("mem:g1", "list please");
+    await r.channel.waitForSent(1);
+    expect(seen).toEqual([{ folder: "mem-g1", key: expect.stringMatching(/^ipc:mem-g1:m1-1:0:/), type: "list_tasks" }]);
+    expect(replies).toEqual(["[]"]);
+    await orch.stop();
   });
 });

@@ -58,6 +58,10 @@ export function createTurnRepo(
     return seq;
   });
 
+  const skip = db.query<unknown, [number, string, number, number]>(
+    `UPDATE messages SET handled_at = ? WHERE chat_jid = ? AND seq > ? AND seq < ? AND ${VISIBLE}`,
+  );
+
   const cursorOf = (jid: string) => cursorGet.get(jid)?.seq ?? 0;
 
   /** Move the watermark up to the oldest open message (or the window's edge). */
@@ -96,6 +100,15 @@ export function createTurnRepo(
     /** Mark messages answered, save the replies and advance the cursor: one transaction. */
     commit(t: CommitTurn): OutboxRow[] {
       return commitTx(t, t.now ?? Date.now());
+    },
+    /**
+     * Messages older than `beforeSeq` that are still open fell out of the window (a flood): they
+     * are never shown, so count them as done and move the cursor past them.
+     */
+    skipBefore(chatJid: string, beforeSeq: number, window: number, now = Date.now()): number {
+      const n = skip.run(now, chatJid, cursorOf(chatJid), beforeSeq).changes;
+      advance(chatJid, window, now);
+      return n;
     },
     /** Store a message a plugin dropped: kept in the history, never agent input. */
     insertDropped(m: InboundMessage, droppedBy: string, now = Date.now()): number | null {

@@ -2,18 +2,12 @@
  * A fake `docker` CLI for tests of the container runner without an engine. `installFakeDocker()`
  * puts an executable `docker` into a temp dir; each call records its argv (and whether
  * NGB_PROXY_TOKEN was in its environment) to `calls.jsonl` and plays the scripted behaviour in
- * `mode` for `run`: marker output, garbage, hangs, floods, a warm agent that answers follow-up
- * files in its IPC input dir and exits on `_close`. `rm -f` kills the fake container's process.
+ * `mode` for `run` (protocol v2 frames on stdin/stdout): marker output, garbage, hangs, floods,
+ * a warm agent that answers each `input` frame in its own turn and exits on `close`, a request
+ * that waits for the host's reply, and an engine connection cut mid-run (the CLI dies, the
+ * "container" does not). `rm -f` kills the fake container's process.
  */
-import {
-  appendFileSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,7 +23,9 @@ export type FakeDockerMode =
   | "warm"
   | "ignore-close"
   | "engine-down"
-  | "no-image";
+  | "no-image"
+  | "request"
+  | "cut";
 
 export interface FakeDocker {
   /** Absolute path of the `docker` executable (use as container.runtime). */
@@ -41,6 +37,7 @@ export interface FakeDocker {
   /** Names `docker ps` reports. */
   setContainers(names: string[]): void;
   calls(): { args: string[]; token: string | null }[];
+  /** The frames the last `run` read from stdin (one JSON per line). */
   stdin(): string;
   cleanup(): void;
 }
@@ -127,64 +124,100 @@ async function fake() {
   }
   const name = args[args.indexOf("--name") + 1]!;
   writeFileSync(join(dir, `${name}.pid`), String(process.pid));
-  const stdin = await Bun.stdin.text();
-  writeFileSync(join(dir, "stdin.json"), stdin);
-  const input = JSON.parse(stdin) as { prompt: string };
-  const ipcMount = args.find((a) => a.includes("target=/workspace/ipc"));
-  const ipcDir = /source=([^,]+)/.exec(ipcMount ?? "")?.[1] ?? "";
+  writeFileSync(join(dir, "stdin.json"), "");
+  const lines = stdinLines((l) => appendFileSync(join(dir, "stdin.json"), `${l}\n`));
+  const first = await lines.next();
+  const start = JSON.parse(first.value ?? "{}") as { type: string; input: { prompt: string; inputId: string } };
+  const input = start.input;
+  const result = (text: string, consumed: string[], extra: Record<string, unknown> = {}) =>
+    out({ type: "result", status: "success", result: text, consumed, ...extra });
   process.stderr.write(`fake agent starting ${name}\n`);
 
   switch (mode) {
     case "ok":
       process.stdout.write("some banner line\n");
-      out({ status: "success", result: `hi ${input.prompt}`, newSessionId: "sess-1" });
+      result(`hi ${input.prompt}`, [input.inputId], { newSessionId: "sess-1" });
       return;
     case "two-slow":
-      out({ status: "success", result: "first" });
+      result("first", []);
       await Bun.sleep(50);
-      out({ status: "success", result: "second", newSessionId: "sess-2" });
+      result("second", [input.inputId], { newSessionId: "sess-2" });
       return;
     case "bad-json":
       process.stdout.write(`${START}\n{not json\n${END}\n`);
-      out({ status: "success", result: "after" });
+      result("after", [input.inputId]);
       return;
     case "no-end-marker":
-      process.stdout.write(`${START}\n{"status":"success","result":"cut"}\n`);
+      process.stdout.write(`${START}\n{"type":"result","status":"success","result":"cut","consumed":[]}\n`);
       return;
     case "exit-1":
       process.stderr.write("boom: something broke\n");
       process.exit(1);
       break;
     case "hang":
-      setInterval(() => {}, 1000);
+      await new Promise(() => {});
       return;
+    case "cut":
+      // The CLI loses the engine: it dies, the container (this process's twin) would live on.
+      process.stderr.write("error reading from server: unexpected EOF\n");
+      process.exit(1);
+      break;
     case "flood": {
       const line = `${"x".repeat(1023)}\n`;
       for (let i = 0; i < 4096; i++) process.stdout.write(line);
-      setInterval(() => {}, 1000);
+      await new Promise(() => {});
+      return;
+    }
+    case "request": {
+      out({ type: "request", reqId: "r1", turn: [input.inputId], request: { type: "list_tasks" } });
+      for await (const line of lines) {
+        const f = JSON.parse(line) as { type: string; reqId?: string; ok?: boolean; text?: string };
+        if (f.type === "reply" && f.reqId === "r1") {
+          result(`reply ${f.ok} ${f.text}`, [input.inputId]);
+          return;
+        }
+      }
       return;
     }
     case "warm":
     case "ignore-close": {
-      out({ status: "success", result: `hi ${input.prompt}`, newSessionId: "sess-w" });
-      const inputDir = join(ipcDir, "input");
-      const timer = setInterval(() => {
-        for (const f of readdirSync(inputDir).sort()) {
-          if (f === "_close") {
-            if (mode === "ignore-close") continue;
-            rmSync(join(inputDir, f));
-            clearInterval(timer);
-            return;
-          }
-          if (!f.endsWith(".json")) continue;
-          const msg = JSON.parse(readFileSync(join(inputDir, f), "utf8")) as { text: string };
-          rmSync(join(inputDir, f));
-          out({ status: "success", result: `echo ${msg.text}` });
+      result(`hi ${input.prompt}`, [input.inputId], { newSessionId: "sess-w" });
+      for await (const line of lines) {
+        const f = JSON.parse(line) as { type: string; id?: string; text?: string };
+        if (f.type === "close") {
+          if (mode === "ignore-close") continue;
+          return;
         }
-      }, 5);
+        if (f.type === "input") result(`echo ${f.text}`, [f.id!]);
+      }
+      if (mode === "ignore-close") await new Promise(() => {});
       return;
     }
   }
 }
 
-if (import.meta.main) await fake();
+/** stdin as lines, each reported to `seen` as it arrives. */
+async function* stdinLines(seen: (line: string) => void): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  const reader = Bun.stdin.stream().getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buf += decoder.decode(value, { stream: true });
+    let nl = buf.indexOf("\n");
+    while (nl >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      seen(line);
+      yield line;
+      nl = buf.indexOf("\n");
+    }
+  }
+}
+
+if (import.meta.main) {
+  await fake();
+  // The host keeps stdin open for frames: a finished fake agent exits by itself, like the real one.
+  process.exit(0);
+}

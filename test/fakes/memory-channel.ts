@@ -6,7 +6,11 @@
 import type { Channel, ChannelHealth, ChannelSink, InboundMessage } from "../../src/orchestrator/channel.ts";
 
 export interface MemoryChannel extends Channel {
-  sent: { jid: string; text: string; threadId?: string }[];
+  sent: { jid: string; text: string; threadId?: string; replyToId?: string }[];
+  /** Every send attempt's options (idempotency key, chunk resume), in order. */
+  attempts: { jid: string; text: string; options?: import("../../src/orchestrator/channel.ts").SendOptions }[];
+  /** Called inside send, before it returns (a test can crash or block here). */
+  onSend?: (jid: string, text: string) => void | Promise<void>;
   typing: { jid: string; on: boolean }[];
   failNext: number;
   /** The error a failing send throws (default: a plain Error, which delivery treats as transient). */
@@ -15,7 +19,10 @@ export interface MemoryChannel extends Channel {
   /** Push a message in as the platform would; resolves to the sink's answer. */
   receive(chatJid: string, content: string, extra?: Partial<InboundMessage>): Promise<boolean>;
   /** Resolves once `n` messages have been sent in total. */
-  waitForSent(n: number, timeoutMs?: number): Promise<{ jid: string; text: string; threadId?: string }[]>;
+  waitForSent(
+    n: number,
+    timeoutMs?: number,
+  ): Promise<{ jid: string; text: string; threadId?: string; replyToId?: string }[]>;
 }
 
 let ids = 0;
@@ -26,6 +33,7 @@ export function createMemoryChannel(prefix = "mem:", name = "memory"): MemoryCha
   const ch: MemoryChannel = {
     name,
     sent: [],
+    attempts: [],
     typing: [],
     failNext: 0,
     failWith: () => new Error("platform said no"),
@@ -38,11 +46,18 @@ export function createMemoryChannel(prefix = "mem:", name = "memory"): MemoryCha
       sink = null;
     },
     async send(jid, text, options) {
+      ch.attempts.push({ jid, text, options });
       if (ch.failNext > 0) {
         ch.failNext--;
         throw ch.failWith();
       }
-      ch.sent.push(options?.threadId ? { jid, text, threadId: options.threadId } : { jid, text });
+      await ch.onSend?.(jid, text);
+      ch.sent.push({
+        jid,
+        text,
+        ...(options?.threadId ? { threadId: options.threadId } : {}),
+        ...(options?.replyToId ? { replyToId: options.replyToId } : {}),
+      });
       for (const w of waiters.splice(0)) {
         if (ch.sent.length >= w.n) w.resolve();
         else waiters.push(w);
