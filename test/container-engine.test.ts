@@ -13,7 +13,7 @@ import * as v from "valibot";
 import { Config } from "../src/config/index.ts";
 import { type AgentRunner, createDockerRunner } from "../src/container/index.ts";
 import { silentLogger } from "../src/log/index.ts";
-import type { ContainerOutput } from "../src/protocol/index.ts";
+import type { ResultFrame } from "../src/protocol/index.ts";
 import { type CredentialProxy, createCredentialProxy } from "../src/proxy/index.ts";
 import type { GroupContainerConfig, RegisteredGroup } from "../src/store/index.ts";
 
@@ -34,48 +34,52 @@ if (!ENGINE)
     "container-engine tests skipped: no reachable docker engine (scripts/engine.sh start; DOCKER_HOST)",
   );
 
-// The shell agent. Modes by prompt: probe (report mounts/limits/user), hang, warm (answer follow-ups).
+// The shell agent (protocol v2: NDJSON frames on stdin). Modes by prompt: probe (report mounts,
+// limits, user, read-only root), hang, warm (answer input frames, exit on close).
 const AGENT_SH = `#!/bin/sh
-input=$(cat)
-prompt=$(echo "$input" | sed 's/.*"prompt":"\\([^"]*\\)".*/\\1/')
-out() { printf -- '---NGB_OUTPUT_START---\\n{"status":"success","result":"%s","newSessionId":"sh-1"}\\n---NGB_OUTPUT_END---\\n' "$1"; }
+read -r start
+prompt=$(echo "$start" | sed 's/.*"prompt":"\\([^"]*\\)".*/\\1/')
+iid=$(echo "$start" | sed 's/.*"inputId":"\\([^"]*\\)".*/\\1/')
+out() { printf -- '---NGB_OUTPUT_START---\\n{"type":"result","status":"success","result":"%s","consumed":[%s],"newSessionId":"sh-1"}\\n---NGB_OUTPUT_END---\\n' "$1" "$2"; }
 try() { if sh -c "$1" >/dev/null 2>&1; then echo ok; else echo fail; fi; }
 case "$prompt" in
 probe)
   g=$(try 'echo x > /workspace/group/written')
   gl=$(try 'echo x > /workspace/global/written')
-  pr=$(try 'echo x > /workspace/project/written')
-  prx=$(try 'ls /workspace/project/marker')
-  ipc=$(try 'echo x > /workspace/ipc/messages/written')
+  grw=$(try 'echo x > /workspace/groups/written')
+  grr=$(try 'ls /workspace/groups/other-group/marker')
+  pr=$(try 'ls /workspace/project')
+  ipc=$(try 'ls /workspace/ipc/input')
   cl=$(try 'echo x > /home/agent/.claude/written')
   ex=$(try 'echo x > /workspace/extra/shared/written')
   exr=$(try 'cat /workspace/extra/shared/hello')
   sock=$(try '[ -d /run/ngb ]')
+  rootfs=$(try 'echo x > /etc/written')
+  tmp=$(try 'echo x > /tmp/written')
   mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)
   pids=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)
   tok=$([ -n "$NGB_PROXY_TOKEN" ] && echo set || echo unset)
   echo "probe running as $(id -u)" >&2
-  out "group=$g global=$gl project=$pr projectread=$prx ipc=$ipc claude=$cl extra=$ex extraread=$exr run=$sock mem=$mem pids=$pids uid=$(id -u) token=$tok"
+  out "group=$g global=$gl groupswrite=$grw groupsread=$grr project=$pr ipc=$ipc claude=$cl extra=$ex extraread=$exr run=$sock rootfs=$rootfs tmp=$tmp mem=$mem pids=$pids uid=$(id -u) fsize=$(ulimit -f) token=$tok" "\\"$iid\\""
   ;;
 hang)
-  out "started"
+  out "started" ""
   sleep 600
   ;;
 warm)
-  out "ready"
-  while true; do
-    for f in /workspace/ipc/input/*.json; do
-      [ -e "$f" ] || continue
-      text=$(sed 's/.*"text":"\\([^"]*\\)".*/\\1/' "$f")
-      rm -f "$f"
-      out "echo $text"
-    done
-    if [ -e /workspace/ipc/input/_close ]; then rm -f /workspace/ipc/input/_close; exit 0; fi
-    sleep 0.02
+  out "ready" "\\"$iid\\""
+  while read -r line; do
+    case "$line" in
+    *'"type":"close"'*) exit 0 ;;
+    *'"type":"input"'*)
+      id=$(echo "$line" | sed 's/.*"id":"\\([^"]*\\)".*/\\1/')
+      text=$(echo "$line" | sed 's/.*"text":"\\([^"]*\\)".*/\\1/')
+      out "echo $text" "\\"$id\\"" ;;
+    esac
   done
   ;;
 *)
-  out "unknown prompt"
+  out "unknown prompt" "\\"$iid\\""
   ;;
 esac
 `;
@@ -128,7 +132,7 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), "ngb-engine-"));
   proxy = createCredentialProxy({
     config: v.parse(Config, {}),
-    store: { outbound: { addUsage() {} } },
+    store: { usage: { add() {} } },
     log: silentLogger(),
     socketPath: join(root, "data", "proxy", "proxy.sock"),
   });
@@ -148,11 +152,7 @@ function makeRunner(container: Record<string, unknown> = {}, instanceId = "engin
       container: { image: IMAGE, memory: "64m", cpus: "0.5", pidsLimit: 50, ...container },
     }),
     log: silentLogger(),
-    paths: {
-      groupsDir: join(root, "groups"),
-      dataDir: join(root, "data"),
-      projectRoot: join(root, "project"),
-    },
+    paths: { groupsDir: join(root, "groups"), dataDir: join(root, "data") },
     proxy,
     instanceId,
     closeGraceMs: 2000,
@@ -175,11 +175,12 @@ function group(folder: string, isMain = false, cc: GroupContainerConfig | null =
 }
 
 async function start(r: AgentRunner, g: RegisteredGroup, prompt: string) {
-  const outputs: ContainerOutput[] = [];
+  const outputs: ResultFrame[] = [];
   const proc = await r.start({
     group: g,
-    input: { prompt, groupFolder: g.folder, chatJid: g.jid, isMain: g.isMain, assistantName: "Andy" },
-    onOutput: async (o) => void outputs.push(o),
+    input: { prompt, inputId: "i0", groupFolder: g.folder, chatJid: g.jid, isMain: g.isMain, assistantName: "Andy" },
+    onResult: async (o) => void outputs.push(o),
+    onRequest: async () => ({ ok: false, text: "no" }),
   });
   return { proc, outputs };
 }
@@ -204,61 +205,70 @@ function containersNamed(name: string): string[] {
 }
 
 describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
-  test("main group: rw group, ro global and project, limits applied, proxy token set", async () => {
-    mkdirSync(join(root, "project"), { recursive: true });
-    writeFileSync(join(root, "project", "marker"), "x");
+  test("main group: rw group, ro global and other groups, read-only root, no ipc/project, limits, unprivileged uid", async () => {
+    mkdirSync(join(root, "groups", "other-group"), { recursive: true });
+    writeFileSync(join(root, "groups", "other-group", "marker"), "x");
     const r = makeRunner();
     const { proc, outputs } = await start(r, group("main", true), "probe");
     const result = await proc.done;
     expect(result).toMatchObject({ status: "success", exitCode: 0, outputs: 1, newSessionId: "sh-1" });
+    expect(outputs[0]!.consumed).toEqual(["i0"]);
     const f = fields(outputs[0]!.result);
     expect(f).toMatchObject({
       group: "ok",
       global: "fail",
+      groupswrite: "fail",
+      groupsread: "ok",
       project: "fail",
-      projectread: "ok",
-      ipc: "ok",
+      ipc: "fail",
       claude: "ok",
       run: "ok",
+      rootfs: "fail",
+      tmp: "ok",
       mem: String(64 * 1024 * 1024),
       pids: "50",
       token: "set",
-      uid: String(process.getuid!()),
+      uid: "10001",
     });
+    expect(Number(f.fsize)).toBeGreaterThan(0);
     expect(readFileSync(join(root, "groups", "main", "written"), "utf8")).toBe("x\n");
     expect(containersNamed(proc.name)).toEqual([]);
   });
 
-  test("non-main group: no project mount; allowlisted extra mount forced read-only", async () => {
+  test("non-main group: no other groups; allowlisted extra mount forced read-only", async () => {
     const shared = join(root, "shared");
     mkdirSync(shared, { recursive: true });
     writeFileSync(join(shared, "hello"), "hi");
     const allow = join(root, "allow.json");
-    writeFileSync(allow, JSON.stringify({ allowedRoots: [{ path: shared, allowReadWrite: true }] }));
+    writeFileSync(allow, JSON.stringify({ allowedRoots: [{ path: shared, allowReadWrite: true }] }), { mode: 0o600 });
     const r = makeRunner({ mountAllowlistPath: allow });
     const g = group("other", false, { additionalMounts: [{ hostPath: shared, readonly: false }] });
     const { proc, outputs } = await start(r, g, "probe");
     expect((await proc.done).status).toBe("success");
     const f = fields(outputs[0]!.result);
-    expect(f).toMatchObject({ group: "ok", projectread: "fail", extraread: "ok", extra: "fail" });
+    expect(f).toMatchObject({ group: "ok", groupsread: "fail", extraread: "ok", extra: "fail", uid: "10001" });
   });
 
-  test("a configured non-root --user can write its own folders", async () => {
+  test("a configured --user can write its own folders", async () => {
     const r = makeRunner({ user: "1000:1000" });
     const { proc, outputs } = await start(r, group("asuser"), "probe");
     expect((await proc.done).status).toBe("success");
-    expect(fields(outputs[0]!.result)).toMatchObject({ uid: "1000", group: "ok", ipc: "ok", claude: "ok" });
+    expect(fields(outputs[0]!.result)).toMatchObject({ uid: "1000", group: "ok", claude: "ok" });
   });
 
   test("warm container answers follow-ups; idle timeout closes it", async () => {
     const r = makeRunner({ idleTimeoutMs: 1500 });
     const { proc, outputs } = await start(r, group("warm"), "warm");
     await until(() => outputs.length === 1, "first output");
-    expect(await proc.sendFollowUp("one")).toBe(true);
+    expect(proc.sendInput({ id: "i1", text: "one" })).toBe(true);
     await until(() => outputs.length === 2, "answer to follow-up");
-    expect(await proc.sendFollowUp("two")).toBe(true);
+    expect(proc.sendInput({ id: "i2", text: "two" })).toBe(true);
     await until(() => outputs.length === 3, "answer to second follow-up");
-    expect(outputs.map((o) => o.result)).toEqual(["ready", "echo one", "echo two"]);
+    expect(outputs.map((o) => [o.result, o.consumed])).toEqual([
+      ["ready", ["i0"]],
+      ["echo one", ["i1"]],
+      ["echo two", ["i2"]],
+    ]);
     const result = await proc.done;
     expect(result).toMatchObject({ status: "success", exitCode: 0, outputs: 3 });
     expect(containersNamed(proc.name)).toEqual([]);
@@ -288,7 +298,7 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
   });
 });
 
-const AGENT_IMAGE = "ngb-agent:latest";
+const AGENT_IMAGE = process.env.NGB_TEST_AGENT_IMAGE || "ngb-agent:latest";
 const HAS_AGENT_IMAGE = ENGINE && sh(["docker", "image", "inspect", AGENT_IMAGE]).code === 0;
 
 describe.skipIf(!HAS_AGENT_IMAGE)("the real agent image through the runner and the credential proxy", () => {
@@ -316,7 +326,7 @@ describe.skipIf(!HAS_AGENT_IMAGE)("the real agent image through the runner and t
     const r = createDockerRunner({
       config,
       log: silentLogger(),
-      paths: { groupsDir: join(dir, "groups"), dataDir: join(dir, "data"), projectRoot: dir },
+      paths: { groupsDir: join(dir, "groups"), dataDir: join(dir, "data") },
       proxy: realProxy,
       instanceId: "agent-image-test",
     });
@@ -326,7 +336,7 @@ describe.skipIf(!HAS_AGENT_IMAGE)("the real agent image through the runner and t
       await until(() => outputs.length === 1, "first agent result", 60_000);
       expect(outputs[0]).toMatchObject({ status: "success" });
       expect(outputs[0]!.result).toContain("model says: first question");
-      expect(await proc.sendFollowUp("second question")).toBe(true);
+      expect(proc.sendInput({ id: "i1", text: "second question" })).toBe(true);
       await until(() => outputs.length === 2, "follow-up result", 60_000);
       expect(outputs[1]!.result).toContain("model says: second question");
       proc.close();
@@ -335,7 +345,7 @@ describe.skipIf(!HAS_AGENT_IMAGE)("the real agent image through the runner and t
       expect(result.newSessionId).toBeString();
       // The real key reached the upstream; the container only ever held its own token.
       expect(fake.requests[0]!.headers["x-api-key"]).toBe("sk-test-real-key");
-      const usage = store.outbound.usage().find((u) => u.groupFolder === "agentimg");
+      const usage = store.usage.list().find((u) => u.groupFolder === "agentimg");
       expect(usage?.requests).toBeGreaterThanOrEqual(2);
       expect(usage?.outputTokens).toBeGreaterThanOrEqual(6);
     } finally {

@@ -91,7 +91,7 @@ describe("credential proxy", () => {
     expect(JSON.stringify(req.headers)).not.toContain(token);
     expect(req.body.messages[0]!.content).toBe("hi");
 
-    const usage = store.outbound.usage();
+    const usage = store.usage.list();
     expect(usage).toHaveLength(1);
     expect(usage[0]).toMatchObject({ groupFolder: "alpha", requests: 1, inputTokens: 42, outputTokens: 7 });
   });
@@ -104,7 +104,7 @@ describe("credential proxy", () => {
     expect(((await (await call(a, body)).json()) as { usage: unknown }).usage).toBeDefined();
     await (await call(b, body)).text();
     await (await call(b, body)).text();
-    const rows = Object.fromEntries(store.outbound.usage().map((u) => [u.groupFolder, u]));
+    const rows = Object.fromEntries(store.usage.list().map((u) => [u.groupFolder, u]));
     expect(rows.alpha).toMatchObject({ requests: 1, inputTokens: 42, outputTokens: 7 });
     expect(rows.beta).toMatchObject({ requests: 2, inputTokens: 84, outputTokens: 14 });
   });
@@ -167,7 +167,7 @@ describe("credential proxy", () => {
     const res = await call(p.issue("alpha"));
     expect(res.status).toBe(529);
     expect(((await res.json()) as { error: { type: string } }).error.type).toBe("overloaded_error");
-    expect(store.outbound.usage()).toEqual([]);
+    expect(store.usage.list()).toEqual([]);
   });
 
   test("SSE is streamed, not buffered: the first event arrives before the upstream finishes", async () => {
@@ -213,7 +213,7 @@ describe("credential proxy", () => {
       }),
     ]);
     expect(new TextDecoder().decode(first.value)).toContain("message_start");
-    expect(store.outbound.usage()).toEqual([]);
+    expect(store.usage.list()).toEqual([]);
     release();
     let rest = "";
     for (;;) {
@@ -222,7 +222,7 @@ describe("credential proxy", () => {
       rest += new TextDecoder().decode(value);
     }
     expect(rest).toContain("message_stop");
-    expect(store.outbound.usage()[0]).toMatchObject({ inputTokens: 5, outputTokens: 9, requests: 1 });
+    expect(store.usage.list()[0]).toMatchObject({ inputTokens: 5, outputTokens: 9, requests: 1 });
   });
 
   test("the socket is connectable by any uid, and never logs tokens or keys", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createEventBus } from "../events/index.ts";
-import { createGroupQueue, NoRetryError, type QueueJob, type QueueTimers } from "./index.ts";
+import { createGroupQueue, NoRetryError, type QueueJob, type QueueTimers, RetryLaterError } from "./index.ts";
 
 /** Timers driven by hand: `advance(ms)` fires what is due, in order. */
 function manualTimers() {
@@ -263,5 +263,41 @@ describe("group queue", () => {
     expect(r.log).toEqual(["start a"]);
     expect(t.delays()).toEqual([]);
     expect(q.enqueue("c", r.job("messages", "c"))).toBe(false);
+  });
+
+  test("a job failing for an outside reason waits without using retries; wake() runs it at once", async () => {
+    const t = manualTimers();
+    const q = createGroupQueue({ maxConcurrent: 1, maxRetries: 1, retryBaseMs: 100, timers: t.timers, random: () => 0.5 });
+    let runs = 0;
+    let gaveUp = false;
+    q.enqueue("g", {
+      kind: "messages",
+      id: "m",
+      async run() {
+        runs++;
+        if (runs <= 5) throw new RetryLaterError("engine down", 15_000);
+      },
+      onGiveUp: () => {
+        gaveUp = true;
+      },
+    });
+    await tick();
+    expect(runs).toBe(1);
+    expect(t.delays()).toEqual([15_000]);
+    for (let i = 0; i < 3; i++) {
+      t.advance(15_000);
+      await tick();
+    }
+    expect(runs).toBe(4);
+    expect(gaveUp).toBe(false); // four failures, maxRetries 1: an outside reason never gives up
+    q.wake();
+    await tick();
+    expect(runs).toBe(5);
+    q.wake();
+    await tick();
+    expect(runs).toBe(6);
+    expect(gaveUp).toBe(false);
+    expect(q.stats().retrying).toBe(0);
+    await q.stop();
   });
 });

@@ -144,17 +144,19 @@ describe("store", () => {
     expect(store.groups.get("tg:1")).toBeNull();
   });
 
-  test("outbound claims are idempotent", () => {
+  test("outbox rows are keyed by the reply's identity; usage is counted per group per day", () => {
     const { store } = tempStore();
-    const first = store.outbound.claim("main:5:0", "web:default", "hi");
-    expect(first.status).toBe("pending");
-    store.outbound.markSent(first.id);
-    const again = store.outbound.claim("main:5:0", "web:default", "hi");
-    expect(again.id).toBe(first.id);
-    expect(again.status).toBe("sent");
-    store.outbound.addUsage("main", { inputTokens: 10, outputTokens: 5 }, Date.UTC(2026, 0, 1));
-    store.outbound.addUsage("main", { inputTokens: 1, outputTokens: 1 }, Date.UTC(2026, 0, 1));
-    expect(store.outbound.usage()).toEqual([
+    const first = store.outbox.add({ key: "reply:web:default:m5-5", chatJid: "web:default", text: "hi", source: "agent" });
+    expect(first).toMatchObject({ created: true, row: { status: "pending", chunksDone: 0 } });
+    store.outbox.markSending(first.row.id);
+    store.outbox.chunksDone(first.row.id, 2);
+    store.outbox.markSent(first.row.id);
+    const again = store.outbox.add({ key: "reply:web:default:m5-5", chatJid: "web:default", text: "other", source: "agent" });
+    expect(again.created).toBe(false);
+    expect(again.row).toMatchObject({ id: first.row.id, status: "sent", text: "hi", chunksDone: 2, attempts: 1 });
+    store.usage.add("main", { inputTokens: 10, outputTokens: 5 }, Date.UTC(2026, 0, 1));
+    store.usage.add("main", { inputTokens: 1, outputTokens: 1 }, Date.UTC(2026, 0, 1));
+    expect(store.usage.list()).toEqual([
       {
         groupFolder: "main",
         day: "2026-01-01",
@@ -253,4 +255,57 @@ describe("store", () => {
     writeFileSync(join(dir, "blocker"), "");
     expect(() => openStore(join(dir, "blocker", "x.db"))).toThrow(/store directory .* is not writable/);
   });
+
+  test("a turn's commit marks its messages answered and saves its reply in one transaction", () => {
+    const { store } = tempStore();
+    const ins = (id: string, extra: object = {}) =>
+      store.messages.insert({ id, chatJid: "c", sender: "u", senderName: "U", content: id, timestamp: 1, ...extra })!;
+    const a = ins("a");
+    const b = ins("b", { threadId: "T" });
+    const c = ins("c");
+    ins("bot", { isFromMe: true, isBot: true });
+    expect(store.turns.pending("c", 10).map((m) => m.id)).toEqual(["a", "b", "c"]);
+    // Answer a and c first (thread order): b stays open, the cursor stops before it.
+    store.turns.commit({ chatJid: "c", seqs: [a, c], replies: [{ key: "k1", chatJid: "c", text: "r", source: "agent" }], window: 10 });
+    expect(store.turns.pending("c", 10).map((m) => m.id)).toEqual(["b"]);
+    expect(store.turns.cursor("c")).toBe(a);
+    expect(store.outbox.byKey("k1")).toMatchObject({ status: "pending", text: "r" });
+    store.turns.commit({ chatJid: "c", seqs: [b], window: 10 });
+    expect(store.turns.pending("c", 10)).toEqual([]);
+    expect(store.turns.cursor("c")).toBe(store.messages.latestSeq("c"));
+    // A failing reply insert rolls the whole turn back: nothing marked answered.
+    const d = ins("d");
+    store.db.run("CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    expect(() =>
+      store.turns.commit({ chatJid: "c", seqs: [d], replies: [{ key: "k2", chatJid: "c", text: "x", source: "agent" }], window: 10 }),
+    ).toThrow(/disk full/);
+    expect(store.turns.pending("c", 10).map((m) => m.seq)).toEqual([d]);
+  });
+
+  test("a dropped message is stored but never open for the agent", () => {
+    const { store } = tempStore();
+    store.turns.insertDropped({ id: "x", chatJid: "c", sender: "u", senderName: "U", content: "spam", timestamp: 1 }, "allowlist: not allowed");
+    expect(store.messages.since("c", 0)).toHaveLength(1);
+    expect(store.turns.pending("c", 10)).toEqual([]);
+  });
+
+  test("migration 4 keeps old replies: a v3 'pending' claim becomes 'unknown' (never re-sent)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ngb-store-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "v3.db");
+    const { Database } = require("bun:sqlite") as typeof import("bun:sqlite");
+    const { MIGRATIONS } = require("./migrations.ts") as typeof import("./migrations.ts");
+    const old = new Database(file);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 3)) old.exec(m.sql);
+    old.exec("PRAGMA user_version = 3");
+    old.exec(`INSERT INTO outbound (idem_key, chat_jid, text, status, created_at) VALUES
+      ('a:1:0', 'web:x', 'sent one', 'sent', 1), ('a:2:0', 'web:x', 'claimed', 'pending', 2)`);
+    old.close();
+    const store = openStore(file);
+    cleanup.push(() => store.close());
+    expect(store.outbox.byKey("a:1:0")).toMatchObject({ status: "sent", text: "sent one" });
+    expect(store.outbox.byKey("a:2:0")).toMatchObject({ status: "unknown" });
+    expect(store.outbox.due(Number.MAX_SAFE_INTEGER)).toEqual([]);
+  });
+
 });

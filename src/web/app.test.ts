@@ -450,7 +450,7 @@ describe("system", () => {
     expect((await send("DELETE", "/api/sessions/family", "")).status).toBe(200);
     expect(store.groups.session("family")).toBeNull();
     expect(await (await get("/api/plugins")).json()).toMatchObject({ plugins: [] });
-    store.outbound.addUsage(
+    store.usage.add(
       "family",
       { inputTokens: 10, outputTokens: 5 },
       Date.parse("2026-01-10T12:00:00Z"),

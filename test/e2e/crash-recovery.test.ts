@@ -91,7 +91,7 @@ describe.skipIf(!READY)("crash recovery with a real serve and container", () => 
     expect(await third.stop()).toBe(0);
     const store = openStore(join(dir, "store", "ngb.db"), { readonly: true });
     try {
-      expect(store.outbound.recent("sent").filter((o) => o.chatJid === "web:default")).toHaveLength(1);
+      expect(store.outbox.recent("sent").filter((o) => o.chatJid === "web:default")).toHaveLength(1);
       expect(store.groups.cursor("web:default")).toBe(1);
     } finally {
       store.close();
