@@ -74,7 +74,8 @@ function echoQuery(
         }
         if (text.startsWith("ask:")) {
           // biome-ignore lint/suspicious/noExplicitAny: calling the in-process MCP tool directly
-          const tools = (options?.mcpServers?.ngb as any).instance._registeredTools;
+          const server = options?.mcpServers?.ngb as any;
+          const tools = server.instance._registeredTools;
           yield {
             type: "assistant",
             message: { content: [{ type: "tool_use", name: "mcp__ngb__send_message" }] },
