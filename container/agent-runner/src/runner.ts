@@ -11,6 +11,7 @@ import type { Options, Query, SDKMessage, SDKResultMessage } from "@anthropic-ai
 import type { ContainerInput, ResultFrame } from "../../../src/protocol/index.ts";
 import { createActivityReporter } from "./activity.ts";
 import { claudeEnv, type RunnerConfig, type RunnerPaths } from "./config.ts";
+import { shareWithGroup } from "./group-share.ts";
 import { type FrameLine, pumpFrames } from "./host-frames.ts";
 import { createHostLink } from "./host-link.ts";
 import { errorResult, type FrameWriter, type RunnerLog } from "./io.ts";
@@ -160,6 +161,8 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
   const started = Date.now();
   mkdirSync(paths.group, { recursive: true });
   mkdirSync(paths.claudeConfigDir, { recursive: true });
+  // An earlier run killed before its end left private entries behind.
+  shareWithGroup(paths.claudeConfigDir);
 
   let forwarder: Forwarder | undefined;
   let baseUrl = config.anthropicBaseUrl;
@@ -292,6 +295,8 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
     session.end();
     link.close("the session ended");
     await forwarder?.stop();
+    const shared = shareWithGroup(paths.claudeConfigDir);
+    if (shared > 0) log.info("session dir entries made group-writable", { count: shared });
   }
   log.info("session ended", { reason: session.endReason, results, ms: Date.now() - started });
   return exitCode;
