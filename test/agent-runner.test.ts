@@ -1,26 +1,26 @@
 /**
  * The bundled agent runner as a local process (no container) with the real Claude Agent SDK,
- * talking through a unix-socket proxy stand-in to the fake Anthropic API. Paths under
- * /workspace are re-rooted to a temp dir with NGB_WORKSPACE_ROOT.
+ * talking through a unix-socket proxy stand-in to the fake Anthropic API, driven over stdio
+ * with protocol v2 frames. Paths under /workspace are re-rooted to a temp dir with
+ * NGB_WORKSPACE_ROOT.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
-import { CLOSE_SENTINEL, type ContainerInput, IpcRequest } from "../src/protocol/index.ts";
-import { type FakeAnthropic, lastUserText, scripts, startFakeAnthropic } from "./fakes/anthropic.ts";
-import { localRunnerEnv, watchAgent } from "./support/agent-process.ts";
+import { AgentFrame, type ContainerInput } from "../src/protocol/index.ts";
+import {
+  type FakeAnthropic,
+  type FakeRequest,
+  type FakeTurn,
+  lastUserText,
+  scripts,
+  startFakeAnthropic,
+  toolResults,
+  toolResultText,
+} from "./fakes/anthropic.ts";
+import { hostStdin, localRunnerEnv, watchAgent } from "./support/agent-process.ts";
 import { type SocketProxy, startSocketProxy } from "./support/socket-proxy.ts";
 
 const RUNNER_DIR = resolve(import.meta.dir, "../container/agent-runner");
@@ -35,6 +35,20 @@ let proxy: SocketProxy;
 let root: string;
 let bundle: string;
 
+/** Prompts starting with "hold" are answered only once the test opens the gate. */
+let gate = Promise.withResolvers<void>();
+const held = (): FakeTurn | Promise<FakeTurn> => gate.promise.then(() => ({ text: "held answer" }));
+
+/** Calls an ngb tool, then answers with the tool result's text (and whether it was an error). */
+const toolThenEcho =
+  (name: string, input: Record<string, unknown>) =>
+  (req: FakeRequest): FakeTurn => {
+    const results = toolResults(req);
+    if (results.length === 0) return { toolUses: [{ name: `mcp__ngb__${name}`, input }] };
+    const r = results[0];
+    return { text: `${r?.is_error ? "tool error" : "tool said"}: ${r ? toolResultText(r) : ""}` };
+  };
+
 beforeAll(async () => {
   if (!sdkInstalled) return;
   const { bundleRunner } = await import("../src/image/index.ts");
@@ -42,14 +56,18 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "ngb-runner-"));
   fake = startFakeAnthropic({
     script: scripts.byPrompt([
-      { when: "please notify", script: scripts.sendMessageThenText("working on it", "done notifying") },
+      { when: /^hold/, script: held },
+      { when: "please notify", script: toolThenEcho("send_message", { text: "working on it" }) },
       {
         when: "remind me",
-        script: scripts.scheduleTaskThenText(
-          { prompt: "stretch", schedule_type: "cron", schedule_value: "0 9 * * *", context_mode: "isolated" },
-          "reminder set",
-        ),
+        script: toolThenEcho("schedule_task", {
+          prompt: "stretch",
+          schedule_type: "cron",
+          schedule_value: "0 9 * * *",
+          context_mode: "isolated",
+        }),
       },
+      { when: "which groups", script: toolThenEcho("list_groups", {}) },
     ]),
   });
   proxy = startSocketProxy({ socketPath: join(root, "proxy.sock"), upstream: fake.url, token: TOKEN });
@@ -57,35 +75,26 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!sdkInstalled) return;
+  gate.resolve();
   await proxy.stop();
   await fake.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
-interface Started {
-  ws: string;
-  agent: ReturnType<typeof watchAgent>;
-  proc: ReturnType<typeof Bun.spawn>;
-}
-
-/** Starts the bundled runner with `input` on stdin, in workspace `ws` (shared HOME per group). */
+/** Starts the bundled runner and sends its `start` frame; stdin stays open (its end = host gone). */
 function startRunner(
   input: Partial<ContainerInput> & { prompt: string },
   ws: string,
   env: Record<string, string> = {},
-): Started {
-  mkdirSync(join(ws, "ipc", "input"), { recursive: true });
+) {
   const proc = Bun.spawn([process.execPath, bundle], {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
-    env: localRunnerEnv(
-      ws,
-      { socketPath: proxy.socketPath, token: TOKEN },
-      { NGB_INPUT_RESCAN_MS: "5000", ...env },
-    ),
+    env: localRunnerEnv(ws, { socketPath: proxy.socketPath, token: TOKEN }, env),
   });
   const full: ContainerInput = {
+    inputId: "start-1",
     groupFolder: "main",
     chatJid: "web:main",
     isMain: true,
@@ -93,23 +102,14 @@ function startRunner(
     idleTimeoutMs: 60_000,
     ...input,
   };
-  proc.stdin.write(JSON.stringify(full));
-  proc.stdin.end();
-  return { ws, proc, agent: watchAgent({ stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited }) };
-}
-
-function writeAtomic(dir: string, name: string, body: string): void {
-  writeFileSync(join(dir, `.${name}.tmp`), body);
-  renameSync(join(dir, `.${name}.tmp`), join(dir, name));
-}
-
-function ipcFiles(ws: string, sub: "messages" | "tasks"): unknown[] {
-  const dir = join(ws, "ipc", sub);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((n) => n.endsWith(".json"))
-    .sort()
-    .map((n) => JSON.parse(readFileSync(join(dir, n), "utf8")));
+  const host = hostStdin(proc.stdin);
+  host.send({ type: "start", input: full });
+  return {
+    ws,
+    proc,
+    host,
+    agent: watchAgent({ stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited }),
+  };
 }
 
 const newWorkspace = (name: string) => {
@@ -118,17 +118,31 @@ const newWorkspace = (name: string) => {
   return ws;
 };
 
+/** Resolves once the fake model has received a request whose last user text is `text`. */
+async function modelSaw(text: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fake.requests.some((r) => lastUserText(r.body) === text)) {
+    if (Date.now() > deadline) throw new Error(`the model never saw ${JSON.stringify(text)}`);
+    await Bun.sleep(10);
+  }
+}
+
+const userTexts = () => fake.requests.map((r) => lastUserText(r.body));
+const allValid = (frames: unknown[]) => frames.every((f) => v.is(AgentFrame, f));
+
 describe.skipIf(!sdkInstalled)("agent runner (local process, real SDK, fake model)", () => {
-  test("a prompt's reply comes out between the markers, then the idle timeout ends the run", async () => {
+  test("a prompt's reply is a result frame consuming the start input; the idle timeout ends the run", async () => {
     const { agent } = startRunner({ prompt: "hello there", idleTimeoutMs: 300 }, newWorkspace("plain"));
     const out = await agent.waitFor(1);
-    expect(out.status).toBe("success");
-    expect(out.result).toBe("echo: hello there");
+    expect(out).toMatchObject({ type: "result", status: "success", result: "echo: hello there" });
+    expect(out.consumed).toEqual(["start-1"]);
     expect(out.newSessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(out.usage?.inputTokens).toBeGreaterThan(0);
     expect(out.usage?.outputTokens).toBeGreaterThan(0);
     expect(await agent.exited).toBe(0);
     expect(agent.outputs).toHaveLength(1);
+    expect(agent.frames.some((f) => f.type === "activity" && f.kind === "model")).toBe(true);
+    expect(allValid(agent.frames)).toBe(true);
     expect(agent.stray).toEqual([]);
     // Every model call went through the socket proxy with the container token.
     expect(proxy.seen.length).toBeGreaterThan(0);
@@ -136,50 +150,99 @@ describe.skipIf(!sdkInstalled)("agent runner (local process, real SDK, fake mode
     expect(proxy.seen.every((s) => s.token === TOKEN)).toBe(true);
   }, 30_000);
 
-  test("tool calls write valid IPC files; a follow-up is a second turn of the same session; _close ends it", async () => {
-    const ws = newWorkspace("tools");
-    const { agent } = startRunner({ prompt: "please notify the chat" }, ws);
+  test("a follow-up sent while the first turn runs is answered in its own turn (issue 9)", async () => {
+    gate = Promise.withResolvers<void>();
+    const { agent, host } = startRunner({ prompt: "hold the first", thread: "t1" }, newWorkspace("overlap"));
+    await modelSaw("hold the first");
+    host.send({ type: "input", id: "f-1", text: "the second question", thread: "t1" });
+    await Bun.sleep(300); // time enough for the runner to (wrongly) hand it to the SDK
+    expect(userTexts()).not.toContain("the second question");
+    gate.resolve();
     const first = await agent.waitFor(1);
-    expect(first).toMatchObject({ status: "success", result: "done notifying" });
-
-    const messages = ipcFiles(ws, "messages");
-    expect(messages).toEqual([{ type: "message", chatJid: "web:main", text: "working on it" }]);
-    expect(v.is(IpcRequest, messages[0])).toBe(true);
-    // No temporary files left behind.
-    expect(readdirSync(join(ws, "ipc", "messages")).filter((n) => !n.endsWith(".json"))).toEqual([]);
-
-    const requestsBefore = fake.requests.length;
-    writeAtomic(
-      join(ws, "ipc", "input"),
-      "0001.json",
-      JSON.stringify({ type: "message", text: "remind me to stretch" }),
-    );
     const second = await agent.waitFor(2);
-    expect(second).toMatchObject({ status: "success", result: "reminder set" });
+    expect(first).toMatchObject({ status: "success", result: "held answer", consumed: ["start-1"] });
+    expect(second).toMatchObject({
+      status: "success",
+      result: "echo: the second question",
+      consumed: ["f-1"],
+    });
     expect(second.newSessionId).toBe(first.newSessionId as string);
-    // The follow-up went into the same conversation: the model saw the earlier turn.
-    const followUpReq = fake.requests[requestsBefore];
-    expect(followUpReq && lastUserText(followUpReq.body)).toBe("remind me to stretch");
-    expect(JSON.stringify(followUpReq?.body.messages)).toContain("please notify the chat");
-
-    const tasks = ipcFiles(ws, "tasks");
-    expect(tasks).toEqual([
-      {
-        type: "schedule_task",
-        prompt: "stretch",
-        scheduleType: "cron",
-        scheduleValue: "0 9 * * *",
-        contextMode: "isolated",
-      },
-    ]);
-    expect(v.is(IpcRequest, tasks[0])).toBe(true);
-    expect(readdirSync(join(ws, "ipc", "input"))).toEqual([]); // consumed and deleted
-
-    writeFileSync(join(ws, "ipc", "input", CLOSE_SENTINEL), "");
+    host.send({ type: "close" });
     expect(await agent.exited).toBe(0);
     expect(agent.outputs).toHaveLength(2);
-    expect(agent.stray).toEqual([]);
+    expect(allValid(agent.frames)).toBe(true);
   }, 30_000);
+
+  test("follow-ups queued during a turn: one turn per run of the same thread, never across threads", async () => {
+    gate = Promise.withResolvers<void>();
+    const { agent, host } = startRunner({ prompt: "hold on", thread: "t1" }, newWorkspace("queued"));
+    await modelSaw("hold on");
+    host.send({ type: "input", id: "a-1", text: "apples", thread: "t1" });
+    host.send({ type: "input", id: "a-2", text: "pears", thread: "t1" });
+    host.send({ type: "input", id: "b-1", text: "in topic two", thread: "t2" });
+    await Bun.sleep(200);
+    gate.resolve();
+    await agent.waitFor(3);
+    expect(agent.outputs.map((o) => o.consumed)).toEqual([["start-1"], ["a-1", "a-2"], ["b-1"]]);
+    expect(agent.outputs.map((o) => o.result)).toEqual([
+      "held answer",
+      "echo: apples\n\npears",
+      "echo: in topic two",
+    ]);
+    host.send({ type: "close" });
+    expect(await agent.exited).toBe(0);
+    expect(agent.outputs).toHaveLength(3);
+  }, 30_000);
+
+  test("an MCP tool call is a request frame; the tool result is the host's reply, a refusal an error", async () => {
+    const { agent, host } = startRunner(
+      { prompt: "please notify the chat", thread: "t1" },
+      newWorkspace("tools"),
+    );
+    const req = await agent.waitForRequest(1);
+    expect(v.is(AgentFrame, req)).toBe(true);
+    expect(req).toEqual({
+      type: "request",
+      reqId: expect.any(String),
+      turn: ["start-1"],
+      request: { type: "message", chatJid: "web:main", text: "working on it" },
+    });
+    host.send({ type: "reply", reqId: req.reqId, ok: true, text: "Delivered to web:main." });
+    const first = await agent.waitFor(1);
+    expect(first).toMatchObject({ result: "tool said: Delivered to web:main.", consumed: ["start-1"] });
+
+    host.send({ type: "input", id: "f-2", text: "remind me to stretch", thread: "t1" });
+    const req2 = await agent.waitForRequest(2);
+    expect(req2.turn).toEqual(["f-2"]);
+    expect(req2.request).toEqual({
+      type: "schedule_task",
+      prompt: "stretch",
+      scheduleType: "cron",
+      scheduleValue: "0 9 * * *",
+      contextMode: "isolated",
+    });
+    // A reply for no waiting request and garbage lines are skipped, not fatal.
+    host.send({ type: "reply", reqId: "nobody", ok: true, text: "stray" });
+    host.raw("{not json\n");
+    host.send({ type: "reply", reqId: req2.reqId, ok: false, text: "Refused: 3 tasks is the limit." });
+    const second = await agent.waitFor(2);
+    expect(second).toMatchObject({ result: "tool error: Refused: 3 tasks is the limit.", consumed: ["f-2"] });
+    expect(agent.frames.some((f) => f.type === "activity" && f.name === "mcp__ngb__schedule_task")).toBe(
+      true,
+    );
+
+    host.send({ type: "input", id: "f-3", text: "which groups are there?" });
+    const req3 = await agent.waitForRequest(3);
+    expect(req3.request).toEqual({ type: "list_groups" });
+    host.send({ type: "reply", reqId: req3.reqId, ok: true, text: '{"groups":[{"folder":"main"}]}' });
+    expect((await agent.waitFor(3)).result).toBe('tool said: {"groups":[{"folder":"main"}]}');
+
+    host.send({ type: "close" });
+    expect(await agent.exited).toBe(0);
+    expect(agent.stderr.join("")).toContain("stdin line skipped");
+    expect(allValid(agent.frames)).toBe(true);
+    expect(agent.stray).toEqual([]);
+  }, 40_000);
 
   test("a new process resumes the session; a lost session starts fresh", async () => {
     const ws = newWorkspace("resume");
@@ -207,8 +270,7 @@ describe.skipIf(!sdkInstalled)("agent runner (local process, real SDK, fake mode
     expect(await lost.agent.exited).toBe(0);
   }, 30_000);
 
-  test("a scheduled task is marked as such; non-main groups get no register_group tool", async () => {
-    const ws = newWorkspace("other");
+  test("a scheduled task is marked as such; non-main groups get no register_group or list_groups", async () => {
     const { agent } = startRunner(
       {
         prompt: "daily summary",
@@ -218,104 +280,102 @@ describe.skipIf(!sdkInstalled)("agent runner (local process, real SDK, fake mode
         chatJid: "tg:42",
         idleTimeoutMs: 200,
       },
-      ws,
+      newWorkspace("other"),
     );
     const out = await agent.waitFor(1);
     expect(out.result).toContain("[SCHEDULED TASK");
     expect(out.result).toContain("daily summary");
     const tools = (fake.requests.at(-1)?.body.tools ?? []).map((t) => t.name);
     expect(tools).toContain("mcp__ngb__send_message");
-    expect(tools).toContain("mcp__ngb__schedule_task");
+    expect(tools).toContain("mcp__ngb__list_tasks");
     expect(tools).not.toContain("mcp__ngb__register_group");
+    expect(tools).not.toContain("mcp__ngb__list_groups");
     expect(tools).not.toContain("CronCreate");
     expect(await agent.exited).toBe(0);
   }, 30_000);
 
-  test("bad input: invalid stdin and a missing proxy socket each print one error record and exit 1", async () => {
-    const bad = Bun.spawn([process.execPath, bundle], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    bad.stdin.write(JSON.stringify({ prompt: 42 }));
-    bad.stdin.end();
-    const badAgent = watchAgent({ stdout: bad.stdout, stderr: bad.stderr, exited: bad.exited });
-    expect(await badAgent.exited).toBe(1);
-    expect(badAgent.outputs).toHaveLength(1);
-    expect(badAgent.outputs[0]?.status).toBe("error");
-    expect(badAgent.outputs[0]?.error).toContain("prompt");
+  test("bad start: a missing or wrong first frame, or a missing proxy socket, is one error result and exit 1", async () => {
+    const spawnBare = () =>
+      Bun.spawn([process.execPath, bundle], {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { PATH: "/usr/bin:/bin" },
+      });
+    const cases: [string, (h: ReturnType<typeof hostStdin>) => void, RegExp][] = [
+      ["no frame", (h) => h.end(), /stdin ended before the start frame/],
+      ["close first", (h) => h.send({ type: "close" }), /first frame must be "start", got "close"/],
+      [
+        "bad input",
+        (h) => h.raw(`${JSON.stringify({ type: "start", input: { prompt: 42 } })}\n`),
+        /input.prompt/,
+      ],
+    ];
+    for (const [name, act, error] of cases) {
+      const proc = spawnBare();
+      act(hostStdin(proc.stdin));
+      const agent = watchAgent({ stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited });
+      expect(await agent.exited, name).toBe(1);
+      expect(agent.outputs, name).toHaveLength(1);
+      expect(agent.outputs[0], name).toMatchObject({ type: "result", status: "error", consumed: [] });
+      expect(agent.outputs[0]?.error, name).toMatch(error);
+    }
 
     const ws = newWorkspace("noproxy");
     const { agent } = startRunner({ prompt: "hi" }, ws, { NGB_PROXY_SOCKET: join(ws, "missing.sock") });
     expect(await agent.exited).toBe(1);
     expect(agent.outputs).toHaveLength(1);
-    expect(agent.outputs[0]?.error).toContain("proxy socket missing");
+    expect(agent.outputs[0]).toMatchObject({
+      consumed: [],
+      error: expect.stringContaining("proxy socket missing"),
+    });
     expect(agent.stray).toEqual([]);
   }, 30_000);
+
+  const inWorkspace = (ws: string) =>
+    readdirSync("/proc")
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readlinkSync(`/proc/${p}/cwd`).startsWith(ws);
+        } catch {
+          return false;
+        }
+      });
+  async function noneLeft(ws: string) {
+    const deadline = Date.now() + 5000;
+    while (inWorkspace(ws).length > 0 && Date.now() < deadline) await Bun.sleep(20);
+    expect(inWorkspace(ws)).toEqual([]);
+  }
 
   test("SIGTERM ends the session promptly and leaves no claude process behind", async () => {
     const ws = newWorkspace("sigterm");
     const { agent, proc } = startRunner({ prompt: "hi" }, ws);
     await agent.waitFor(1);
-    const inWorkspace = () =>
-      readdirSync("/proc")
-        .filter((p) => /^\d+$/.test(p))
-        .filter((p) => {
-          try {
-            return readlinkSync(`/proc/${p}/cwd`).startsWith(ws);
-          } catch {
-            return false;
-          }
-        });
-    expect(inWorkspace().length).toBeGreaterThan(0); // the claude CLI, working in the group folder
+    expect(inWorkspace(ws).length).toBeGreaterThan(0); // the claude CLI, working in the group folder
     proc.kill("SIGTERM");
     await agent.exited;
     expect(agent.outputs).toHaveLength(1);
     expect(agent.stray).toEqual([]);
-    const deadline = Date.now() + 5000;
-    while (inWorkspace().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(inWorkspace()).toEqual([]);
+    await noneLeft(ws);
   }, 30_000);
 
-  test("contract: the host's own output parser reads the runner's stdout, with nothing invalid or stray", async () => {
-    const { createOutputParser } = await import("../src/container/index.ts");
-    const garbage: string[] = [];
-    const invalid: string[] = [];
-    const parser = createOutputParser({
-      onGarbage: (l) => garbage.push(l),
-      onInvalid: (r) => invalid.push(r),
-    });
-    const ws = newWorkspace("contract");
-    mkdirSync(join(ws, "ipc", "input"), { recursive: true });
-    writeAtomic(join(ws, "ipc", "input"), "0001.json", JSON.stringify({ type: "message", text: "second" }));
-    const proc = Bun.spawn([process.execPath, bundle], {
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "ignore",
-      env: localRunnerEnv(ws, { socketPath: proxy.socketPath, token: TOKEN }),
-    });
-    proc.stdin.write(
-      JSON.stringify({
-        prompt: "first",
-        groupFolder: "main",
-        chatJid: "web:main",
-        isMain: true,
-        assistantName: "Andy",
-        idleTimeoutMs: 200,
-      }),
-    );
-    proc.stdin.end();
-    const outputs = parser.push(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
-    const tail = parser.end();
-    expect(await proc.exited).toBe(0);
-    expect(tail).toEqual({ outputs: [], unterminated: false });
-    expect(garbage).toEqual([]);
-    expect(invalid).toEqual([]);
-    // A follow-up waiting at start may be answered in the same turn as the prompt.
-    expect(outputs.length).toBeGreaterThanOrEqual(1);
-    expect(outputs.every((o) => o.status === "success")).toBe(true);
-    const text = outputs.map((o) => o.result).join("\n");
-    expect(text).toContain("first");
-    expect(text).toContain("second");
+  test("the end of stdin mid-turn (the host is gone) ends the run promptly, the turn unanswered", async () => {
+    gate = Promise.withResolvers<void>();
+    const ws = newWorkspace("eof");
+    const { agent, host } = startRunner({ prompt: "hold forever" }, ws);
+    await modelSaw("hold forever");
+    const t0 = Date.now();
+    host.end();
+    await agent.exited;
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(agent.outputs).toEqual([]);
+    expect(agent.stderr.join("")).toContain("the host is gone");
+    await noneLeft(ws);
+    gate.resolve();
   }, 30_000);
 
-  test("a model API error becomes an error record, not silence", async () => {
+  test("a model API error becomes an error result for the input, not silence", async () => {
     fake.setScript(() => ({
       error: { status: 400, type: "invalid_request_error", message: "messages: bad shape" },
     }));
@@ -323,6 +383,7 @@ describe.skipIf(!sdkInstalled)("agent runner (local process, real SDK, fake mode
       const { agent } = startRunner({ prompt: "anything", idleTimeoutMs: 200 }, newWorkspace("apierror"));
       const out = await agent.waitFor(1);
       expect(out.status).toBe("error");
+      expect(out.consumed).toEqual(["start-1"]);
       expect(out.error).toMatch(/bad shape|400/);
       await agent.exited;
     } finally {

@@ -1,8 +1,10 @@
 /**
  * The real agent image in a real engine: `docker run -i --rm --init --network none` with the
- * proxy's unix socket mounted at /run/ngb, the same hardening flags the host runner passes, and
- * the real SDK inside talking to the fake Anthropic API through the socket. Skipped (with the
- * reason printed) when no engine or no `ngb-agent` image is here (build: scripts/agent-image.sh).
+ * proxy's unix socket mounted at /run/ngb, the hardening the host runner passes (uid 10001, a
+ * read-only root filesystem with a tmpfs on /tmp, no capabilities), and the real SDK inside
+ * talking to the fake Anthropic API through the socket, driven over stdio with protocol v2
+ * frames. Skipped (with the reason printed) when no engine or no image is here (build:
+ * scripts/agent-image.sh). NGB_TEST_AGENT_IMAGE picks another tag than ngb-agent:latest.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
@@ -11,18 +13,17 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { CLOSE_SENTINEL, type ContainerInput, IpcRequest } from "../src/protocol/index.ts";
+import { AgentFrame, type ContainerInput } from "../src/protocol/index.ts";
 import { type FakeAnthropic, scripts, startFakeAnthropic } from "./fakes/anthropic.ts";
-import { watchAgent } from "./support/agent-process.ts";
+import { hostStdin, watchAgent } from "./support/agent-process.ts";
 import { agentImageAvailable, engineAvailable } from "./support/engine.ts";
 import { type SocketProxy, startSocketProxy } from "./support/socket-proxy.ts";
 
@@ -30,9 +31,13 @@ const IMAGE = process.env.NGB_TEST_AGENT_IMAGE || "ngb-agent:latest";
 const available = (await engineAvailable()) && (await agentImageAvailable(IMAGE));
 const docker = process.env.NGB_CONTAINER_RUNTIME || "docker";
 const TOKEN = "ngb-container-token";
-/** Run as a uid that is neither root nor the image's `agent`, like a host user would be. */
-const UID = process.getuid?.() === 0 ? 4321 : (process.getuid?.() ?? 1000);
-const GID = process.getuid?.() === 0 ? 4321 : (process.getgid?.() ?? 1000);
+/**
+ * As the host runs it: the image's unprivileged uid, and a group the host shares (its own gid;
+ * as root here, the agent's own group) so both sides can manage the group-writable files.
+ */
+const UID = 10001;
+const isRoot = process.getuid?.() === 0;
+const GID = isRoot ? 10001 : (process.getgid?.() ?? 10001);
 
 let fake: FakeAnthropic;
 let proxy: SocketProxy;
@@ -62,6 +67,17 @@ beforeAll(async () => {
         ),
       },
       {
+        when: "check the box",
+        script: scripts.toolThenText(
+          "Bash",
+          {
+            command:
+              "id -u; touch /home/agent/x /app/x /etc/x 2>&1; echo scratch > /tmp/t && cat /tmp/t; touch made.txt; stat -c %a made.txt",
+          },
+          (r) => `box: ${r}`,
+        ),
+      },
+      {
         when: "use grep",
         script: scripts.toolThenText(
           "Grep",
@@ -87,23 +103,14 @@ afterAll(async () => {
 
 function workspace(name: string) {
   const ws = join(root, name);
-  const dirs = {
-    group: join(ws, "group"),
-    global: join(ws, "global"),
-    claude: join(ws, "claude"),
-    ipc: join(ws, "ipc"),
-  };
-  for (const d of [
-    dirs.group,
-    dirs.global,
-    dirs.claude,
-    join(dirs.ipc, "input"),
-    join(dirs.ipc, "messages"),
-    join(dirs.ipc, "tasks"),
-  ]) {
+  const dirs = { group: join(ws, "group"), global: join(ws, "global"), claude: join(ws, "claude") };
+  for (const d of [dirs.group, dirs.global, dirs.claude]) {
     mkdirSync(d, { recursive: true });
-    if (process.getuid?.() === 0) chownSync(d, UID, GID);
+    // Group-writable with the shared group, as the host prepares them.
+    if (isRoot) chownSync(d, 0, GID);
+    chmodSync(d, 0o2775);
   }
+  chmodSync(ws, 0o755);
   writeFileSync(join(dirs.global, "CLAUDE.md"), "Global memory: be brief.\n");
   return dirs;
 }
@@ -137,12 +144,14 @@ function runContainer(
       "ALL",
       "--security-opt",
       "no-new-privileges",
+      "--read-only",
+      "--tmpfs",
+      "/tmp:rw,nosuid,nodev,size=64m",
       "--user",
       `${UID}:${GID}`,
       ...mount(dirs.group, "/workspace/group"),
       ...mount(dirs.global, "/workspace/global", true),
       ...mount(dirs.claude, "/home/agent/.claude"),
-      ...mount(dirs.ipc, "/workspace/ipc"),
       ...mount(join(root, "proxy"), "/run/ngb", true),
       "-e",
       "NGB_PROXY_TOKEN",
@@ -151,6 +160,7 @@ function runContainer(
     { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, NGB_PROXY_TOKEN: TOKEN } },
   );
   const full: ContainerInput = {
+    inputId: "in-1",
     groupFolder: "main",
     chatJid: "web:main",
     isMain: true,
@@ -158,42 +168,63 @@ function runContainer(
     idleTimeoutMs: 60_000,
     ...input,
   };
-  proc.stdin.write(JSON.stringify(full));
-  proc.stdin.end();
-  return { name, agent: watchAgent({ stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited }) };
+  const host = hostStdin(proc.stdin);
+  host.send({ type: "start", input: full });
+  return { name, host, agent: watchAgent({ stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited }) };
 }
 
 describe.skipIf(!available)(`agent image ${IMAGE} in a real engine`, () => {
-  test("replies through the socket proxy; a tool call writes an IPC file; a follow-up and _close work", async () => {
+  test("replies through the socket proxy; a tool call is a request frame answered by a reply; a follow-up and close work", async () => {
     const dirs = workspace("one");
-    const { agent } = runContainer({ prompt: "please notify everyone" }, dirs);
+    const { agent, host } = runContainer({ prompt: "please notify everyone" }, dirs);
+    const req = await agent.waitForRequest(1, 40_000);
+    expect(req).toMatchObject({
+      turn: ["in-1"],
+      request: { type: "message", chatJid: "web:main", text: "from the container" },
+    });
+    host.send({ type: "reply", reqId: req.reqId, ok: true, text: "Delivered." });
     const first = await agent.waitFor(1, 40_000);
-    expect(first).toMatchObject({ status: "success", result: "sent it" });
+    expect(first).toMatchObject({ status: "success", result: "sent it", consumed: ["in-1"] });
     expect(proxy.seen.some((s) => s.token === TOKEN && s.path.startsWith("/v1/messages"))).toBe(true);
-
-    const files = readdirSync(join(dirs.ipc, "messages")).filter((n) => n.endsWith(".json"));
-    expect(files).toHaveLength(1);
-    const request = JSON.parse(readFileSync(join(dirs.ipc, "messages", files[0] as string), "utf8"));
-    expect(v.is(IpcRequest, request)).toBe(true);
-    expect(request).toEqual({ type: "message", chatJid: "web:main", text: "from the container" });
+    // The host's reply reached the model as the tool result.
+    expect(JSON.stringify(fake.requests.at(-1)?.body.messages)).toContain("Delivered.");
     // The global CLAUDE.md reached the system prompt.
     expect(JSON.stringify(fake.requests.at(-1)?.body.system)).toContain("Global memory: be brief.");
 
-    const input = join(dirs.ipc, "input");
-    writeFileSync(join(input, ".f1.tmp"), JSON.stringify({ type: "message", text: "and one more" }));
-    renameSync(join(input, ".f1.tmp"), join(input, "0001.json"));
+    host.send({ type: "input", id: "in-2", text: "and one more" });
     const second = await agent.waitFor(2, 20_000);
     expect(second).toMatchObject({
       status: "success",
       result: "echo: and one more",
+      consumed: ["in-2"],
       newSessionId: first.newSessionId,
     });
 
-    writeFileSync(join(input, CLOSE_SENTINEL), "");
+    host.send({ type: "close" });
     expect(await agent.exited).toBe(0);
     expect(agent.stray).toEqual([]);
-    // The session transcript lives in the per-group mounted config dir.
+    expect(agent.frames.every((f) => v.is(AgentFrame, f))).toBe(true);
+    // The session transcript lives in the per-group mounted config dir, group-writable.
     expect(existsSync(join(dirs.claude, "projects"))).toBe(true);
+    expect(statSync(join(dirs.claude, "projects")).mode & 0o070).toBe(0o070);
+    // Even what the CLI creates private (0600/0700) is left manageable by the host's group.
+    expect(statSync(join(dirs.claude, ".claude.json")).mode & 0o060).toBe(0o060);
+    expect(statSync(join(dirs.claude, "sessions")).mode & 0o070).toBe(0o070);
+  }, 90_000);
+
+  test("read-only root as uid 10001: only /tmp, the group folder and the session dir are writable", async () => {
+    const dirs = workspace("box");
+    const { agent } = runContainer({ prompt: "check the box", idleTimeoutMs: 500 }, dirs);
+    const out = await agent.waitFor(1, 40_000);
+    const text = out.result ?? "";
+    expect(text).toContain("box: 10001");
+    for (const path of ["/home/agent/x", "/app/x", "/etc/x"])
+      expect(text).toMatch(new RegExp(`${path}'?: Read-only file system`));
+    expect(text).toContain("scratch");
+    expect(text.trim().endsWith("664")).toBe(true); // umask 002: the host's group may manage it
+    expect(statSync(join(dirs.group, "made.txt")).uid).toBe(UID);
+    expect(await agent.exited).toBe(0);
+    expect(agent.stderr.join("")).not.toMatch(/EROFS|read-only file system/i);
   }, 90_000);
 
   test("built-in tools work inside the image (Bash writes into the group folder, Grep finds text)", async () => {

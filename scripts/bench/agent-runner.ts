@@ -1,24 +1,28 @@
 /**
- * Agent runner figures against the fake Anthropic API (real Claude Agent SDK inside):
- * - local process: cold turn (spawn → first result) and warm follow-up (file renamed into
- *   ipc/input → next result), p50/p99;
- * - the real image with `docker run -i --rm --init --network none` (when an engine and the
- *   ngb-agent image are here): the same two figures;
+ * Agent runner figures against the fake Anthropic API (real Claude Agent SDK inside), driven
+ * over stdio with protocol v2 frames:
+ * - local process: cold turn (spawn → first result) and warm follow-up (`input` frame → its
+ *   result), p50/p99;
+ * - the real image with `docker run -i --rm --init --network none --read-only --user 10001`
+ *   (when an engine and the image are here): the same two figures;
  * - `ngb image build --offline` when everything is up to date (the cached path tests and CI take).
+ * NGB_TEST_AGENT_IMAGE picks the image (default ngb-agent:latest).
  */
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { CLOSE_SENTINEL } from "../../src/protocol/index.ts";
+import type { ContainerInput } from "../../src/protocol/index.ts";
 import { startFakeAnthropic } from "../../test/fakes/anthropic.ts";
-import { localRunnerEnv, watchAgent } from "../../test/support/agent-process.ts";
+import { hostStdin, localRunnerEnv, watchAgent } from "../../test/support/agent-process.ts";
 import { agentImageAvailable } from "../../test/support/engine.ts";
 import { startSocketProxy } from "../../test/support/socket-proxy.ts";
 
 const RUNNER_DIR = resolve(import.meta.dir, "../../container/agent-runner");
+const IMAGE = process.env.NGB_TEST_AGENT_IMAGE || "ngb-agent:latest";
 const COLD = 3;
 const WARM = 10;
 const TOKEN = "bench-token";
+const AGENT_ID = 10001;
 
 function pct(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -27,36 +31,40 @@ function pct(values: number[], p: number): number {
 const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ms`;
 const summary = (xs: number[]) => `p50 ${ms(pct(xs, 50))}, p99 ${ms(pct(xs, 99))} (n=${xs.length})`;
 
-type Launch = (ws: string) => { agent: ReturnType<typeof watchAgent>; started: number };
+interface Launched {
+  agent: ReturnType<typeof watchAgent>;
+  host: ReturnType<typeof hostStdin>;
+  started: number;
+}
+type Launch = (ws: string) => Launched;
 
 async function measure(launch: Launch, root: string, label: string): Promise<Record<string, string>> {
   const cold: number[] = [];
   const warm: number[] = [];
   for (let i = 0; i < COLD; i++) {
     const ws = join(root, `${label}-${i}`);
-    for (const d of ["group", "global", "claude", "ipc/input", "ipc/messages", "ipc/tasks"]) {
+    for (const d of ["group", "global", "claude"]) {
       mkdirSync(join(ws, d), { recursive: true });
-      chmodSync(join(ws, d), 0o777);
+      if (process.getuid?.() === 0) chownSync(join(ws, d), 0, AGENT_ID);
+      chmodSync(join(ws, d), 0o2775);
     }
-    const { agent, started } = launch(ws);
+    const { agent, host, started } = launch(ws);
     await agent.waitFor(1, 60_000);
     cold.push(performance.now() - started);
     if (i === 0) {
       for (let j = 0; j < WARM; j++) {
-        const input = join(ws, "ipc/input");
         const t0 = performance.now();
-        writeFileSync(join(input, `.${j}.tmp`), JSON.stringify({ type: "message", text: `follow-up ${j}` }));
-        renameSync(join(input, `.${j}.tmp`), join(input, `${String(j).padStart(4, "0")}.json`));
+        host.send({ type: "input", id: `f-${j}`, text: `follow-up ${j}` });
         await agent.waitFor(j + 2, 30_000);
         warm.push(performance.now() - t0);
       }
     }
-    writeFileSync(join(ws, "ipc/input", CLOSE_SENTINEL), "");
+    host.send({ type: "close" });
     await agent.exited;
   }
   return {
     [`agent ${label}: cold turn (start → first result)`]: summary(cold),
-    [`agent ${label}: warm follow-up (file → result)`]: summary(warm),
+    [`agent ${label}: warm follow-up (input frame → result)`]: summary(warm),
   };
 }
 
@@ -73,47 +81,58 @@ export async function bench(): Promise<Record<string, string>> {
     upstream: fake.url,
     token: TOKEN,
   });
-  const input = (ws: string) =>
-    JSON.stringify({
-      prompt: `hello ${ws}`,
-      groupFolder: "main",
-      chatJid: "web:b",
-      isMain: true,
-      assistantName: "Andy",
-      idleTimeoutMs: 60_000,
-    });
+  const input = (ws: string): ContainerInput => ({
+    prompt: `hello ${ws}`,
+    inputId: "start",
+    groupFolder: "main",
+    chatJid: "web:b",
+    isMain: true,
+    assistantName: "Andy",
+    idleTimeoutMs: 60_000,
+  });
+  const started = (
+    proc: {
+      stdin: Parameters<typeof hostStdin>[0];
+      stdout: ReadableStream<Uint8Array>;
+      exited: Promise<number>;
+    },
+    ws: string,
+    t0: number,
+  ): Launched => {
+    const host = hostStdin(proc.stdin);
+    host.send({ type: "start", input: input(ws) });
+    return { started: t0, host, agent: watchAgent({ stdout: proc.stdout, exited: proc.exited }) };
+  };
   try {
     Object.assign(
       out,
       await measure(
         (ws) => {
-          const started = performance.now();
+          const t0 = performance.now();
           const proc = Bun.spawn([process.execPath, bundle], {
             stdin: "pipe",
             stdout: "pipe",
             stderr: "ignore",
             env: localRunnerEnv(ws, { socketPath: proxy.socketPath, token: TOKEN }),
           });
-          proc.stdin.write(input(ws));
-          proc.stdin.end();
-          return { started, agent: watchAgent({ stdout: proc.stdout, exited: proc.exited }) };
+          return started(proc, ws, t0);
         },
         root,
         "local process",
       ),
     );
 
-    if (await agentImageAvailable()) {
+    if (await agentImageAvailable(IMAGE)) {
       const docker = process.env.NGB_CONTAINER_RUNTIME || "docker";
       const t0 = performance.now();
       const { buildAgentImage } = await import("../../src/image/index.ts");
-      await buildAgentImage({ runtime: docker, offline: true, log: () => {} });
+      await buildAgentImage({ runtime: docker, image: IMAGE, offline: true, log: () => {} });
       out["agent image build (up to date)"] = ms(performance.now() - t0);
       Object.assign(
         out,
         await measure(
           (ws) => {
-            const started = performance.now();
+            const t1 = performance.now();
             const m = (s: string, d: string) => ["--mount", `type=bind,source=${s},target=${d}`];
             const proc = Bun.spawn(
               [
@@ -126,13 +145,17 @@ export async function bench(): Promise<Record<string, string>> {
                 "none",
                 "--cap-drop",
                 "ALL",
+                "--read-only",
+                "--tmpfs",
+                "/tmp",
+                "--user",
+                `${AGENT_ID}:${AGENT_ID}`,
                 ...m(join(ws, "group"), "/workspace/group"),
                 ...m(join(ws, "claude"), "/home/agent/.claude"),
-                ...m(join(ws, "ipc"), "/workspace/ipc"),
                 ...m(join(root, "proxy"), "/run/ngb"),
                 "-e",
                 "NGB_PROXY_TOKEN",
-                "ngb-agent:latest",
+                IMAGE,
               ],
               {
                 stdin: "pipe",
@@ -141,16 +164,14 @@ export async function bench(): Promise<Record<string, string>> {
                 env: { ...process.env, NGB_PROXY_TOKEN: TOKEN },
               },
             );
-            proc.stdin.write(input(ws));
-            proc.stdin.end();
-            return { started, agent: watchAgent({ stdout: proc.stdout, exited: proc.exited }) };
+            return started(proc, ws, t1);
           },
           root,
           "container",
         ),
       );
     } else {
-      out["agent container"] = "skipped (no engine or no ngb-agent image)";
+      out["agent container"] = `skipped (no engine or no ${IMAGE} image)`;
     }
   } finally {
     await proxy.stop();

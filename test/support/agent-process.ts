@@ -1,16 +1,33 @@
 /**
- * Reads a running agent runner's stdout (local process or `docker run -i`): collects each
- * ContainerOutput printed between the markers, keeps any stray stdout text, and lets a test
- * await the n-th output or the exit.
+ * Drives a running agent runner (local process or `docker run -i`) over protocol v2: writes
+ * host frames to its stdin (`hostStdin`), collects every AgentFrame printed between the
+ * markers on stdout (results, requests, activity), keeps any stray stdout text, and lets a
+ * test await the n-th result, any frame, or the exit.
  */
-import { OUTPUT_END, OUTPUT_START, type ContainerOutput } from "../../src/protocol/index.ts";
+import {
+  type AgentFrame,
+  encodeHostFrame,
+  type HostFrame,
+  OUTPUT_END,
+  OUTPUT_START,
+  type RequestFrame,
+  type ResultFrame,
+} from "../../src/protocol/index.ts";
 
 export interface AgentOutputs {
-  outputs: ContainerOutput[];
+  /** Every frame, in order. */
+  frames: AgentFrame[];
+  /** The result frames, in order. */
+  outputs: ResultFrame[];
   /** stdout text outside the marker blocks (must stay empty). */
   stray: string[];
   stderr: string[];
-  waitFor(n: number, timeoutMs?: number): Promise<ContainerOutput>;
+  /** Resolves with the n-th result frame (1-based). */
+  waitFor(n: number, timeoutMs?: number): Promise<ResultFrame>;
+  /** Resolves with the first frame (already seen or later) that `match` accepts. */
+  waitForFrame<T extends AgentFrame>(match: (f: AgentFrame) => f is T, timeoutMs?: number): Promise<T>;
+  /** Resolves with the n-th request frame (1-based). */
+  waitForRequest(n: number, timeoutMs?: number): Promise<RequestFrame>;
   exited: Promise<number>;
 }
 
@@ -28,7 +45,8 @@ export function watchAgent(proc: {
   stderr?: ReadableStream<Uint8Array>;
   exited: Promise<number>;
 }): AgentOutputs {
-  const outputs: ContainerOutput[] = [];
+  const frames: AgentFrame[] = [];
+  const outputs: ResultFrame[] = [];
   const stray: string[] = [];
   const stderr: string[] = [];
   const waiters: (() => void)[] = [];
@@ -45,7 +63,9 @@ export function watchAgent(proc: {
         const end = start >= 0 ? buf.indexOf(OUTPUT_END, start) : -1;
         if (start < 0 || end < 0) break;
         if (buf.slice(0, start).trim()) stray.push(buf.slice(0, start));
-        outputs.push(JSON.parse(buf.slice(start + OUTPUT_START.length, end)) as ContainerOutput);
+        const frame = JSON.parse(buf.slice(start + OUTPUT_START.length, end)) as AgentFrame;
+        frames.push(frame);
+        if (frame.type === "result") outputs.push(frame);
         buf = buf.slice(end + OUTPUT_END.length).replace(/^\n/, "");
         wake();
       }
@@ -67,30 +87,59 @@ export function watchAgent(proc: {
   exited.then(() => {
     finished = true;
   });
+
+  async function until<T>(what: string, find: () => T | undefined, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = find();
+      if (found !== undefined) return found;
+      const tail = stderr.join("").slice(-1500);
+      if (finished) throw new Error(`agent exited before ${what}; stderr: ${tail}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; stderr: ${tail}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
   return {
+    frames,
     outputs,
     stray,
     stderr,
     exited,
-    async waitFor(n, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (outputs.length < n) {
-        if (finished)
-          throw new Error(
-            `agent exited after ${outputs.length}/${n} outputs; stderr: ${stderr.join("").slice(-1500)}`,
-          );
-        const left = deadline - Date.now();
-        if (left <= 0)
-          throw new Error(`timed out waiting for output ${n}; stderr: ${stderr.join("").slice(-1500)}`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, left);
-          waiters.push(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
-      return outputs[n - 1] as ContainerOutput;
+    waitFor: (n, timeoutMs = 20_000) => until(`result ${n}`, () => outputs[n - 1], timeoutMs),
+    waitForFrame: (match, timeoutMs = 20_000) =>
+      until("a matching frame", () => frames.find(match), timeoutMs),
+    waitForRequest: (n, timeoutMs = 20_000) =>
+      until(
+        `request ${n}`,
+        () => frames.filter((f) => f.type === "request")[n - 1] as RequestFrame,
+        timeoutMs,
+      ),
+  };
+}
+
+/** Writes host frames to a runner's stdin (a Bun.spawn pipe), one NDJSON line each. */
+export function hostStdin(stdin: { write(data: string): unknown; flush?(): unknown; end(): unknown }) {
+  return {
+    send(frame: HostFrame) {
+      stdin.write(encodeHostFrame(frame));
+      stdin.flush?.();
+    },
+    /** Raw text, for bad-input tests. */
+    raw(text: string) {
+      stdin.write(text);
+      stdin.flush?.();
+    },
+    /** Closes stdin: for the runner, the host is gone. */
+    end() {
+      stdin.end();
     },
   };
 }
@@ -108,6 +157,7 @@ export function localRunnerEnv(
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     NGB_WORKSPACE_ROOT: ws,
     NGB_AGENT_HOME: `${ws}/home`,
+    NGB_TMP_DIR: process.env.TMPDIR || "/tmp",
     NGB_PROXY_SOCKET: proxy.socketPath,
     NGB_PROXY_TOKEN: proxy.token,
     ...extra,

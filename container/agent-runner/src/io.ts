@@ -1,48 +1,52 @@
 /**
- * stdin/stdout of the runner: one ContainerInput JSON object in, ContainerOutput records out
- * between the protocol markers. stdout carries nothing else; diagnostics go to stderr.
+ * stdout and stderr of the runner. stdout carries only AgentFrames between the protocol
+ * markers, each written synchronously so it is flushed before the next event; diagnostics go
+ * to stderr, one line each.
  */
 import { writeSync } from "node:fs";
-import * as v from "valibot";
-import { ContainerInput, type ContainerOutput, formatOutput } from "../../../src/protocol/index.ts";
+import {
+  type AgentFrame,
+  formatFrame,
+  MAX_FRAME_BYTES,
+  type ResultFrame,
+} from "../../../src/protocol/index.ts";
 
-export class InputError extends Error {
-  override name = "InputError";
+export type FrameWriter = (frame: AgentFrame) => void;
+
+const TRUNCATED = "\n[… truncated by ngb: too long for one result]";
+const MAX_RESULT_CHARS = 1_000_000;
+const MAX_ERROR_CHARS = 100_000;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : text.slice(0, max - TRUNCATED.length) + TRUNCATED;
 }
 
-/** Parses and validates the stdin text; throws InputError naming what was wrong. */
-export function parseInput(text: string): ContainerInput {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`stdin is not JSON: ${(err as Error).message}`);
+/**
+ * A result within the protocol's caps: the text within its character limit and the whole
+ * frame within MAX_FRAME_BYTES (multi-byte text or JSON escapes can make it larger), cut with
+ * a visible marker rather than refused by the host.
+ */
+export function fitResult(frame: ResultFrame, maxBytes = MAX_FRAME_BYTES): ResultFrame {
+  let out: ResultFrame = {
+    ...frame,
+    result: frame.result === null ? null : clip(frame.result, MAX_RESULT_CHARS),
+    ...(frame.error !== undefined ? { error: clip(frame.error, MAX_ERROR_CHARS) } : {}),
+  };
+  for (let size = Buffer.byteLength(JSON.stringify(out)); size > maxBytes; ) {
+    const key = out.result !== null && out.result.length > TRUNCATED.length ? "result" : "error";
+    const text = out[key];
+    if (!text || text.length <= TRUNCATED.length) break;
+    const keep = Math.max(0, Math.floor(text.length * (maxBytes / size) * 0.9) - TRUNCATED.length);
+    out = { ...out, [key]: text.slice(0, keep) + TRUNCATED };
+    size = Buffer.byteLength(JSON.stringify(out));
   }
-  const parsed = v.safeParse(ContainerInput, raw);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    const where = issue ? v.getDotPath(issue) : undefined;
-    throw new InputError(
-      `invalid input${where ? ` at ${where}` : ""}: ${issue?.message ?? "unknown problem"}`,
-    );
-  }
-  return parsed.output;
+  return out;
 }
 
-/** Reads all of stdin as text. */
-export async function readStdin(stream: AsyncIterable<Uint8Array | string> = process.stdin): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream)
-    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk));
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-export type OutputWriter = (out: ContainerOutput) => void;
-
-/** Writes one output record to fd 1 synchronously, so it is flushed before the next event. */
-export function createOutputWriter(fd = 1): OutputWriter {
-  return (out) => {
-    const buf = Buffer.from(formatOutput(out));
+/** Writes one frame to `fd` synchronously. */
+export function createFrameWriter(fd = 1): FrameWriter {
+  return (frame) => {
+    const buf = Buffer.from(formatFrame(frame.type === "result" ? fitResult(frame) : frame));
     let off = 0;
     while (off < buf.length) {
       try {
@@ -53,6 +57,11 @@ export function createOutputWriter(fd = 1): OutputWriter {
       }
     }
   };
+}
+
+/** An error result that answers no input (bad start, missing proxy socket, a crash). */
+export function errorResult(error: string, consumed: string[] = []): ResultFrame {
+  return { type: "result", status: "error", result: null, consumed, error };
 }
 
 /** Diagnostics to stderr, one line each. */

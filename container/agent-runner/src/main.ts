@@ -1,28 +1,35 @@
 /**
- * Entry point of the agent container: reads the ContainerInput from stdin, runs the session,
- * exits with its code. Invalid input prints an error record between the markers and exits 1.
+ * Entry point of the agent container: reads the `start` frame from stdin, runs the session
+ * with the rest of stdin as its host frames, exits with its code. A missing or invalid start
+ * prints one error result (consumed: []) and exits 1.
  */
 import { loadRunnerConfig } from "./config.ts";
-import { createOutputWriter, createStderrLog, InputError, parseInput, readStdin } from "./io.ts";
+import { readHostFrames, readStart, StartError } from "./host-frames.ts";
+import { createFrameWriter, createStderrLog, errorResult } from "./io.ts";
 import { runAgent } from "./runner.ts";
 
 async function main(): Promise<number> {
+  // Files the runner and the CLI create are group-writable: the host shares the group and
+  // manages the group folder and the session dir.
+  process.umask(0o002);
   const log = createStderrLog();
-  const write = createOutputWriter();
-  let input: ReturnType<typeof parseInput>;
+  const write = createFrameWriter();
+  const frames = readHostFrames(process.stdin)[Symbol.asyncIterator]();
+  let input: Awaited<ReturnType<typeof readStart>>;
   try {
-    input = parseInput(await readStdin());
+    input = await readStart(frames);
   } catch (err) {
     const message =
-      err instanceof InputError ? err.message : `reading stdin failed: ${(err as Error).message}`;
+      err instanceof StartError ? err.message : `reading stdin failed: ${(err as Error).message}`;
     log.error(message);
-    write({ status: "error", result: null, error: message });
+    write(errorResult(message));
     return 1;
   }
   const config = loadRunnerConfig();
   return runAgent({
     config,
     input,
+    frames,
     write,
     log,
     onSession(session, abort) {

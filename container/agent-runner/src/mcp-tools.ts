@@ -1,55 +1,50 @@
 /**
  * The `ngb` MCP server the agent sees: send_message, schedule_task, list_tasks, pause_task,
- * resume_task, cancel_task, and register_group for the main group. Every tool only writes an
- * IPC request file (or reads the host's snapshot); the host validates and authorizes each
- * request again, so nothing here is trusted.
+ * resume_task, cancel_task, and for the main group register_group and list_groups. Every tool
+ * is one request to the host over stdio; the tool's result is the host's reply text (an error
+ * result when the host refused, so the model reads the reason). The host validates and
+ * authorizes every request again, so nothing here is trusted.
  */
-import { readFileSync } from "node:fs";
 import { createSdkMcpServer, type SdkMcpToolDefinition, tool } from "@anthropic-ai/claude-agent-sdk";
 import { z } from "zod";
 import type { ContainerInput, IpcRequest } from "../../../src/protocol/index.ts";
-import type { RunnerPaths } from "./config.ts";
+import type { HostLink } from "./host-link.ts";
 import type { RunnerLog } from "./io.ts";
-import { writeIpcFile } from "./ipc-writer.ts";
 
 export const MCP_SERVER_NAME = "ngb";
 
 export interface NgbToolsOptions {
-  input: Pick<ContainerInput, "chatJid" | "groupFolder" | "isMain">;
-  paths: Pick<RunnerPaths, "ipcMessages" | "ipcTasks" | "tasksSnapshot">;
+  input: Pick<ContainerInput, "chatJid" | "isMain">;
+  link: Pick<HostLink, "request">;
+  /** Ids of the turn in flight (sent with each request for the host's idempotency keys). */
+  turn: () => readonly string[] | undefined;
   log: RunnerLog;
 }
 
-type ToolResult = { content: { type: "text"; text: string }[]; isError?: boolean };
+export type ToolResult = { content: { type: "text"; text: string }[]; isError?: boolean };
 
 const ok = (text: string): ToolResult => ({ content: [{ type: "text", text }] });
 const fail = (text: string): ToolResult => ({ content: [{ type: "text", text }], isError: true });
 
 /** The tool handlers as plain functions (tested without the SDK). */
-export function createNgbHandlers({ input, paths, log }: NgbToolsOptions) {
-  const request = (dir: string, req: IpcRequest, confirmation: string): ToolResult => {
+export function createNgbHandlers({ input, link, turn, log }: NgbToolsOptions) {
+  const request = async (req: IpcRequest): Promise<ToolResult> => {
     try {
-      const file = writeIpcFile(dir, req);
-      log.info("ipc request written", { type: req.type, file });
-      return ok(confirmation);
+      const reply = await link.request(req, turn());
+      log.info("host replied", { type: req.type, ok: reply.ok });
+      const text = reply.text || (reply.ok ? "Done." : "The host refused the request.");
+      return reply.ok ? ok(text) : fail(text);
     } catch (err) {
       return fail(`Not sent: ${(err as Error).message}`);
     }
   };
+  const mainOnly = (what: string) => fail(`Only the main group may ${what}.`);
 
   return {
-    sendMessage(args: { text: string; chatJid?: string }): ToolResult {
-      const chatJid = args.chatJid || input.chatJid;
-      return request(
-        paths.ipcMessages,
-        { type: "message", chatJid, text: args.text },
-        chatJid === input.chatJid
-          ? "Message queued for delivery to this chat."
-          : `Message queued for delivery to ${chatJid}.`,
-      );
-    },
+    sendMessage: (args: { text: string; chatJid?: string }) =>
+      request({ type: "message", chatJid: args.chatJid || input.chatJid, text: args.text }),
 
-    scheduleTask(args: {
+    scheduleTask: (args: {
       prompt: string;
       schedule_type: "cron" | "interval" | "once";
       schedule_value: string;
@@ -57,81 +52,43 @@ export function createNgbHandlers({ input, paths, log }: NgbToolsOptions) {
       timezone?: string;
       catch_up?: "run-once" | "skip";
       target_jid?: string;
-    }): ToolResult {
-      return request(
-        paths.ipcTasks,
-        {
-          type: "schedule_task",
-          prompt: args.prompt,
-          scheduleType: args.schedule_type,
-          scheduleValue: args.schedule_value,
-          contextMode: args.context_mode,
-          timezone: args.timezone,
-          catchUp: args.catch_up,
-          targetJid: args.target_jid,
-        },
-        `Task scheduled (${args.schedule_type} ${args.schedule_value}). The host confirms it in the task list; use list_tasks to see it.`,
-      );
-    },
+    }) =>
+      request({
+        type: "schedule_task",
+        prompt: args.prompt,
+        scheduleType: args.schedule_type,
+        scheduleValue: args.schedule_value,
+        contextMode: args.context_mode,
+        timezone: args.timezone,
+        catchUp: args.catch_up,
+        targetJid: args.target_jid,
+      }),
 
-    listTasks(): ToolResult {
-      let raw: string;
-      try {
-        raw = readFileSync(paths.tasksSnapshot, "utf8");
-      } catch {
-        return ok("No scheduled tasks.");
-      }
-      let tasks: unknown;
-      try {
-        tasks = JSON.parse(raw);
-      } catch {
-        return fail("The task list from the host is unreadable right now.");
-      }
-      const list = Array.isArray(tasks) ? tasks : ((tasks as { tasks?: unknown[] })?.tasks ?? []);
-      const visible = (list as Record<string, unknown>[]).filter(
-        (t) => input.isMain || t.groupFolder === undefined || t.groupFolder === input.groupFolder,
-      );
-      if (visible.length === 0) return ok("No scheduled tasks.");
-      const lines = visible.map((t) => {
-        const parts = [
-          `- [${String(t.id ?? t.taskId ?? "?")}]`,
-          t.status ? `(${String(t.status)})` : "",
-          t.scheduleType ? `${String(t.scheduleType)} ${String(t.scheduleValue ?? "")}` : "",
-          t.nextRun ? `next: ${String(t.nextRun)}` : "",
-          input.isMain && t.groupFolder ? `group: ${String(t.groupFolder)}` : "",
-          `— ${String(t.prompt ?? "").slice(0, 120)}`,
-        ];
-        return parts.filter(Boolean).join(" ");
-      });
-      return ok(`Scheduled tasks:\n${lines.join("\n")}`);
-    },
+    listTasks: () => request({ type: "list_tasks" }),
 
-    taskAction(type: "pause_task" | "resume_task" | "cancel_task", taskId: string): ToolResult {
-      const verb = { pause_task: "pause", resume_task: "resume", cancel_task: "cancel" }[type];
-      return request(paths.ipcTasks, { type, taskId }, `Request to ${verb} task ${taskId} sent.`);
-    },
+    taskAction: (type: "pause_task" | "resume_task" | "cancel_task", taskId: string) =>
+      request({ type, taskId }),
 
-    registerGroup(args: {
+    registerGroup: (args: {
       jid: string;
       name: string;
       folder: string;
       trigger?: string;
       requires_trigger?: boolean;
-    }): ToolResult {
-      if (!input.isMain) return fail("Only the main group may register groups.");
-      return request(
-        paths.ipcTasks,
-        {
-          type: "register_group",
-          jid: args.jid,
-          name: args.name,
-          folder: args.folder,
-          trigger: args.trigger,
-          requiresTrigger: args.requires_trigger,
-        },
-        `Request to register group "${args.name}" (folder ${args.folder}) sent.`,
-      );
-    },
+    }) =>
+      input.isMain
+        ? request({
+            type: "register_group",
+            jid: args.jid,
+            name: args.name,
+            folder: args.folder,
+            trigger: args.trigger,
+            requiresTrigger: args.requires_trigger,
+          })
+        : Promise.resolve(mainOnly("register groups")),
+
+    listGroups: () =>
+      input.isMain ? request({ type: "list_groups" }) : Promise.resolve(mainOnly("list groups")),
   };
 }
 
@@ -143,16 +100,16 @@ export function createNgbMcpServer(options: NgbToolsOptions) {
   const tools: SdkMcpToolDefinition<any>[] = [
     tool(
       "send_message",
-      "Send a message to the chat right away, while you keep working (progress updates, or several messages). Your final reply is delivered anyway; do not repeat it here.",
+      "Send a message to the chat right away, while you keep working (progress updates, or several messages). Your final reply is delivered anyway; do not repeat it here. The result says whether the host accepted the message, or why not.",
       {
         text: z.string().min(1).describe("The message text"),
         chatJid: z.string().optional().describe("Target chat id; defaults to this chat"),
       },
-      async (args) => h.sendMessage(args),
+      (args) => h.sendMessage(args),
     ),
     tool(
       "schedule_task",
-      "Schedule a prompt to run later as this agent. schedule_type: 'cron' (value a cron expression like '0 9 * * 1-5'), 'interval' (value in milliseconds, e.g. '3600000'), or 'once' (value an ISO 8601 time, e.g. '2026-01-31T09:00:00'). context_mode 'group' runs with this chat's history and session, 'isolated' in a fresh session (give all needed context in the prompt).",
+      "Schedule a prompt to run later as this agent. schedule_type: 'cron' (value a cron expression like '0 9 * * 1-5'), 'interval' (value in milliseconds, e.g. '3600000'), or 'once' (value an ISO 8601 time, e.g. '2026-01-31T09:00:00'). context_mode 'group' runs with this chat's history and session, 'isolated' in a fresh session (give all needed context in the prompt). The result is the host's confirmation (with the task id) or the reason it refused.",
       {
         prompt: z.string().min(1).describe("What the agent should do when the task runs"),
         schedule_type: z.enum(["cron", "interval", "once"]),
@@ -165,18 +122,17 @@ export function createNgbMcpServer(options: NgbToolsOptions) {
           .describe("What to do about runs missed while the host was down"),
         target_jid: z.string().optional().describe("Chat that receives the result; defaults to this chat"),
       },
-      async (args) => h.scheduleTask(args),
+      (args) => h.scheduleTask(args),
     ),
-    tool("list_tasks", "List the scheduled tasks (with their ids and status).", {}, async () =>
-      h.listTasks(),
+    tool(
+      "list_tasks",
+      "List the scheduled tasks (JSON: id, status, schedule, next run, prompt); the main group sees every group's tasks.",
+      {},
+      () => h.listTasks(),
     ),
-    tool("pause_task", "Pause a scheduled task.", taskId, async (args) =>
-      h.taskAction("pause_task", args.task_id),
-    ),
-    tool("resume_task", "Resume a paused task.", taskId, async (args) =>
-      h.taskAction("resume_task", args.task_id),
-    ),
-    tool("cancel_task", "Cancel (delete) a scheduled task.", taskId, async (args) =>
+    tool("pause_task", "Pause a scheduled task.", taskId, (args) => h.taskAction("pause_task", args.task_id)),
+    tool("resume_task", "Resume a paused task.", taskId, (args) => h.taskAction("resume_task", args.task_id)),
+    tool("cancel_task", "Cancel (delete) a scheduled task.", taskId, (args) =>
       h.taskAction("cancel_task", args.task_id),
     ),
   ];
@@ -184,7 +140,7 @@ export function createNgbMcpServer(options: NgbToolsOptions) {
     tools.push(
       tool(
         "register_group",
-        "Register a new chat as a group with its own agent, folder and memory (main group only).",
+        "Register a new chat as a group with its own agent, folder and memory (main group only). Use list_groups to find the chat id.",
         {
           jid: z.string().min(1).describe("Chat id of the group to register"),
           name: z.string().min(1).describe("Display name"),
@@ -195,7 +151,13 @@ export function createNgbMcpServer(options: NgbToolsOptions) {
           trigger: z.string().optional().describe("Trigger word, e.g. @Andy"),
           requires_trigger: z.boolean().optional().describe("Only answer messages that contain the trigger"),
         },
-        async (args) => h.registerGroup(args),
+        (args) => h.registerGroup(args),
+      ),
+      tool(
+        "list_groups",
+        "List the registered groups and the chats seen but not registered yet (JSON), main group only. Every group's folder is readable under /workspace/groups/<folder>.",
+        {},
+        () => h.listGroups(),
       ),
     );
   }

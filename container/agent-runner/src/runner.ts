@@ -1,15 +1,20 @@
 /**
  * One agent session: starts the proxy forwarder, runs the Claude Agent SDK `query()` with a
- * streaming input (first prompt, then follow-ups from the input folder), exposes the `ngb` MCP
- * tools, and prints one ContainerOutput per SDK result. Returns the process exit code.
+ * streaming input (the start prompt, then the host's `input` frames, one turn at a time),
+ * exposes the `ngb` MCP tools (requests to the host over stdio), and prints one `result` frame
+ * per SDK result naming the inputs that turn consumed, plus throttled `activity` frames.
+ * Returns the process exit code.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Options, Query, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
-import type { ContainerInput, ContainerOutput } from "../../../src/protocol/index.ts";
+import type { ContainerInput, ResultFrame } from "../../../src/protocol/index.ts";
+import { createActivityReporter } from "./activity.ts";
 import { claudeEnv, type RunnerConfig, type RunnerPaths } from "./config.ts";
-import { clearStaleClose, createFollowUpReader } from "./follow-ups.ts";
-import type { OutputWriter, RunnerLog } from "./io.ts";
+import { shareWithGroup } from "./group-share.ts";
+import { type FrameLine, pumpFrames } from "./host-frames.ts";
+import { createHostLink } from "./host-link.ts";
+import { errorResult, type FrameWriter, type RunnerLog } from "./io.ts";
 import { createNgbMcpServer, NGB_TOOL_PATTERN } from "./mcp-tools.ts";
 import { type Forwarder, startForwarder } from "./proxy-forwarder.ts";
 import { createSessionInput, type SessionInput } from "./session-input.ts";
@@ -65,7 +70,9 @@ export type QueryFn = (params: {
 export interface RunAgentDeps {
   config: RunnerConfig;
   input: ContainerInput;
-  write: OutputWriter;
+  /** The frames after `start` (stdin); their end means the host is gone. */
+  frames: AsyncIterator<FrameLine>;
+  write: FrameWriter;
   log: RunnerLog;
   /** The SDK's query (injected so the loop can be tested without the CLI). */
   query?: QueryFn;
@@ -73,8 +80,8 @@ export interface RunAgentDeps {
   onSession?: (session: SessionInput, abort: AbortController) => void;
 }
 
-/** The output record for one SDK result. */
-export function resultToOutput(msg: SDKResultMessage): ContainerOutput {
+/** The result frame for one SDK result; `consumed` are the ids of the turn it ends. */
+export function resultToFrame(msg: SDKResultMessage, consumed: string[]): ResultFrame {
   const usage = {
     inputTokens: msg.usage?.input_tokens ?? 0,
     outputTokens: msg.usage?.output_tokens ?? 0,
@@ -82,13 +89,28 @@ export function resultToOutput(msg: SDKResultMessage): ContainerOutput {
     cacheWriteTokens: msg.usage?.cache_creation_input_tokens ?? 0,
   };
   if (msg.subtype === "success" && !msg.is_error) {
-    return { status: "success", result: msg.result ? msg.result : null, newSessionId: msg.session_id, usage };
+    return {
+      type: "result",
+      status: "success",
+      result: msg.result ? msg.result : null,
+      consumed,
+      newSessionId: msg.session_id,
+      usage,
+    };
   }
   const error =
     msg.subtype === "success"
       ? msg.result || "the model call failed"
       : [msg.subtype, ...(msg.errors ?? [])].filter(Boolean).join(": ");
-  return { status: "error", result: null, newSessionId: msg.session_id, error, usage };
+  return {
+    type: "result",
+    status: "error",
+    result: null,
+    consumed,
+    newSessionId: msg.session_id,
+    error,
+    usage,
+  };
 }
 
 function readIfPresent(path: string): string | undefined {
@@ -100,13 +122,13 @@ function readIfPresent(path: string): string | undefined {
   }
 }
 
-/** Folders the agent may work in besides its own: the mounted extras, and the project for main. */
+/** Folders the agent may work in besides its own: the mounted extras, and every group's for main. */
 export function additionalDirectories(
-  paths: Pick<RunnerPaths, "extra" | "project">,
+  paths: Pick<RunnerPaths, "extra" | "groups">,
   isMain: boolean,
 ): string[] {
   const dirs: string[] = [];
-  if (isMain && existsSync(paths.project)) dirs.push(paths.project);
+  if (isMain && existsSync(paths.groups)) dirs.push(paths.groups);
   try {
     for (const name of readdirSync(paths.extra)) {
       const p = join(paths.extra, name);
@@ -137,19 +159,16 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
   const { config, input, write, log } = deps;
   const { paths } = config;
   const started = Date.now();
-  for (const dir of [paths.ipcInput, paths.ipcMessages, paths.ipcTasks, paths.group])
-    mkdirSync(dir, { recursive: true });
+  mkdirSync(paths.group, { recursive: true });
   mkdirSync(paths.claudeConfigDir, { recursive: true });
+  // An earlier run killed before its end left private entries behind.
+  shareWithGroup(paths.claudeConfigDir);
 
   let forwarder: Forwarder | undefined;
   let baseUrl = config.anthropicBaseUrl;
   if (!baseUrl) {
     if (!existsSync(paths.proxySocket)) {
-      write({
-        status: "error",
-        result: null,
-        error: `credential proxy socket missing at ${paths.proxySocket}`,
-      });
+      write(errorResult(`credential proxy socket missing at ${paths.proxySocket}`));
       return 1;
     }
     forwarder = await startForwarder(paths.proxySocket, log);
@@ -158,28 +177,41 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
   if (!config.proxyToken) log.warn("NGB_PROXY_TOKEN is not set; the proxy will refuse the requests");
 
   const session = createSessionInput({
-    prompt: input.isScheduledTask ? SCHEDULED_PREFIX + input.prompt : input.prompt,
+    first: {
+      id: input.inputId,
+      text: input.isScheduledTask ? SCHEDULED_PREFIX + input.prompt : input.prompt,
+      thread: input.thread,
+    },
     idleTimeoutMs: input.idleTimeoutMs,
   });
   const abort = new AbortController();
   deps.onSession?.(session, abort);
+  const link = createHostLink({ write, log, timeoutMs: config.requestTimeoutMs });
+  const activity = createActivityReporter({ write });
 
-  if (clearStaleClose(paths.ipcInput)) log.info("removed a stale _close from an earlier run");
-  const reader = createFollowUpReader({
-    dir: paths.ipcInput,
-    log,
-    rescanMs: config.rescanMs,
-    accepting: () => session.endReason === undefined,
-    onEvent: (event) => {
-      if (event.type === "message") {
-        log.info("follow-up received", { file: event.file, chars: event.text.length });
-        session.push(event.text);
-      } else {
+  void pumpFrames(
+    deps.frames,
+    {
+      input(frame) {
+        if (session.push({ id: frame.id, text: frame.text, thread: frame.thread }))
+          log.info("input received", { id: frame.id, chars: frame.text.length });
+        else log.warn("input after the session ended, not answered", { id: frame.id });
+      },
+      close() {
         log.info("close requested");
         session.requestClose();
-      }
+      },
+      reply: (frame) => void link.reply(frame),
+      end(reason) {
+        link.close(reason);
+        if (session.endReason) return;
+        log.warn("the host is gone, ending the session", { reason });
+        session.end();
+        abort.abort();
+      },
     },
-  });
+    log,
+  );
 
   const globalMd = readIfPresent(paths.globalClaudeMd);
   const append = [
@@ -203,7 +235,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
     permissionMode: "dontAsk",
     allowedTools: ALLOWED_TOOLS,
     disallowedTools: DISALLOWED_TOOLS,
-    mcpServers: { ngb: createNgbMcpServer({ input, paths, log }) },
+    mcpServers: { ngb: createNgbMcpServer({ input, link, turn: () => session.inFlight, log }) },
     systemPrompt: { type: "preset", preset: "claude_code", append },
     settingSources: ["project", "user"],
     additionalDirectories: additionalDirectories(paths, input.isMain),
@@ -216,7 +248,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
 
   const queryFn: QueryFn = deps.query ?? (await import("@anthropic-ai/claude-agent-sdk")).query;
   let results = 0;
-  let lastStatus: ContainerOutput["status"] | undefined;
+  let lastStatus: ResultFrame["status"] | undefined;
   let exitCode = 0;
   try {
     for await (const msg of queryFn({ prompt: session.messages, options })) {
@@ -226,17 +258,26 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
           model: msg.model,
           startupMs: Date.now() - started,
         });
+      } else if (msg.type === "assistant") {
+        activity.assistant(msg);
       } else if (msg.type === "result") {
         results++;
-        const out = resultToOutput(msg);
-        write(out);
-        lastStatus = out.status;
-        log.info("result", { n: results, status: out.status, ms: msg.duration_ms, turns: msg.num_turns });
-        session.turnDone(msg.queued_turn_count);
+        const consumed = session.turnDone();
+        const frame = resultToFrame(msg, consumed);
+        write(frame);
+        lastStatus = frame.status;
+        log.info("result", {
+          n: results,
+          status: frame.status,
+          consumed,
+          ms: msg.duration_ms,
+          turns: msg.num_turns,
+        });
       }
     }
-    if (results === 0 && !abort.signal.aborted) {
-      write({ status: "error", result: null, error: "the agent ended without a result" });
+    // The SDK ended on its own with a turn unanswered: that turn ends in an error result.
+    if (!abort.signal.aborted && (results === 0 || session.inFlight)) {
+      write(errorResult("the agent ended without a result", session.turnDone()));
       exitCode = 1;
     }
   } catch (err) {
@@ -246,13 +287,16 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
     } else {
       log.error("agent failed", { error: message });
       // The CLI's own error result was already printed; do not report the same failure twice.
-      if (lastStatus !== "error") write({ status: "error", result: null, error: message });
+      const consumed = session.turnDone();
+      if (lastStatus !== "error" || consumed.length > 0) write(errorResult(message, consumed));
       exitCode = 1;
     }
   } finally {
     session.end();
-    reader.stop();
+    link.close("the session ended");
     await forwarder?.stop();
+    const shared = shareWithGroup(paths.claudeConfigDir);
+    if (shared > 0) log.info("session dir entries made group-writable", { count: shared });
   }
   log.info("session ended", { reason: session.endReason, results, ms: Date.now() - started });
   return exitCode;

@@ -1,16 +1,29 @@
 /**
- * The streaming input of one warm session: the first prompt, then each follow-up as it
- * arrives. It ends (so the SDK finishes and the process exits) when `_close` was seen and no
- * turn is running, when nothing arrived for `idleTimeoutMs` while idle, or on `end()`.
- * Ending only while idle matters: the SDK's in-process MCP server talks over the CLI's stdin,
- * so closing the input in the middle of a turn would cut a running tool call off.
+ * The streaming input of one warm session. Inputs (the start prompt, then follow-ups) queue
+ * here; the SDK gets ONE user message only while no turn is in flight — the head of the queue
+ * merged with the queued inputs right behind it that share its thread key — and the ids in it
+ * are the turn's inputs until its result arrives (`turnDone`). Handing the SDK a message while
+ * a turn runs would let it fold that message into the running turn, and then nobody could say
+ * which inputs a result answered.
+ *
+ * The input ends (so the SDK finishes and the process exits) when close was requested and no
+ * turn is running, when nothing arrived for `idleTimeoutMs` while idle, or on `end()`. Ending
+ * only while idle matters: the SDK's in-process MCP server talks over the CLI's stdin, so
+ * closing the input in the middle of a turn would cut a running tool call off.
  */
 import type { SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
 
 export type EndReason = "close" | "idle" | "ended";
 
+/** One input: its host-chosen id, its text and its thread key ("" when none). */
+export interface SessionInputItem {
+  id: string;
+  text: string;
+  thread?: string;
+}
+
 export interface SessionInputOptions {
-  prompt: string;
+  first: SessionInputItem;
   idleTimeoutMs?: number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -18,29 +31,42 @@ export interface SessionInputOptions {
 
 export interface SessionInput {
   messages: AsyncIterable<SDKUserMessage>;
-  /** A follow-up to send into the session. */
-  push(text: string): void;
-  /** `_close` was seen: end after the running turn. */
+  /** Queues a follow-up; returns false when the input has already ended (it is dropped). */
+  push(item: SessionInputItem): boolean;
+  /** End after the running turn (and the inputs still queued). */
   requestClose(): void;
-  /** The SDK produced a result; `queued` is its queued_turn_count when present. */
-  turnDone(queued?: number): void;
-  /** End now (e.g. on a fatal error or a signal). */
+  /** The SDK produced a result: the ids that turn consumed ([] when no turn was in flight). */
+  turnDone(): string[];
+  /** End now (e.g. on a signal, or when the host is gone). */
   end(): void;
   /** Why the input ended, once it has. */
   readonly endReason: EndReason | undefined;
-  /** Turns sent but not yet answered. */
-  readonly pending: number;
+  /** Ids of the turn in flight; undefined while idle. */
+  readonly inFlight: readonly string[] | undefined;
+  /** Inputs waiting for a turn. */
+  readonly queued: number;
 }
 
 export function userMessage(text: string): SDKUserMessage {
   return { type: "user", message: { role: "user", content: text }, parent_tool_use_id: null, session_id: "" };
 }
 
+/** Takes the next turn off the queue: the head plus the same-thread inputs right behind it. */
+export function takeTurn(queue: SessionInputItem[]): { ids: string[]; text: string } | undefined {
+  const head = queue.shift();
+  if (!head) return undefined;
+  const thread = head.thread ?? "";
+  const items = [head];
+  while (queue.length > 0 && (queue[0]?.thread ?? "") === thread)
+    items.push(queue.shift() as SessionInputItem);
+  return { ids: items.map((i) => i.id), text: items.map((i) => i.text).join("\n\n") };
+}
+
 export function createSessionInput(options: SessionInputOptions): SessionInput {
   const setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
   const clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
-  const queue: string[] = [options.prompt];
-  let pending = 0;
+  const queue: SessionInputItem[] = [options.first];
+  let inFlight: string[] | undefined;
   let closeRequested = false;
   let endReason: EndReason | undefined;
   let idleTimer: unknown;
@@ -60,18 +86,17 @@ export function createSessionInput(options: SessionInputOptions): SessionInput {
     signal();
   };
 
+  const idle = () => inFlight === undefined && queue.length === 0;
+
   /** Re-evaluates the end conditions and the idle timer after any state change. */
   const settle = () => {
     if (endReason) return;
-    const idle = pending === 0 && queue.length === 0;
-    if (idle && closeRequested) return finish("close");
-    if (idle && options.idleTimeoutMs && options.idleTimeoutMs > 0) {
-      if (idleTimer === undefined) {
-        idleTimer = setTimer(() => {
-          idleTimer = undefined;
-          if (pending === 0 && queue.length === 0) finish("idle");
-        }, options.idleTimeoutMs);
-      }
+    if (idle() && closeRequested) return finish("close");
+    if (idle() && options.idleTimeoutMs && options.idleTimeoutMs > 0) {
+      idleTimer ??= setTimer(() => {
+        idleTimer = undefined;
+        if (idle()) finish("idle");
+      }, options.idleTimeoutMs);
     } else if (idleTimer !== undefined) {
       clearTimer(idleTimer);
       idleTimer = undefined;
@@ -80,14 +105,14 @@ export function createSessionInput(options: SessionInputOptions): SessionInput {
 
   async function* generate(): AsyncGenerator<SDKUserMessage> {
     while (true) {
-      const text = queue.shift();
-      if (text !== undefined) {
-        pending++;
+      if (endReason) return;
+      const turn = inFlight === undefined ? takeTurn(queue) : undefined;
+      if (turn) {
+        inFlight = turn.ids;
         settle();
-        yield userMessage(text);
+        yield userMessage(turn.text);
         continue;
       }
-      if (endReason) return;
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
@@ -96,19 +121,23 @@ export function createSessionInput(options: SessionInputOptions): SessionInput {
 
   return {
     messages: generate(),
-    push(text) {
-      if (endReason) return;
-      queue.push(text);
+    push(item) {
+      if (endReason) return false;
+      queue.push(item);
       settle();
       signal();
+      return true;
     },
     requestClose() {
       closeRequested = true;
       settle();
     },
-    turnDone(queued) {
-      pending = queued === 0 ? 0 : Math.max(0, pending - 1);
+    turnDone() {
+      const ids = inFlight ?? [];
+      inFlight = undefined;
       settle();
+      signal();
+      return ids;
     },
     end() {
       finish("ended");
@@ -116,8 +145,11 @@ export function createSessionInput(options: SessionInputOptions): SessionInput {
     get endReason() {
       return endReason;
     },
-    get pending() {
-      return pending;
+    get inFlight() {
+      return inFlight;
+    },
+    get queued() {
+      return queue.length;
     },
   };
 }
