@@ -1,19 +1,19 @@
 /**
  * Container runner figures. (a) With a reachable engine and the ngb-agent image: a cold
  * `docker run` to the first result against the fake Anthropic API (through the credential
- * proxy), and warm follow-ups (sendFollowUp → next result) p50/p99. (b) Without docker: the
- * follow-up hand-over itself (sendFollowUp call → file in place, and → fs.watch event seen).
+ * proxy), and warm follow-ups (sendInput → next result) p50/p99. (b) Without docker: the
+ * follow-up hand-over itself (sendInput → the input frame written to the container's stdin).
+ * (c) Hostile output: parse time and peak RSS for a 50 MB single-line stdout.
  */
-import { watch } from "node:fs";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import { startFakeAnthropic } from "../../test/fakes/anthropic.ts";
 import { Config } from "../../src/config/index.ts";
-import { createDockerRunner, type SpawnFn } from "../../src/container/index.ts";
+import { createDockerRunner, createFrameParser, type SpawnFn } from "../../src/container/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
-import { type ContainerOutput, formatOutput } from "../../src/protocol/index.ts";
+import { type ContainerOutput, formatFrame } from "../../src/protocol/index.ts";
 import { createCredentialProxy } from "../../src/proxy/index.ts";
 import type { RegisteredGroup } from "../../src/store/index.ts";
 
@@ -102,14 +102,14 @@ async function realEngine(out: Record<string, string>): Promise<void> {
   });
   const proxy = createCredentialProxy({
     config,
-    store: { outbound: { addUsage() {} } },
+    store: { usage: { add() {} } },
     log: silentLogger(),
     socketPath: join(root, "data", "proxy", "proxy.sock"),
   });
   const runner = createDockerRunner({
     config,
     log: silentLogger(),
-    paths: { groupsDir: join(root, "groups"), dataDir: join(root, "data"), projectRoot: root },
+    paths: { groupsDir: join(root, "groups"), dataDir: join(root, "data") },
     proxy,
     instanceId: "bench",
   });
@@ -119,8 +119,9 @@ async function realEngine(out: Record<string, string>): Promise<void> {
     const t0 = performance.now();
     const proc = await runner.start({
       group: g,
-      input: { prompt: "hello", groupFolder: g.folder, chatJid: g.jid, isMain: false, assistantName: "Andy" },
-      onOutput: async (o) => w.push(o),
+      input: { prompt: "hello", inputId: "i0", groupFolder: g.folder, chatJid: g.jid, isMain: false, assistantName: "Andy" },
+      onResult: async (o) => w.push(o),
+      onRequest: async () => ({ ok: false, text: "no" }),
     });
     await w.wait(1);
     const cold = performance.now() - t0;
@@ -128,7 +129,7 @@ async function realEngine(out: Record<string, string>): Promise<void> {
     const warm: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const t = performance.now();
-      if (!(await proc.sendFollowUp(`follow-up ${i}`))) throw new Error("follow-up refused");
+      if (!proc.sendInput({ id: `i${i + 1}`, text: `follow-up ${i}` })) throw new Error("follow-up refused");
       await w.wait(2 + i);
       warm.push(performance.now() - t);
     }
@@ -146,77 +147,94 @@ async function realEngine(out: Record<string, string>): Promise<void> {
   }
 }
 
-/** A spawn whose "container" prints one result and then stays up, so follow-ups can be written. */
-const idleAgent: SpawnFn = (cmd) => {
-  const isRun = cmd[1] === "run";
-  let stop!: () => void;
-  const exited = new Promise<number>((r) => {
-    stop = () => r(137);
-  });
-  return {
-    stdin: { write() {}, end() {} },
-    stdout: new ReadableStream<Uint8Array>({
-      start(c) {
-        if (!isRun) return c.close();
-        c.enqueue(new TextEncoder().encode(formatOutput({ status: "success", result: "ready" })));
-        void exited.then(() => c.close());
-      },
-    }),
-    stderr: new Response("").body!,
-    exited: isRun ? exited : Promise.resolve(0),
-    kill: () => stop(),
+/** A spawn whose "container" prints one result and then stays up; stdin writes are timed. */
+function idleAgent(onStdin: () => void): SpawnFn {
+  return (cmd) => {
+    const isRun = cmd[1] === "run";
+    let stop!: () => void;
+    const exited = new Promise<number>((r) => {
+      stop = () => r(137);
+    });
+    return {
+      stdin: { write: () => onStdin(), flush() {}, end() {} },
+      stdout: new ReadableStream<Uint8Array>({
+        start(c) {
+          if (!isRun) return c.close();
+          c.enqueue(
+            new TextEncoder().encode(
+              formatFrame({ type: "result", status: "success", result: "ready", consumed: ["i0"] }),
+            ),
+          );
+          void exited.then(() => c.close());
+        },
+      }),
+      stderr: new Response("").body!,
+      exited: isRun ? exited : Promise.resolve(0),
+      kill: () => stop(),
+    };
   };
-};
+}
 
 async function followUpWrite(out: Record<string, string>): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "ngb-bench-fu-"));
   mkdirSync(join(root, "data", "proxy"), { recursive: true });
+  let wrote = 0;
   const runner = createDockerRunner({
     config: v.parse(Config, { container: { idleTimeoutMs: 600_000 } }),
     log: silentLogger(),
-    paths: { groupsDir: join(root, "groups"), dataDir: join(root, "data"), projectRoot: root },
+    paths: { groupsDir: join(root, "groups"), dataDir: join(root, "data") },
     proxy: { socketPath: join(root, "data", "proxy", "proxy.sock"), issue: () => "t", revoke() {} },
     instanceId: "bench",
-    spawn: idleAgent,
+    spawn: idleAgent(() => {
+      wrote = performance.now();
+    }),
   });
   try {
     const g = group("fu");
     const w = outputsWaiter();
     const proc = await runner.start({
       group: g,
-      input: { prompt: "x", groupFolder: g.folder, chatJid: g.jid, isMain: false, assistantName: "Andy" },
-      onOutput: async (o) => w.push(o),
+      input: { prompt: "x", inputId: "i0", groupFolder: g.folder, chatJid: g.jid, isMain: false, assistantName: "Andy" },
+      onResult: async (o) => w.push(o),
+      onRequest: async () => ({ ok: false, text: "no" }),
     });
     await w.wait(1);
-    const inputDir = join(root, "data", "ipc", "fu", "input");
-    let seen: ((name: string) => void) | undefined;
-    const watcher = watch(inputDir, (_event, name) => {
-      if (name?.endsWith(".json")) seen?.(name);
-    });
     const call: number[] = [];
-    const watched: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const evented = new Promise<void>((resolve) => {
-        seen = () => resolve();
-      });
+    for (let i = 0; i < 2000; i++) {
       const t = performance.now();
-      await proc.sendFollowUp(`message ${i}`);
-      call.push(performance.now() - t);
-      await evented;
-      watched.push(performance.now() - t);
+      proc.sendInput({ id: `f${i}`, text: `message ${i}` });
+      call.push(wrote - t);
     }
-    watcher.close();
     await proc.kill("bench over");
-    out["follow-up hand-over (sendFollowUp → file in place)"] = p50p99(call);
-    out["follow-up hand-over (sendFollowUp → fs.watch event)"] = p50p99(watched);
+    out["follow-up hand-over (sendInput → frame on the container's stdin)"] = p50p99(call);
   } finally {
     await runner.stopAll();
     rmSync(root, { recursive: true, force: true });
   }
 }
 
+/** Issue 11: an agent printing 50 MB on one line — parse time and memory stay bounded. */
+function hostileOutput(out: Record<string, string>): void {
+  Bun.gc(true);
+  const rss0 = process.memoryUsage().rss;
+  let peak = rss0;
+  const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+  const parser = createFrameParser({ onInvalid: () => {} });
+  const t0 = performance.now();
+  for (let i = 0; i < 800; i++) {
+    parser.push(chunk);
+    if (i % 50 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  parser.push(`\n${formatFrame({ type: "result", status: "success", result: "after", consumed: [] })}`);
+  const ms50 = performance.now() - t0;
+  peak = Math.max(peak, process.memoryUsage().rss);
+  out["50 MB single-line agent output: parse time"] = ms(ms50);
+  out["50 MB single-line agent output: RSS growth while parsing"] = `${((peak - rss0) / 1024 / 1024).toFixed(1)} MB`;
+}
+
 export async function bench(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
+  hostileOutput(out);
   await followUpWrite(out);
   await realEngine(out);
   return out;

@@ -117,9 +117,9 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     if (w && fn(w)) waiters.delete(id);
   };
 
-  const saveSent = store.db.transaction((row: OutboxRow, at: number) => {
-    store.outbox.markSent(row.id, at);
-    return store.messages.insert(
+  /** The history message of a reply (same id whatever its fate, so it is stored once). */
+  const history = (row: OutboxRow, at: number) =>
+    store.messages.insert(
       {
         id: `out:${row.key}`,
         chatJid: row.chatJid,
@@ -134,6 +134,15 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       },
       at,
     );
+  const saveSent = store.db.transaction((row: OutboxRow, at: number) => {
+    store.outbox.markSent(row.id, at);
+    return history(row, at);
+  });
+  /** The send was cut off: most likely the platform has it (the window is one call), so the
+   *  history shows it; the outbox says its fate is unknown. */
+  const saveUnknown = store.db.transaction((row: OutboxRow, note: string, at: number) => {
+    store.outbox.markUnknown(row.id, note);
+    return history(row, at);
   });
 
   function schedule(jid: string, at: number): void {
@@ -303,7 +312,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         } else {
           const note =
             "the process stopped during this send; not re-sent to avoid a duplicate (delivery.unknownFate: skip)";
-          store.outbox.markUnknown(row.id, note);
+          saveUnknown(row, note, now());
           log.warn("a reply's fate is unknown; not re-sending it", { key: row.key, chatJid: row.chatJid });
           events.emit("message.failed", { chatJid: row.chatJid, error: note, channel: channel?.name ?? "?", fate: "unknown" });
         }

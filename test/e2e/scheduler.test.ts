@@ -13,6 +13,7 @@ import { Config } from "../../src/config/index.ts";
 import type { AgentRunner } from "../../src/container/types.ts";
 import { createEventBus } from "../../src/events/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
+import { createIpcHandler } from "../../src/ipc/index.ts";
 import { createOrchestrator, type Orchestrator } from "../../src/orchestrator/index.ts";
 import { createGroupQueue } from "../../src/queue/index.ts";
 import { createScheduler, createTaskService, type Scheduler } from "../../src/scheduler/index.ts";
@@ -62,7 +63,16 @@ async function rig(dir: string, config: Config, runner: AgentRunner): Promise<Ri
     runner,
     channels: [channel],
     log,
-    tasksSnapshot: (folder, isMain) => service.snapshot(folder, isMain),
+    handleRequest: createIpcHandler({
+      store,
+      events,
+      log,
+      deliver: (req) => orchestrator.deliver(req),
+      tasks: service,
+      registerGroup: () => {
+        throw new Error("not in this test");
+      },
+    }),
   });
   cleanups.push(() => orchestrator.stop());
   const scheduler = createScheduler({
@@ -155,7 +165,7 @@ describe.skipIf(!HAS_IMAGE)("through the real agent image and the fake model", (
     const runner = createDockerRunner({
       config,
       log: silentLogger(),
-      paths: { groupsDir: config.groupsDir, dataDir: config.dataDir, projectRoot: dir },
+      paths: { groupsDir: config.groupsDir, dataDir: config.dataDir },
       proxy,
       instanceId: "sched-e2e",
       closeGraceMs: 5_000,

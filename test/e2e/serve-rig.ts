@@ -53,6 +53,7 @@ export function serveEnv(dir: string, fake: FakeAnthropic, extra: Record<string,
     NGB_WEB_TOKEN: TOKEN,
     NGB_LOG_LEVEL: "debug",
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    ...(process.env.NGB_TEST_AGENT_IMAGE ? { NGB_CONTAINER_IMAGE: process.env.NGB_TEST_AGENT_IMAGE } : {}),
     ...extra,
   });
 }

@@ -61,8 +61,13 @@ export async function engineAvailable(): Promise<boolean> {
   return r.ok;
 }
 
+/** The agent image the tests use: NGB_TEST_AGENT_IMAGE, else ngb-agent:latest. */
+export function testAgentImage(): string {
+  return process.env.NGB_TEST_AGENT_IMAGE || "ngb-agent:latest";
+}
+
 /** True when the engine is available and has `image` locally (cached per image). */
-export async function agentImageAvailable(image = "ngb-agent:latest"): Promise<boolean> {
+export async function agentImageAvailable(image = testAgentImage()): Promise<boolean> {
   if (!(await engineAvailable())) return false;
   let p = images.get(image);
   if (!p) {
