@@ -84,7 +84,11 @@ function echoQuery(
           yield result(`${r.isError ? "refused" : "sent"}: ${r.content[0].text}`);
           continue;
         }
-        yield result(text ? `re: ${text}` : "");
+        if (text === "background") {
+          // A turn the CLI started by itself (e.g. a background task finished) comes first.
+          yield result("background done", { user_message_uuids: ["00000000-0000-4000-8000-00000000000f"] });
+        }
+        yield result(text ? `re: ${text}` : "", m.uuid ? { user_message_uuids: [m.uuid] } : {});
       }
     })();
   };
@@ -210,6 +214,16 @@ describe("runAgent loop", () => {
     expect(await done).toBe(0);
     expect(seen.prompts).toEqual(["wait", "one\n\ntwo", "three"]);
     expect(s.outputs().map((o) => o.consumed)).toEqual([["m0"], ["a1", "a2"], ["b1"]]);
+  });
+
+  test("a result for a turn the CLI started itself consumes nothing; ours is answered after it", async () => {
+    const s = setup({ prompt: "background", idleTimeoutMs: 50 });
+    const seen: { prompts: string[]; options?: Options } = { prompts: [] };
+    expect(await runAgent({ ...s.deps, log: silentRunnerLog, query: echoQuery(seen) })).toBe(0);
+    expect(s.outputs().map((o) => [o.result, o.consumed])).toEqual([
+      ["background done", []],
+      ["re: background", ["m0"]],
+    ]);
   });
 
   test("an MCP tool call is a request frame with the turn's ids; the tool result is the host's reply", async () => {

@@ -262,7 +262,11 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
         activity.assistant(msg);
       } else if (msg.type === "result") {
         results++;
-        const consumed = session.turnDone();
+        const echoed =
+          msg.user_message_uuids ?? (msg.user_message_uuid ? [msg.user_message_uuid] : undefined);
+        const consumed = session.turnDone(echoed);
+        if (consumed.length === 0 && session.inFlight)
+          log.warn("a result for a turn the CLI started itself; ours is still running", { echoed });
         const frame = resultToFrame(msg, consumed);
         write(frame);
         lastStatus = frame.status;

@@ -134,3 +134,33 @@ describe("session input", () => {
     expect(s.endReason).toBe("ended");
   });
 });
+
+describe("session input: the CLI's echo of message uuids", () => {
+  test("each message has a fresh uuid; a result echoing it consumes the turn", async () => {
+    const s = createSessionInput({ first: item("m1") });
+    const it = s.messages[Symbol.asyncIterator]();
+    const first = (await it.next()).value as { uuid: string };
+    expect(first.uuid).toBe(s.inFlightUuid as string);
+    expect(s.turnDone([first.uuid])).toEqual(["m1"]);
+    s.push(item("m2"));
+    const second = (await it.next()).value as { uuid: string };
+    expect(second.uuid).not.toBe(first.uuid);
+    s.end();
+  });
+
+  test("a result echoing other uuids (a turn the CLI started) consumed nothing; ours stays in flight", async () => {
+    const s = createSessionInput({ first: item("m1") });
+    const it = s.messages[Symbol.asyncIterator]();
+    await take(it);
+    s.push(item("m2"));
+    const next = take(it);
+    expect(s.turnDone(["00000000-0000-4000-8000-000000000000"])).toEqual([]);
+    expect(s.inFlight).toEqual(["m1"]);
+    expect(await yieldsSoon(next)).toBe(false);
+    expect(s.turnDone([s.inFlightUuid as string])).toEqual(["m1"]);
+    expect(await next).toBe("text m2");
+    // No echo at all (an older CLI): the result is the in-flight turn's.
+    expect(s.turnDone(undefined)).toEqual(["m2"]);
+    s.end();
+  });
+});

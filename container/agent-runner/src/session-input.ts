@@ -6,11 +6,17 @@
  * a turn runs would let it fold that message into the running turn, and then nobody could say
  * which inputs a result answered.
  *
+ * Each message carries a fresh uuid, which the CLI echoes on the result of the turn that
+ * consumed it (`user_message_uuids`). A result that echoes other uuids than the turn in flight
+ * (a turn the CLI started by itself) consumed nothing of ours, and our turn stays in flight; a
+ * result without an echo (older CLIs) is taken as the in-flight turn's.
+ *
  * The input ends (so the SDK finishes and the process exits) when close was requested and no
  * turn is running, when nothing arrived for `idleTimeoutMs` while idle, or on `end()`. Ending
  * only while idle matters: the SDK's in-process MCP server talks over the CLI's stdin, so
  * closing the input in the middle of a turn would cut a running tool call off.
  */
+import { randomUUID } from "node:crypto";
 import type { SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
 
 export type EndReason = "close" | "idle" | "ended";
@@ -35,20 +41,34 @@ export interface SessionInput {
   push(item: SessionInputItem): boolean;
   /** End after the running turn (and the inputs still queued). */
   requestClose(): void;
-  /** The SDK produced a result: the ids that turn consumed ([] when no turn was in flight). */
-  turnDone(): string[];
+  /**
+   * The SDK produced a result, echoing `echoed` (its user_message_uuids) when the CLI does: the
+   * ids that turn consumed ([] when it was not the turn in flight).
+   */
+  turnDone(echoed?: readonly string[]): string[];
   /** End now (e.g. on a signal, or when the host is gone). */
   end(): void;
   /** Why the input ended, once it has. */
   readonly endReason: EndReason | undefined;
   /** Ids of the turn in flight; undefined while idle. */
   readonly inFlight: readonly string[] | undefined;
+  /** The uuid of the message in flight (what the CLI echoes on its result). */
+  readonly inFlightUuid: string | undefined;
   /** Inputs waiting for a turn. */
   readonly queued: number;
 }
 
-export function userMessage(text: string): SDKUserMessage {
-  return { type: "user", message: { role: "user", content: text }, parent_tool_use_id: null, session_id: "" };
+export function userMessage(
+  text: string,
+  uuid: `${string}-${string}-${string}-${string}-${string}` = randomUUID(),
+): SDKUserMessage {
+  return {
+    type: "user",
+    message: { role: "user", content: text },
+    parent_tool_use_id: null,
+    session_id: "",
+    uuid,
+  };
 }
 
 /** Takes the next turn off the queue: the head plus the same-thread inputs right behind it. */
@@ -66,7 +86,7 @@ export function createSessionInput(options: SessionInputOptions): SessionInput {
   const setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
   const clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
   const queue: SessionInputItem[] = [options.first];
-  let inFlight: string[] | undefined;
+  let inFlight: { ids: string[]; uuid: ReturnType<typeof randomUUID> } | undefined;
   let closeRequested = false;
   let endReason: EndReason | undefined;
   let idleTimer: unknown;
@@ -108,9 +128,9 @@ export function createSessionInput(options: SessionInputOptions): SessionInput {
       if (endReason) return;
       const turn = inFlight === undefined ? takeTurn(queue) : undefined;
       if (turn) {
-        inFlight = turn.ids;
+        inFlight = { ids: turn.ids, uuid: randomUUID() };
         settle();
-        yield userMessage(turn.text);
+        yield userMessage(turn.text, inFlight.uuid);
         continue;
       }
       await new Promise<void>((resolve) => {
@@ -132,8 +152,9 @@ export function createSessionInput(options: SessionInputOptions): SessionInput {
       closeRequested = true;
       settle();
     },
-    turnDone() {
-      const ids = inFlight ?? [];
+    turnDone(echoed) {
+      if (inFlight && echoed && echoed.length > 0 && !echoed.includes(inFlight.uuid)) return [];
+      const ids = inFlight?.ids ?? [];
       inFlight = undefined;
       settle();
       signal();
@@ -146,7 +167,10 @@ export function createSessionInput(options: SessionInputOptions): SessionInput {
       return endReason;
     },
     get inFlight() {
-      return inFlight;
+      return inFlight?.ids;
+    },
+    get inFlightUuid() {
+      return inFlight?.uuid;
     },
     get queued() {
       return queue.length;
