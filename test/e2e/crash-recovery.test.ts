@@ -74,7 +74,7 @@ describe.skipIf(!READY)("crash recovery with a real serve and container", () => 
     // The container orphaned by the killed serve was removed at start-up.
     expect(second.logs()).toContain("removed orphaned agent containers");
     for (const name of before) expect(agentContainers(dir)).not.toContain(name);
-    expect(second.logs()).toContain("re-queued groups with unprocessed messages");
+    expect(second.logs()).toContain("re-queued groups with unanswered messages");
 
     // Killed again after the reply (its container may still be warm): nothing is re-sent.
     chat2.close();

@@ -71,16 +71,19 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   let fake: FakeAnthropic | undefined;
   let serve: ServeHandle | undefined;
   let killNext: KillPoint | undefined;
-  const kills = [...(opts.kills ?? [])];
+  const kills = opts.kills ?? [];
   let killed = 0;
   const sentAt = new Map<string, number>();
   const expectThread = new Map<string, number | undefined>();
   const chatOf = new Map<string, Chat>();
   const replyTimes: number[] = [];
+  const logs: string[] = [];
 
+  /** A SIGKILLed child has a signalCode and no exitCode. */
+  const running = (h: ServeHandle | undefined) => h !== undefined && h.proc.exitCode === null && h.proc.signalCode === null;
   const kill = (why: string) => {
-    if (!serve || serve.proc.exitCode !== null) return;
-    log(`SIGKILL (${why})`);
+    if (!running(serve)) return;
+    log(`SIGKILL (${why}); sent so far ${tg.sent.length}`);
     serve.proc.kill("SIGKILL");
     killed++;
     killNext = undefined;
@@ -117,8 +120,9 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     );
     const env = serveEnv(dir, fake, { NGB_LOG_LEVEL: "info" });
     const up = async () => {
+      if (serve) logs.push(serve.logs());
       serve = await startServe({ cwd: dir, env, timeoutMs: 30_000 });
-      if (killNext === "startup") setTimeout(() => kill("during start-up recovery"), 150);
+      if (killNext === "startup") setTimeout(() => kill("during start-up recovery"), 120);
     };
     await up();
     for (const c of CHATS) {
@@ -137,40 +141,67 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
 
     const burst = opts.burst ?? 3;
     const gap = opts.gapMs ?? 300;
-    for (let i = 1; i <= opts.messages; i++) {
-      const c = CHATS[(Math.floor((i - 1) / burst) + (i - 1)) % CHATS.length]!;
-      const topic = c.topics ? c.topics[i % c.topics.length] : undefined;
-      const token = `Q${i}Z`;
-      const mention = c.mention ? `@${tg.botUsername} ` : "";
-      const text = `${mention}${token} please`;
-      if (c.mention && i % 2 === 0) tg.pushMessage({ chatId: c.id, chatType: c.type, text: "just chatting" });
-      sentAt.set(token, performance.now());
-      expectThread.set(token, topic);
-      chatOf.set(token, c);
-      tg.pushMessage({
-        chatId: c.id,
-        chatType: c.type,
-        chatTitle: `chat ${c.id}`,
-        text,
-        threadId: topic,
-        ...(c.mention ? { entities: [{ type: "mention", offset: 0, length: tg.botUsername.length + 1 }] } : {}),
-      });
-      if (killNext === "after-inbound") setTimeout(() => kill("inbound update handed over"), 30);
-      // Arm the next kill point every few messages, restart what was killed.
-      if (kills.length && i % Math.max(1, Math.floor(opts.messages / (kills.length + 1))) === 0 && !killNext)
-        killNext = kills.shift();
-      if (serve && serve.proc.exitCode !== null) await up();
-      await Bun.sleep(i % burst === 0 ? gap * 3 : gap);
-    }
     const answered = () => {
       const seen = new Set<string>();
       for (const s of tg.sent) for (const m of s.text.matchAll(TOKEN_RE)) seen.add(`Q${m[1]}Z`);
       return seen;
     };
+    const alive = () => running(serve);
+    const ensureUp = async () => {
+      if (serve?.proc.killed) await serve.proc.exited;
+      if (!alive()) await up();
+    };
+    let next = 1;
+    const send = async (count: number) => {
+      for (let k = 0; k < count && next <= opts.messages; k++, next++) {
+        const i = next;
+        const c = CHATS[(Math.floor((i - 1) / burst) + (i - 1)) % CHATS.length]!;
+        const topic = c.topics ? c.topics[i % c.topics.length] : undefined;
+        const token = `Q${i}Z`;
+        const mention = c.mention ? `@${tg.botUsername} ` : "";
+        if (c.mention && i % 2 === 0) tg.pushMessage({ chatId: c.id, chatType: c.type, text: "just chatting" });
+        sentAt.set(token, performance.now());
+        expectThread.set(token, topic);
+        chatOf.set(token, c);
+        tg.pushMessage({
+          chatId: c.id,
+          chatType: c.type,
+          chatTitle: `chat ${c.id}`,
+          text: `${mention}${token} please`,
+          threadId: topic,
+          ...(c.mention ? { entities: [{ type: "mention", offset: 0, length: tg.botUsername.length + 1 }] } : {}),
+        });
+        if (killNext === "after-inbound") setTimeout(() => kill("inbound update handed over"), 40);
+        await Bun.sleep(i % burst === 0 ? gap * 3 : gap);
+      }
+    };
+    const phases = kills.length + 1;
+    const perPhase = Math.ceil(opts.messages / phases);
+    for (let phase = 0; phase < phases; phase++) {
+      const point = kills[phase];
+      if (point === "startup") {
+        // Kill the running serve so the next start has work to recover, then kill that start too.
+        kill("to restart");
+        await serve?.proc.exited;
+        killNext = "startup";
+        await ensureUp();
+        killNext = undefined;
+        await Bun.sleep(300);
+      } else killNext = point;
+      const before = killed;
+      await send(perPhase);
+      if (point && point !== "startup")
+        await until(() => killed > before || answered().size >= next - 1, {
+          timeoutMs: 60_000,
+          intervalMs: 50,
+          what: `kill point ${point}`,
+        }).catch((err) => log(String(err)));
+      killNext = undefined;
+      await ensureUp();
+    }
     await until(
       async () => {
-        if (serve && serve.proc.exitCode !== null) await up();
-        if (killNext && killed < (opts.kills?.length ?? 0)) return false;
+        await ensureUp();
         return answered().size >= opts.messages;
       },
       { timeoutMs: opts.timeoutMs ?? 180_000, intervalMs: 100, what: "every message answered" },
@@ -178,6 +209,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     // Let anything in flight settle (a duplicate would show up here).
     await Bun.sleep(1500);
     await serve?.stop();
+    if (serve) logs.push(serve.logs());
+    if (process.env.NGB_HARNESS_LOGS) writeFileSync(process.env.NGB_HARNESS_LOGS, logs.join("\n=== restart ===\n"));
 
     // ---- per message ----
     const count = new Map<string, number>();
@@ -217,7 +250,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
       replies: tg.sent.length,
     };
   } finally {
-    if (serve && serve.proc.exitCode === null) await serve.stop("SIGKILL").catch(() => {});
+    if (running(serve)) await serve!.stop("SIGKILL").catch(() => {});
     tg.stop();
     await fake?.stop();
     rmSync(dir, { recursive: true, force: true });
