@@ -36,6 +36,11 @@ export const ContainerConfig = v.strictObject({
   pidsLimit: v.optional(PositiveInt, 512),
   /** "none" keeps agents off the network except the credential proxy socket. */
   network: v.optional(v.string(), "none"),
+  /**
+   * Let `network` (here or in a group's containerConfig) be "host" or join another container's
+   * namespace ("container:<id>"): the agent then reaches every service on the host. Off by default.
+   */
+  allowHostNetwork: v.optional(v.boolean(), false),
   /** Run as this uid:gid inside the container (default: the image's user). */
   user: v.optional(v.string()),
   /** Host path of the mount allowlist. Default: $XDG_CONFIG_HOME/nanogridbot/mount-allowlist.json */
@@ -80,6 +85,10 @@ export const Config = v.strictObject({
       port: v.optional(Port, 3000),
       token: Secret,
       maxBodyBytes: v.optional(PositiveInt, 1024 * 1024),
+      /** A dashboard session unused this long ends (log in again). */
+      sessionIdleMs: v.optional(PositiveInt, 12 * 3600_000),
+      /** A dashboard session ends this long after login, however busy. */
+      sessionMaxAgeMs: v.optional(PositiveInt, 7 * 24 * 3600_000),
     }),
     {},
   ),

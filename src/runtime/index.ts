@@ -147,6 +147,8 @@ export async function startRuntime({
       log,
       token: webToken.token,
       maxBodyBytes: config.web.maxBodyBytes,
+      sessions: { idleMs: config.web.sessionIdleMs, maxAgeMs: config.web.sessionMaxAgeMs },
+      allowHostNetwork: config.container.allowHostNetwork,
       ready: () => ready,
       registerGroup: (g) => registerGroup(groupDeps, g),
       runtime: {
