@@ -106,7 +106,12 @@ export async function startRuntime({
 
     const { createOrchestrator, registerGroup } = await import("../orchestrator/index.ts");
     const { createTaskService, createScheduler } = await import("../scheduler/index.ts");
-    const taskService = createTaskService({ store, events, defaultTimezone: config.timezone });
+    const taskService = createTaskService({
+      store,
+      events,
+      defaultTimezone: config.timezone,
+      quotas: config.quotas,
+    });
     const orchestrator = createOrchestrator({
       config,
       store,
