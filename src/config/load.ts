@@ -28,6 +28,8 @@ export interface LoadedConfig {
   config: Config;
   /** The config file that was read, if any. */
   file?: string;
+  /** The `.env` file that was read, if any. */
+  envFile?: string;
   /** Where each overridden leaf came from (for `config show`). */
   sources: Record<string, string>;
 }
@@ -212,7 +214,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (config.log.file) config.log.file = abs(config.log.file);
   if (!config.container.mountAllowlistPath)
     config.container.mountAllowlistPath = join(configHome(env), "nanogridbot", "mount-allowlist.json");
-  return { config, file, sources };
+  const envFile = options.noDotenv ? undefined : join(cwd, ".env");
+  return { config, file, sources, ...(envFile && existsSync(envFile) ? { envFile } : {}) };
 }
 
 /** Checks a schema can't express: regexes compile, time zones exist, a non-loopback bind has a token. */

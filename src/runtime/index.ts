@@ -15,6 +15,7 @@ import { createApp } from "../web/app.ts";
 import { assertSafeBind, dashboardHint, ensureWebToken } from "../web/token.ts";
 import { websocket } from "../web/ws.ts";
 import { UserError } from "../util/errors.ts";
+import { ensurePrivateDir } from "../util/private-fs.ts";
 import { instanceIdOf } from "./instance.ts";
 import { acquirePidLock } from "./pid-lock.ts";
 
@@ -41,7 +42,10 @@ export async function startRuntime({
   extraChannels = [],
 }: RuntimeOptions): Promise<Runtime> {
   const started = performance.now();
-  for (const dir of [config.dataDir, config.groupsDir, config.storeDir]) mkdirSync(dir, { recursive: true });
+  mkdirSync(config.groupsDir, { recursive: true });
+  // data/ (web token, proxy, IPC, sessions) and store/ (database, channel logins) are ours alone.
+  const tightened = [config.dataDir, config.storeDir].filter((dir) => ensurePrivateDir(dir));
+  if (tightened.length) log.warn("private directories were open to others; set to 0700", { dirs: tightened });
   const releaseLock = acquirePidLock(config.dataDir);
   const stops: (() => Promise<void> | void)[] = [releaseLock];
   let ready = false;
