@@ -106,3 +106,16 @@ test("ngb doctor flags an insecure install with the fix", async () => {
     /✗ store file: .*ngb\.db-wal is readable by group or others \(mode 0644\)\n\s+fix: chmod 600 /,
   );
 });
+
+test("groups add refuses a catastrophic trigger regex", async () => {
+  using w = tempWorkdir();
+  const r = await runNgb(["groups", "add", "tg:1", "--folder", "team", "--trigger", "^(a+)+$"], {
+    cwd: w.dir,
+  });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("--trigger: a repetition inside a repetition");
+  const ok = await runNgb(["groups", "add", "tg:1", "--folder", "team", "--trigger", "^@bot\\b"], {
+    cwd: w.dir,
+  });
+  expect(ok.code).toBe(0);
+});
