@@ -29,7 +29,7 @@ export default defineCommand({
       log,
     });
     const { startRuntime } = await import("../runtime/index.ts");
-    const runtime = await startRuntime({ config, log });
+    const runtime = await startRuntime({ config, log, configFile });
     await new Promise<void>((resolve) => {
       let stopping = false;
       const onSignal = (signal: string) => {

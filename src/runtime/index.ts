@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   runner?: AgentRunner;
   /** Channels added to the configured ones (tests). */
   extraChannels?: Channel[];
+  /** The config file in effect, kept out of extra mounts (see mounts' ngbPrivatePaths). */
+  configFile?: string;
 }
 
 export async function startRuntime({
