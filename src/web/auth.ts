@@ -45,6 +45,8 @@ export interface Auth {
   login(c: Context): void;
   /** End the request's session (if any) and clear the cookie. */
   logout(c: Context): void;
+  /** Count a wrong token from `ip` (logged once when the address becomes throttled); seconds to wait or null. */
+  fail(ip: string): number | null;
   /** A 429 answer for an address that failed too often. */
   tooMany(c: Context, waitSec: number): Response;
 }
@@ -122,14 +124,17 @@ export function createAuth(opts: AuthOptions): Auth {
     return c.json({ error: "rate_limited", message: `too many failed attempts; retry in ${wait} s` }, 429);
   };
 
-  const refuseToken = (c: Context, ip: string) => {
+  const fail = (ip: string) => {
     const before = limit.blocked(ip);
     const wait = limit.fail(ip);
-    if (wait !== null) {
-      if (before === null)
-        log?.warn("too many failed logins; address throttled", { ip, retryAfterSec: wait });
-      return tooMany(c, wait);
-    }
+    if (wait !== null && before === null)
+      log?.warn("too many failed logins; address throttled", { ip, retryAfterSec: wait });
+    return wait;
+  };
+
+  const refuseToken = (c: Context, ip: string) => {
+    const wait = fail(ip);
+    if (wait !== null) return tooMany(c, wait);
     c.header("WWW-Authenticate", 'Bearer realm="ngb"');
     return c.json({ error: "unauthorized", message: "invalid token" }, 401);
   };
@@ -189,5 +194,5 @@ export function createAuth(opts: AuthOptions): Auth {
     );
   };
 
-  return { middleware, check, limit, sessions, login, logout, tooMany };
+  return { middleware, check, limit, sessions, login, logout, fail, tooMany };
 }

@@ -46,7 +46,7 @@ export function loginRoutes(auth: Auth): Hono {
       auth.login(c);
       return c.redirect("/", 303);
     }
-    const wait = auth.limit.fail(ip);
+    const wait = auth.fail(ip);
     if (wait !== null) {
       c.header("Retry-After", String(wait));
       return c.html(page(`Too many failed attempts; try again in ${wait} s.`), 429);
