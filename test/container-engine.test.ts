@@ -178,7 +178,14 @@ async function start(r: AgentRunner, g: RegisteredGroup, prompt: string) {
   const outputs: ResultFrame[] = [];
   const proc = await r.start({
     group: g,
-    input: { prompt, inputId: "i0", groupFolder: g.folder, chatJid: g.jid, isMain: g.isMain, assistantName: "Andy" },
+    input: {
+      prompt,
+      inputId: "i0",
+      groupFolder: g.folder,
+      chatJid: g.jid,
+      isMain: g.isMain,
+      assistantName: "Andy",
+    },
     onResult: async (o) => void outputs.push(o),
     onRequest: async () => ({ ok: false, text: "no" }),
   });
@@ -240,13 +247,21 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
     mkdirSync(shared, { recursive: true });
     writeFileSync(join(shared, "hello"), "hi");
     const allow = join(root, "allow.json");
-    writeFileSync(allow, JSON.stringify({ allowedRoots: [{ path: shared, allowReadWrite: true }] }), { mode: 0o600 });
+    writeFileSync(allow, JSON.stringify({ allowedRoots: [{ path: shared, allowReadWrite: true }] }), {
+      mode: 0o600,
+    });
     const r = makeRunner({ mountAllowlistPath: allow });
     const g = group("other", false, { additionalMounts: [{ hostPath: shared, readonly: false }] });
     const { proc, outputs } = await start(r, g, "probe");
     expect((await proc.done).status).toBe("success");
     const f = fields(outputs[0]!.result);
-    expect(f).toMatchObject({ group: "ok", groupsread: "fail", extraread: "ok", extra: "fail", uid: "10001" });
+    expect(f).toMatchObject({
+      group: "ok",
+      groupsread: "fail",
+      extraread: "ok",
+      extra: "fail",
+      uid: "10001",
+    });
   });
 
   test("a configured --user can write its own folders", async () => {

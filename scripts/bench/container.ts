@@ -119,7 +119,14 @@ async function realEngine(out: Record<string, string>): Promise<void> {
     const t0 = performance.now();
     const proc = await runner.start({
       group: g,
-      input: { prompt: "hello", inputId: "i0", groupFolder: g.folder, chatJid: g.jid, isMain: false, assistantName: "Andy" },
+      input: {
+        prompt: "hello",
+        inputId: "i0",
+        groupFolder: g.folder,
+        chatJid: g.jid,
+        isMain: false,
+        assistantName: "Andy",
+      },
       onResult: async (o) => w.push(o),
       onRequest: async () => ({ ok: false, text: "no" }),
     });
@@ -194,7 +201,14 @@ async function followUpWrite(out: Record<string, string>): Promise<void> {
     const w = outputsWaiter();
     const proc = await runner.start({
       group: g,
-      input: { prompt: "x", inputId: "i0", groupFolder: g.folder, chatJid: g.jid, isMain: false, assistantName: "Andy" },
+      input: {
+        prompt: "x",
+        inputId: "i0",
+        groupFolder: g.folder,
+        chatJid: g.jid,
+        isMain: false,
+        assistantName: "Andy",
+      },
       onResult: async (o) => w.push(o),
       onRequest: async () => ({ ok: false, text: "no" }),
     });
@@ -229,7 +243,8 @@ function hostileOutput(out: Record<string, string>): void {
   const ms50 = performance.now() - t0;
   peak = Math.max(peak, process.memoryUsage().rss);
   out["50 MB single-line agent output: parse time"] = ms(ms50);
-  out["50 MB single-line agent output: RSS growth while parsing"] = `${((peak - rss0) / 1024 / 1024).toFixed(1)} MB`;
+  out["50 MB single-line agent output: RSS growth while parsing"] =
+    `${((peak - rss0) / 1024 / 1024).toFixed(1)} MB`;
 }
 
 export async function bench(): Promise<Record<string, string>> {

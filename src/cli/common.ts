@@ -113,13 +113,13 @@ export interface GlobalArgValues {
 export async function loadContext(
   args: GlobalArgValues,
   flags: Record<string, unknown> = {},
-): Promise<{ config: Config; log: Logger; configFile?: string }> {
+): Promise<{ config: Config; log: Logger; configFile?: string; envFile?: string }> {
   const { loadConfig } = await import("../config/index.ts");
   const overrides: Record<string, unknown> = { ...flags };
   if (args["log-level"]) overrides["log.level"] = args["log-level"];
   if (args.verbose) overrides["log.level"] = "debug";
   if (args["log-format"]) overrides["log.format"] = args["log-format"];
-  const { config, file } = loadConfig({ configFile: args.config, flags: overrides });
+  const { config, file, envFile } = loadConfig({ configFile: args.config, flags: overrides });
   const log = createLogger({
     level: config.log.level,
     format: config.log.format,
@@ -127,7 +127,7 @@ export async function loadContext(
     maxFileBytes: config.log.maxFileBytes,
     maxFiles: config.log.maxFiles,
   });
-  return { config, log, configFile: file };
+  return { config, log, configFile: file, envFile };
 }
 
 /** Print a table of rows (array of objects) for people. */

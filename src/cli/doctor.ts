@@ -16,7 +16,8 @@ export interface CheckResult {
 
 function writableDir(name: string, dir: string): CheckResult {
   try {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    // data and store are private (0700); groups/ is mounted into containers.
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: name === "groupsDir" ? 0o755 : 0o700 });
     accessSync(dir, constants.W_OK);
     return { name, status: "ok", detail: dir };
   } catch (err) {
@@ -85,12 +86,19 @@ export async function containerChecks(config: Config): Promise<CheckResult[]> {
   return out;
 }
 
-export async function runChecks(config: Config): Promise<CheckResult[]> {
+export async function runChecks(
+  config: Config,
+  files: { configFile?: string; envFile?: string } = {},
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [
     writableDir("dataDir", config.dataDir),
     writableDir("groupsDir", config.groupsDir),
     writableDir("storeDir", config.storeDir),
   ];
+  // Before the store is opened: opening it tightens the modes this reports.
+  const { securityChecks } = await import("./doctor-security.ts");
+  const { containerUser } = await import("../container/index.ts");
+  const security = securityChecks(config, { ...files, containerUser: containerUser(config.container) });
   try {
     const { openStore, storeFile } = await import("../store/index.ts");
     const store = openStore(storeFile(config));
@@ -116,6 +124,7 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
       fix: "see the message above",
     });
   }
+  results.push(...security);
   results.push(...(await containerChecks(config)));
   const { mountAllowlistCheck } = await import("../mounts/index.ts");
   results.push({ name: "mount allowlist", ...mountAllowlistCheck(config.container.mountAllowlistPath) });
@@ -164,8 +173,11 @@ export default defineCommand({
   meta: { name: "doctor", description: "Check the setup and say how to fix what is wrong" },
   args: { ...globalArgs, ...jsonArg },
   async run({ args }) {
-    const { config } = await loadContext({ ...args, "log-level": args["log-level"] ?? "warn" });
-    const results = await runChecks(config);
+    const { config, configFile, envFile } = await loadContext({
+      ...args,
+      "log-level": args["log-level"] ?? "warn",
+    });
+    const results = await runChecks(config, { configFile, envFile });
     if (args.json) process.stdout.write(`${JSON.stringify(results)}\n`);
     else {
       const mark = { ok: "✓", warn: "!", fail: "✗" } as const;

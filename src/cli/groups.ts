@@ -103,11 +103,9 @@ const add = defineCommand({
       if (!/^[^\s]{3,256}$/.test(args.jid))
         throw new UsageError(`jid "${args.jid}": expected e.g. tg:123 or web:default`);
       if (args.trigger !== undefined) {
-        try {
-          new RegExp(args.trigger, "i");
-        } catch (err) {
-          throw new UsageError(`--trigger: not a valid regular expression (${(err as Error).message})`);
-        }
+        const { patternProblem } = await import("../util/safe-regex.ts");
+        const problem = patternProblem(args.trigger);
+        if (problem) throw new UsageError(`--trigger: ${problem}`);
       }
       const { GroupExistsError } = await import("../store/index.ts");
       let group: ReturnType<typeof store.groups.add>;

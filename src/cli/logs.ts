@@ -6,6 +6,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
+import { createTerminalSanitizer } from "../util/terminal.ts";
 import { globalArgs, loadContext, UsageError } from "./common.ts";
 
 function logFiles(dir: string): string[] {
@@ -16,6 +17,9 @@ function logFiles(dir: string): string[] {
     .sort((a, b) => a.t - b.t || a.f.localeCompare(b.f))
     .map((x) => x.f);
 }
+
+// Agent-controlled text: no terminal escapes or control characters reach the terminal.
+let clean = createTerminalSanitizer();
 
 /** Print bytes of `file` from `offset`; returns the new offset. */
 function printFrom(file: string, offset: number): number {
@@ -32,7 +36,7 @@ function printFrom(file: string, offset: number): number {
     while (offset < size) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset);
       if (n <= 0) break;
-      process.stdout.write(buf.subarray(0, n));
+      process.stdout.write(clean.push(buf.subarray(0, n)));
       offset += n;
     }
     return offset;
@@ -69,8 +73,15 @@ export default defineCommand({
     for (const f of shown) {
       if (args.all) process.stdout.write(`==> ${f} <==\n`);
       offset = printFrom(join(dir, f), 0);
+      if (f !== current) {
+        process.stdout.write(clean.end());
+        clean = createTerminalSanitizer();
+      }
     }
-    if (!args.follow) return;
+    if (!args.follow) {
+      process.stdout.write(clean.end());
+      return;
+    }
     const { mkdirSync } = await import("node:fs");
     mkdirSync(dir, { recursive: true });
     await new Promise<void>((resolve) => {
@@ -78,6 +89,8 @@ export default defineCommand({
         const newest = logFiles(dir).at(-1);
         if (newest && newest !== current) {
           if (current) offset = printFrom(join(dir, current), offset);
+          process.stdout.write(clean.end());
+          clean = createTerminalSanitizer();
           current = newest;
           offset = 0;
           process.stdout.write(`==> ${newest} <==\n`);

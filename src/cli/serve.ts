@@ -8,6 +8,10 @@ export default defineCommand({
     ...globalArgs,
     host: { type: "string", description: "Web bind address (default 127.0.0.1)" },
     port: { type: "string", description: "Web port (default 3000; 0 picks a free one)" },
+    "allow-insecure-config": {
+      type: "boolean",
+      description: "Start even if the config file or .env is writable by others (loud warning)",
+    },
   },
   async run({ args }) {
     const flags: Record<string, unknown> = {};
@@ -18,9 +22,14 @@ export default defineCommand({
         throw new UsageError(`ngb serve: --port must be a whole number from 0 to 65535 (got "${args.port}")`);
       flags["web.port"] = port;
     }
-    const { config, log } = await loadContext(args, flags);
+    const { config, log, configFile, envFile } = await loadContext(args, flags);
+    const { allowInsecureConfigEnv, assertTrustedConfigFiles } = await import("../config/index.ts");
+    assertTrustedConfigFiles([configFile, envFile], {
+      allowInsecure: Boolean(args["allow-insecure-config"]) || allowInsecureConfigEnv(),
+      log,
+    });
     const { startRuntime } = await import("../runtime/index.ts");
-    const runtime = await startRuntime({ config, log });
+    const runtime = await startRuntime({ config, log, configFile });
     await new Promise<void>((resolve) => {
       let stopping = false;
       const onSignal = (signal: string) => {

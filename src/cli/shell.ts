@@ -28,7 +28,10 @@ export default defineCommand({
       throw new UsageError(
         `no registered group "${args.group}" (give its folder or jid; see \`ngb groups list\`)`,
       );
-    const { buildRunArgs, hostDirs, prepareHostDirs, resolveExtraMounts } = await import("../container/index.ts");
+    const { buildRunArgs, hostDirs, prepareHostDirs, resolveExtraMounts } = await import(
+      "../container/index.ts"
+    );
+    const { ngbPrivatePaths } = await import("../mounts/index.ts");
     const { instanceIdOf } = await import("../runtime/instance.ts");
     const dirs = hostDirs({ groupsDir: config.groupsDir, dataDir: config.dataDir }, group.folder);
     prepareHostDirs(dirs, config.container);
@@ -40,7 +43,12 @@ export default defineCommand({
       instanceId: instanceIdOf(config),
       proxyToken: false,
       // The same allowlisted extra mounts the agent gets (a refused one is named in a warning).
-      extraMounts: resolveExtraMounts(group, config.container.mountAllowlistPath, log),
+      extraMounts: resolveExtraMounts(
+        group,
+        config.container.mountAllowlistPath,
+        log,
+        ngbPrivatePaths(config, { cwd: process.cwd() }),
+      ),
     });
     const tty = process.stdin.isTTY === true;
     const image = runArgs.pop()!;

@@ -23,7 +23,7 @@ async function withService<T>(
   const { createTaskService, describeStored } = await import("../scheduler/index.ts");
   const store = openStore(storeFile(config));
   try {
-    const service = createTaskService({ store, defaultTimezone: config.timezone });
+    const service = createTaskService({ store, defaultTimezone: config.timezone, quotas: config.quotas });
     return await fn({ service, describe: describeStored });
   } finally {
     store.close();

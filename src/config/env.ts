@@ -70,3 +70,11 @@ export function configHome(env: Env = processEnv()): string {
 export function childEnv(): Env {
   return { ...process.env };
 }
+
+/**
+ * `NGB_ALLOW_INSECURE_CONFIG=1` in the process environment (never from `.env` or the config
+ * file: a file others can write must not be able to excuse itself).
+ */
+export function allowInsecureConfigEnv(env: Env = processEnv()): boolean {
+  return ["1", "true", "yes", "on"].includes((env.NGB_ALLOW_INSECURE_CONFIG ?? "").trim().toLowerCase());
+}

@@ -93,7 +93,14 @@ describe("loadConfig", () => {
       { NGB_CHANNELS_TELEGRAM_API_BASE_URL: "not a url" },
       /channels\.telegram\.apiBaseUrl: must be a URL/,
     ],
-    ["bad regex", { NGB_TRIGGER_PATTERN: "([" }, /triggerPattern: not a valid regular expression/],
+    ["bad regex", { NGB_TRIGGER_PATTERN: "([" }, /triggerPattern: unterminated character class/],
+    [
+      "catastrophic regex",
+      { NGB_TRIGGER_PATTERN: "^(a+)+$" },
+      /triggerPattern: a repetition inside a repetition/,
+    ],
+    ["host network", { NGB_CONTAINER_NETWORK: "host" }, /container\.network: "host" .*allowHostNetwork/],
+    ["container network", { NGB_CONTAINER_NETWORK: "container:abc" }, /container\.network: .*namespace/],
     ["bad time zone", { NGB_TIMEZONE: "Mars/Base" }, /timezone: unknown time zone "Mars\/Base"/],
   ];
   for (const [name, env, message] of bad) {
@@ -101,6 +108,11 @@ describe("loadConfig", () => {
       expect(() => loadConfig({ cwd: tempDir(), env, noDotenv: true })).toThrow(message);
     });
   }
+
+  test("container.allowHostNetwork lets network be host", () => {
+    const env = { NGB_CONTAINER_NETWORK: "host", NGB_CONTAINER_ALLOW_HOST_NETWORK: "true" };
+    expect(loadConfig({ cwd: tempDir(), env, noDotenv: true }).config.container.network).toBe("host");
+  });
 
   test("bad config files get one clear line", () => {
     const cwd = tempDir();

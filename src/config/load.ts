@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import * as v from "valibot";
+import { sharedNamespaceNetwork } from "../util/network.ts";
+import { compileTrigger, patternProblem } from "../util/safe-regex.ts";
 import { ConfigError } from "./errors.ts";
 import { configHome, ENV_ALIASES, type Env, envNameFor, processEnv, readDotenv } from "./env.ts";
 import { Config, SECRET_KEYS } from "./schema.ts";
@@ -26,6 +28,8 @@ export interface LoadedConfig {
   config: Config;
   /** The config file that was read, if any. */
   file?: string;
+  /** The `.env` file that was read, if any. */
+  envFile?: string;
   /** Where each overridden leaf came from (for `config show`). */
   sources: Record<string, string>;
 }
@@ -210,20 +214,21 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (config.log.file) config.log.file = abs(config.log.file);
   if (!config.container.mountAllowlistPath)
     config.container.mountAllowlistPath = join(configHome(env), "nanogridbot", "mount-allowlist.json");
-  return { config, file, sources };
+  const envFile = options.noDotenv ? undefined : join(cwd, ".env");
+  return { config, file, sources, ...(envFile && existsSync(envFile) ? { envFile } : {}) };
 }
 
 /** Checks a schema can't express: regexes compile, time zones exist, a non-loopback bind has a token. */
 function validateSemantics(config: Config): void {
   if (config.triggerPattern !== undefined) {
-    try {
-      new RegExp(config.triggerPattern, "i");
-    } catch (err) {
-      throw new ConfigError(
-        `invalid config: triggerPattern: not a valid regular expression (${(err as Error).message})`,
-      );
-    }
+    const problem = patternProblem(config.triggerPattern);
+    if (problem) throw new ConfigError(`invalid config: triggerPattern: ${problem}`);
   }
+  const network = sharedNamespaceNetwork(config.container.network);
+  if (network && !config.container.allowHostNetwork)
+    throw new ConfigError(
+      `invalid config: container.network: ${network}; set container.allowHostNetwork to true if you really mean it`,
+    );
   if (config.timezone !== undefined && !isValidTimeZone(config.timezone)) {
     throw new ConfigError(
       `invalid config: timezone: unknown time zone "${config.timezone}"; expected an IANA name like Europe/Berlin`,
@@ -242,7 +247,7 @@ export function isValidTimeZone(tz: string): boolean {
 
 /** The trigger regex in effect for the assistant (default `^@<name>\b`, case-insensitive). */
 export function defaultTrigger(config: Config): RegExp {
-  if (config.triggerPattern) return new RegExp(config.triggerPattern, "i");
+  if (config.triggerPattern) return compileTrigger(config.triggerPattern);
   const name = config.assistantName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return new RegExp(`^@${name}\\b`, "i");
 }

@@ -57,10 +57,40 @@ export const ContainerConfig = v.strictObject({
    * long is stopped as stalled and not retried.
    */
   stallTimeoutMs: v.optional(PositiveInt, 10 * 60_000),
+  /**
+   * Let `network` (here or in a group's containerConfig) be "host" or join another container's
+   * namespace ("container:<id>"): the agent then reaches every service on the host. Off by default.
+   */
+  allowHostNetwork: v.optional(v.boolean(), false),
   /** Host path of the mount allowlist. Default: $XDG_CONFIG_HOME/nanogridbot/mount-allowlist.json */
   mountAllowlistPath: v.optional(v.string()),
 });
 export type ContainerConfig = v.InferOutput<typeof ContainerConfig>;
+
+/**
+ * What one group may ask for. Task quotas bind non-main groups (the main group is the admin);
+ * the daily token limit binds every group that has one.
+ */
+export const Quotas = v.strictObject({
+  /** Most active or paused tasks one non-main group may have. */
+  maxTasksPerGroup: v.optional(PositiveInt, 50),
+  /** Longest prompt (characters) of a non-main group's task; any task is capped at 16,000. */
+  maxPromptChars: v.optional(v.pipe(PositiveInt, v.maxValue(16_000)), 4_000),
+  /** Shortest gap between runs of a non-main group's interval or cron task. */
+  minIntervalMs: v.optional(PositiveInt, 5 * 60_000),
+  /** The agent's list_tasks answer holds at most this many tasks… */
+  listTasksMax: v.optional(PositiveInt, 100),
+  /** …each prompt cut to this many characters. */
+  listTasksPromptChars: v.optional(PositiveInt, 500),
+  /**
+   * Tokens (input + output + cache writes; cache reads are not counted) one group may use per
+   * UTC day through the credential proxy. 0 = no limit.
+   */
+  dailyTokensPerGroup: v.optional(NonNegInt, 0),
+  /** Per-group daily token limits by folder, overriding dailyTokensPerGroup (0 = no limit). */
+  dailyTokensByGroup: v.optional(v.record(v.string(), NonNegInt), {}),
+});
+export type Quotas = v.InferOutput<typeof Quotas>;
 
 export const Config = v.strictObject({
   assistantName: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64)), "Andy"),
@@ -105,6 +135,7 @@ export const Config = v.strictObject({
     {},
   ),
   container: v.optional(ContainerConfig, {}),
+  quotas: v.optional(Quotas, {}),
   anthropic: v.optional(
     v.strictObject({
       apiKey: Secret,
@@ -122,6 +153,10 @@ export const Config = v.strictObject({
       port: v.optional(Port, 3000),
       token: Secret,
       maxBodyBytes: v.optional(PositiveInt, 1024 * 1024),
+      /** A dashboard session unused this long ends (log in again). */
+      sessionIdleMs: v.optional(PositiveInt, 12 * 3600_000),
+      /** A dashboard session ends this long after login, however busy. */
+      sessionMaxAgeMs: v.optional(PositiveInt, 7 * 24 * 3600_000),
     }),
     {},
   ),

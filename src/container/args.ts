@@ -13,6 +13,7 @@ import type { ContainerConfig } from "../config/index.ts";
 import type { ResolvedMount } from "../mounts/index.ts";
 import { CONTAINER_PATHS } from "../protocol/index.ts";
 import type { RegisteredGroup } from "../store/index.ts";
+import { sharedNamespaceNetwork } from "../util/network.ts";
 
 export interface RunnerPaths {
   groupsDir: string;
@@ -138,7 +139,8 @@ function groupWritableTree(root: string, gid: number): void {
 }
 
 /** Flags for opening a host-only log file: never through a symlink, never an existing file. */
-export const LOG_OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+export const LOG_OPEN_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /** Per-run stderr logs kept per group (oldest removed first). */
 export const KEEP_CONTAINER_LOGS = 50;
@@ -177,10 +179,21 @@ export interface RunArgsOptions {
   interactive?: boolean;
 }
 
+export class UnsafeNetworkError extends Error {
+  override name = "UnsafeNetworkError";
+}
+
 /** Arguments after the binary: `run -i --rm … <image>`. */
 export function buildRunArgs(o: RunArgsOptions): string[] {
   const g = o.group.containerConfig ?? {};
   const c = o.container;
+  const network = g.network ?? c.network;
+  // A group stored before host networking needed an explicit opt-in must not get it silently.
+  const shared = sharedNamespaceNetwork(network);
+  if (shared && !c.allowHostNetwork)
+    throw new UnsafeNetworkError(
+      `group "${o.group.folder}": network "${network}" shares ${shared} with the agent; set container.allowHostNetwork to allow it`,
+    );
   const args = [
     "run",
     ...(o.interactive === false ? [] : ["-i"]),
@@ -195,7 +208,7 @@ export function buildRunArgs(o: RunArgsOptions): string[] {
     "--label",
     `${LABELS.instance}=${o.instanceId}`,
     "--network",
-    g.network ?? c.network,
+    network,
     "--memory",
     g.memory ?? c.memory,
     "--cpus",

@@ -52,7 +52,14 @@ function group(
 }
 
 function input(g: RegisteredGroup, prompt = "hello"): ContainerInput {
-  return { prompt, inputId: "i0", groupFolder: g.folder, chatJid: g.jid, isMain: g.isMain, assistantName: "Andy" };
+  return {
+    prompt,
+    inputId: "i0",
+    groupFolder: g.folder,
+    chatJid: g.jid,
+    isMain: g.isMain,
+    assistantName: "Andy",
+  };
 }
 
 const result_ = (text: string, consumed: string[] = ["i0"]): ResultFrame => ({
@@ -148,7 +155,11 @@ describe("docker runner against a fake docker CLI", () => {
     const { args, token } = runCall();
     expect(args.slice(0, 4)).toEqual(["run", "-i", "--rm", "--init"]);
     expect(flagValues(args, "--name")).toEqual([proc.name]);
-    expect(flagValues(args, "--label")).toEqual(["ngb.managed=true", "ngb.group=alpha", "ngb.instance=inst-1"]);
+    expect(flagValues(args, "--label")).toEqual([
+      "ngb.managed=true",
+      "ngb.group=alpha",
+      "ngb.instance=inst-1",
+    ]);
     expect(flagValues(args, "--network")).toEqual(["none"]);
     expect(flagValues(args, "--memory")).toEqual(["1g"]);
     expect(flagValues(args, "--cpus")).toEqual(["1"]);
@@ -180,7 +191,11 @@ describe("docker runner against a fake docker CLI", () => {
     expect(tokens.revoked).toEqual(["tok-alpha-0"]);
 
     // stdin: the start frame as one NDJSON line, then close... (ok mode exits by itself)
-    const frames = fake.stdin().trim().split("\n").map((l) => JSON.parse(l));
+    const frames = fake
+      .stdin()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(frames[0]).toEqual({ type: "start", input: input(g) });
     expect(existsSync(join(root, "data", "sessions/alpha/.claude"))).toBe(true);
     expect(existsSync(join(root, "groups", "alpha", "logs"))).toBe(false);
@@ -345,7 +360,11 @@ describe("docker runner against a fake docker CLI", () => {
     expect(res).toMatchObject({ status: "success", outputs: 3, newSessionId: "sess-w" });
     expect(proc.sendInput({ id: "late", text: "too late" })).toBe(false);
     expect(r.running()).toEqual([]);
-    const frames = fake.stdin().trim().split("\n").map((l) => JSON.parse(l));
+    const frames = fake
+      .stdin()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(frames.map((f) => f.type)).toEqual(["start", "input", "input", "close"]);
     expect(frames[2]).toEqual({ type: "input", id: "i2", text: "third", thread: "t" });
   });
@@ -376,7 +395,9 @@ describe("docker runner against a fake docker CLI", () => {
   test("a request frame is answered with a reply frame of the same reqId", async () => {
     const { result, outputs, requests } = await run("request");
     expect(result.status).toBe("success");
-    expect(requests).toEqual([{ type: "request", reqId: "r1", turn: ["i0"], request: { type: "list_tasks" } }]);
+    expect(requests).toEqual([
+      { type: "request", reqId: "r1", turn: ["i0"], request: { type: "list_tasks" } },
+    ]);
     expect(outputs.map((o) => o.result)).toEqual(["reply true fine"]);
   });
 
@@ -408,7 +429,9 @@ describe("docker runner against a fake docker CLI", () => {
   test("a daemon that refuses is an engine failure; a probe that answers clears it", async () => {
     const { result, r } = await run("engine-down");
     expect(result).toMatchObject({ status: "error", failure: "engine" });
-    expect(result.error).toMatch(/^container engine not reachable: Cannot connect to the Docker daemon.*run ngb doctor$/);
+    expect(result.error).toMatch(
+      /^container engine not reachable: Cannot connect to the Docker daemon.*run ngb doctor$/,
+    );
     expect(r.engine().ok).toBe(false);
     expect((await r.probeEngine()).ok).toBe(false);
   });

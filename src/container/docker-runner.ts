@@ -10,7 +10,7 @@ import { closeSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { childEnv, type Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
-import type { ResolvedMount } from "../mounts/index.ts";
+import type { PrivatePath, ResolvedMount } from "../mounts/index.ts";
 import { encodeHostFrame, type HostFrame, type ResultFrame } from "../protocol/index.ts";
 import { randomHex } from "../util/crypto.ts";
 import { errorMessage } from "../util/errors.ts";
@@ -59,8 +59,8 @@ export interface DockerRunnerOptions {
   closeGraceMs?: number;
   /** Cap for the per-run stderr log file. Default 5 MiB. */
   maxStderrBytes?: number;
-  /** Extra mount check inputs (paths that must never be mounted). */
-  resolveMounts?: (group: AgentRunRequest["group"]) => ResolvedMount[];
+  /** ngb's own paths (data, store, config, .env…) that no extra mount may reach or contain. */
+  privatePaths?: readonly PrivatePath[];
 }
 
 /** Same rule as the protocol's GroupFolder: a folder can never climb out of groupsDir. */
@@ -153,7 +153,12 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     let child: SpawnedProcess | undefined;
     let removing: Promise<boolean> | undefined;
 
-    const finish = (status: AgentRunResult["status"], exitCode: number | null, failure?: FailureKind, error?: string) => {
+    const finish = (
+      status: AgentRunResult["status"],
+      exitCode: number | null,
+      failure?: FailureKind,
+      error?: string,
+    ) => {
       if (state === "exited" && !live.has(name)) return;
       state = "exited";
       for (const t of [idleTimer, graceTimer, hardTimer, stallTimer]) clearTimeout(t);
@@ -194,7 +199,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       if (!child) return false;
       try {
         const r = child.stdin.write(encodeHostFrame(frame));
-        if (r instanceof Promise) r.catch((err) => log.debug("stdin write failed", { name, error: errorMessage(err) }));
+        if (r instanceof Promise)
+          r.catch((err) => log.debug("stdin write failed", { name, error: errorMessage(err) }));
         child.stdin.flush?.();
         return true;
       } catch (err) {
@@ -249,7 +255,14 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       done,
       sendInput(input: FollowUp) {
         if (state !== "running" || !child) return false;
-        if (!write({ type: "input", id: input.id, text: input.text, ...(input.thread ? { thread: input.thread } : {}) }))
+        if (
+          !write({
+            type: "input",
+            id: input.id,
+            text: input.text,
+            ...(input.thread ? { thread: input.thread } : {}),
+          })
+        )
           return false;
         outstanding.add(input.id);
         clearTimeout(idleTimer);
@@ -276,32 +289,37 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     // A container of this group the engine could not remove earlier must be gone before another starts.
     if (toRemove.size > 0) await flushRemovals();
     if ([...toRemove].some((n) => n.startsWith(`ngb-${folder}-`))) {
-      finish("error", null, "engine", engine.error ?? engineError("an earlier container could not be removed"));
+      finish(
+        "error",
+        null,
+        "engine",
+        engine.error ?? engineError("an earlier container could not be removed"),
+      );
       return proc;
     }
 
     const dirs = hostDirs(paths, folder);
     let mounts: ResolvedMount[];
+    let args: string[];
     try {
       prepareHostDirs(dirs, c);
-      mounts = options.resolveMounts
-        ? options.resolveMounts(group)
-        : resolveExtraMounts(group, c.mountAllowlistPath, log);
+      mounts = resolveExtraMounts(group, c.mountAllowlistPath, log, options.privatePaths);
+      args = buildRunArgs({
+        name,
+        group,
+        container: c,
+        dirs,
+        instanceId,
+        proxySocketDir: dirname(proxy.socketPath),
+        proxyToken: true,
+        extraMounts: mounts,
+      });
       token = proxy.issue(folder);
     } catch (err) {
+      log.warn("container not started", { name, error: errorMessage(err) });
       finish("error", null, "setup", `cannot prepare the container: ${errorMessage(err)}`);
       return proc;
     }
-    const args = buildRunArgs({
-      name,
-      group,
-      container: c,
-      dirs,
-      instanceId,
-      proxySocketDir: dirname(proxy.socketPath),
-      proxyToken: true,
-      extraMounts: mounts,
-    });
 
     try {
       child = spawn([bin, ...args], { env: env({ NGB_PROXY_TOKEN: token }) });
@@ -391,7 +409,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
                   answer = { ok: false, text: `The host could not handle the request: ${errorMessage(err)}` };
                 }
                 requestsInFlight--;
-                if (state !== "exited") write({ type: "reply", reqId: frame.reqId, ok: answer.ok, text: answer.text });
+                if (state !== "exited")
+                  write({ type: "reply", reqId: frame.reqId, ok: answer.ok, text: answer.text });
                 armStall();
                 if (state === "running") armIdle();
               });
@@ -433,7 +452,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       const clean = exitCode === 0 && !stop && !unterminated;
       if (!clean) await removeNow();
       else if (removing) await removing;
-      if (stop) return finish(stop.failure === "timeout" ? "timeout" : "error", exitCode, stop.failure, stop.error);
+      if (stop)
+        return finish(stop.failure === "timeout" ? "timeout" : "error", exitCode, stop.failure, stop.error);
       if (failure) {
         log.error(failure, { name });
         return finish("error", exitCode, engineDown ? "engine" : "setup", failure);
@@ -443,7 +463,12 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       if (closedByUs || (exitCode === 0 && outputs > 0)) return finish("success", exitCode);
       const tail = stderrLog.tail().trim().split("\n").slice(-3).join(" | ").slice(0, 500);
       if (exitCode === 0) return finish("error", exitCode, "agent", "agent exited without output");
-      return finish("error", exitCode, "agent", `agent exited with code ${exitCode}${tail ? `: ${tail}` : ""}`);
+      return finish(
+        "error",
+        exitCode,
+        "agent",
+        `agent exited with code ${exitCode}${tail ? `: ${tail}` : ""}`,
+      );
     })();
 
     return proc;
@@ -472,7 +497,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       if (ps.code !== 0) {
         const detail = ps.spawnFailed
           ? engineError(`"${bin}" not found`)
-          : (describeDockerFailure(ps.code, ps.stderr, config.container.image) ?? ps.stderr.trim().slice(0, 200));
+          : (describeDockerFailure(ps.code, ps.stderr, config.container.image) ??
+            ps.stderr.trim().slice(0, 200));
         if (ps.spawnFailed || isEngineFailure(ps.stderr)) setEngine(false, detail);
         log.warn("orphan cleanup skipped", { error: detail });
         return 0;

@@ -3,7 +3,13 @@
  * a warning naming the path and the rule; the group keeps running without it.
  */
 import type { Logger } from "../log/index.ts";
-import { loadMountAllowlist, MountRefusedError, type ResolvedMount, validateMount } from "../mounts/index.ts";
+import {
+  loadMountAllowlist,
+  MountRefusedError,
+  type PrivatePath,
+  type ResolvedMount,
+  validateMount,
+} from "../mounts/index.ts";
 import type { RegisteredGroup } from "../store/index.ts";
 import { errorMessage } from "../util/errors.ts";
 
@@ -11,6 +17,8 @@ export function resolveExtraMounts(
   group: Pick<RegisteredGroup, "folder" | "isMain" | "containerConfig">,
   allowlistFile: string | undefined,
   log: Logger,
+  /** ngb's own paths (data, store, config…): no mount may reach or contain them. */
+  privatePaths: readonly PrivatePath[] = [],
 ): ResolvedMount[] {
   const wanted = group.containerConfig?.additionalMounts ?? [];
   if (wanted.length === 0) return [];
@@ -24,7 +32,7 @@ export function resolveExtraMounts(
   const out: ResolvedMount[] = [];
   for (const m of wanted) {
     try {
-      const resolved = validateMount(m, { isMain: group.isMain, allowlist });
+      const resolved = validateMount(m, { isMain: group.isMain, allowlist, privatePaths });
       if (out.some((o) => o.containerPath === resolved.containerPath))
         throw new MountRefusedError(
           m.hostPath,

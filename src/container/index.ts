@@ -9,7 +9,13 @@ export {
   prepareHostDirs,
   type RunnerPaths,
 } from "./args.ts";
-export { bunSpawn, describeDockerFailure, isEngineFailure, type SpawnedProcess, type SpawnFn } from "./cli.ts";
+export {
+  bunSpawn,
+  describeDockerFailure,
+  isEngineFailure,
+  type SpawnedProcess,
+  type SpawnFn,
+} from "./cli.ts";
 export { resolveExtraMounts } from "./extra-mounts.ts";
 export { createDockerRunner, type DockerRunnerOptions, type ProxyTokens } from "./docker-runner.ts";
 export { createFrameParser, type FrameParser } from "./output-parser.ts";

@@ -43,7 +43,9 @@ describe("output parser", () => {
   test("valid JSON of the wrong shape is reported naming the key", () => {
     const invalid: string[] = [];
     const p = createOutputParser({ onInvalid: (r) => invalid.push(r) });
-    const out = p.push(`${OUTPUT_START}\n{"type":"result","status":"maybe","result":null,"consumed":[]}\n${OUTPUT_END}\n`);
+    const out = p.push(
+      `${OUTPUT_START}\n{"type":"result","status":"maybe","result":null,"consumed":[]}\n${OUTPUT_END}\n`,
+    );
     expect(out).toEqual([]);
     expect(invalid[0]).toContain("status");
   });
@@ -53,7 +55,9 @@ describe("output parser", () => {
     const p = createOutputParser({ onInvalid: (r) => invalid.push(r) });
     const req = { type: "request", reqId: "r1", request: { type: "list_tasks" } } as const;
     const act = { type: "activity", kind: "tool", name: "Bash" } as const;
-    const out = p.push(`${formatFrame(req)}${formatFrame(act)}${OUTPUT_START}\n{"type":"shell","cmd":"rm"}\n${OUTPUT_END}\n`);
+    const out = p.push(
+      `${formatFrame(req)}${formatFrame(act)}${OUTPUT_START}\n{"type":"shell","cmd":"rm"}\n${OUTPUT_END}\n`,
+    );
     expect(out).toEqual([req, act]);
     expect(invalid).toHaveLength(1);
   });

@@ -12,6 +12,7 @@ import type { Deliver, HandleRequest } from "../orchestrator/index.ts";
 import type { IpcRequest } from "../protocol/index.ts";
 import type { RegisteredGroup, Store } from "../store/index.ts";
 import { errorMessage } from "../util/errors.ts";
+import { patternProblem } from "../util/safe-regex.ts";
 
 /** The slice of the scheduler's task service the handler uses. */
 export interface IpcTaskOps {
@@ -19,8 +20,8 @@ export interface IpcTaskOps {
   pause(id: string, actor: IpcActor): unknown;
   resume(id: string, actor: IpcActor): unknown;
   cancel(id: string, actor: IpcActor): unknown;
-  /** The tasks an agent may see (its group's; all for main). */
-  snapshot(groupFolder: string, isMain: boolean): unknown[];
+  /** The tasks an agent may see (its group's; all for main), bounded. */
+  listForAgent(groupFolder: string, isMain: boolean): unknown;
 }
 
 export interface IpcActor {
@@ -87,8 +88,10 @@ export function createIpcHandler(options: IpcHandlerOptions): HandleRequest {
         if (!messageRate(group.folder))
           throw new IpcRejectedError(`group "${group.folder}" sent too many messages this minute; try later`);
         const out = await deliver({ chatJid: req.chatJid, text: req.text, idemKey, source: "ipc" });
-        if (out.status === "queued") return `Message to ${req.chatJid} queued: the platform did not take it yet; it will be retried.`;
-        if (out.status === "cancelled") return `Message to ${req.chatJid} was not sent (a plugin cancelled it).`;
+        if (out.status === "queued")
+          return `Message to ${req.chatJid} queued: the platform did not take it yet; it will be retried.`;
+        if (out.status === "cancelled")
+          return `Message to ${req.chatJid} was not sent (a plugin cancelled it).`;
         return `Message to ${req.chatJid} ${out.status === "duplicate" ? "was already sent" : "sent"}.`;
       }
       case "schedule_task": {
@@ -118,7 +121,7 @@ export function createIpcHandler(options: IpcHandlerOptions): HandleRequest {
         tasks.cancel(req.taskId, actor);
         return `Task ${req.taskId} cancelled.`;
       case "list_tasks":
-        return bounded(tasks.snapshot(group.folder, group.isMain));
+        return bounded(tasks.listForAgent(group.folder, group.isMain));
       case "list_groups": {
         if (!group.isMain)
           throw new IpcRejectedError(`group "${group.folder}" is not the main group and may not list groups`);
@@ -135,8 +138,13 @@ export function createIpcHandler(options: IpcHandlerOptions): HandleRequest {
       }
       case "register_group": {
         if (!group.isMain)
-          throw new IpcRejectedError(`group "${group.folder}" is not the main group and may not register groups`);
-        if (RESERVED_FOLDERS.has(req.folder)) throw new IpcRejectedError(`folder "${req.folder}" is reserved`);
+          throw new IpcRejectedError(
+            `group "${group.folder}" is not the main group and may not register groups`,
+          );
+        if (RESERVED_FOLDERS.has(req.folder))
+          throw new IpcRejectedError(`folder "${req.folder}" is reserved`);
+        const problem = req.trigger ? patternProblem(req.trigger) : null;
+        if (problem) throw new IpcRejectedError(`trigger refused: ${problem}`);
         const g = options.registerGroup({
           jid: req.jid,
           name: req.name,

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LogObject } from "consola/core";
@@ -71,4 +71,19 @@ test("levels filter; silent drops everything", () => {
   expect(lines.join("")).toContain("shown");
   expect(lines.join("")).not.toContain("hidden");
   expect(lines.join("")).not.toContain("never");
+});
+
+test("the log file and its rotations are 0600; a new directory is 0700; an open old file is tightened", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ngb-log-modes-"));
+  dirs.push(dir);
+  const file = join(dir, "logs", "ngb.log");
+  const r = fileReporter(file, 200, 2);
+  for (let i = 0; i < 10; i++) r.log(obj([`line ${i} ${"x".repeat(50)}`]), {} as never);
+  expect(statSync(join(dir, "logs")).mode & 0o777).toBe(0o700);
+  for (const f of [file, `${file}.1`, `${file}.2`]) expect(statSync(f).mode & 0o777).toBe(0o600);
+  const old = join(dir, "old.log");
+  writeFileSync(old, "before\n");
+  chmodSync(old, 0o644);
+  fileReporter(old, 1000, 2);
+  expect(statSync(old).mode & 0o777).toBe(0o600);
 });

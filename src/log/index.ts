@@ -5,6 +5,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tighten } from "../util/private-fs.ts";
 // consola/core, not "consola": the full entry pulls in node:util, tty detection and locale-aware
 // time formatting, which cost ~12 MB of idle RSS in the compiled binary. Our reporters are small.
 import { type ConsolaInstance, type ConsolaReporter, createConsola, type LogObject } from "consola/core";
@@ -46,7 +47,9 @@ export function jsonLine(obj: LogObject): string {
 
 /** Appends JSON lines to a file, rotating `file` → `file.1` … `file.N` at `maxBytes`. */
 export function fileReporter(file: string, maxBytes: number, maxFiles: number): ConsolaReporter {
-  mkdirSync(dirname(file), { recursive: true });
+  // A directory we create is ours alone; the file (and its rotations) are 0600.
+  mkdirSync(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+  for (let i = 0; i <= maxFiles; i++) tighten(i === 0 ? file : `${file}.${i}`, PRIVATE_FILE_MODE);
   let size = existsSync(file) ? statSync(file).size : 0;
   const rotate = () => {
     const last = `${file}.${maxFiles}`;
@@ -61,7 +64,7 @@ export function fileReporter(file: string, maxBytes: number, maxFiles: number): 
     log(obj) {
       const line = `${jsonLine(obj)}\n`;
       if (size + line.length > maxBytes && size > 0) rotate();
-      appendFileSync(file, line);
+      appendFileSync(file, line, { mode: PRIVATE_FILE_MODE });
       size += line.length;
     },
   };

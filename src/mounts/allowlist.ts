@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
 import { UserError } from "../util/errors.ts";
+import { unsafeToTrust } from "../util/private-fs.ts";
 
 export const AllowedRoot = v.strictObject({
   /** Host directory (absolute or `~/…`); everything below it may be mounted. */
@@ -39,6 +40,9 @@ export class MountAllowlistError extends UserError {
 /** Reads and validates the allowlist. Returns null when the file does not exist. */
 export function loadMountAllowlist(file: string | undefined): MountAllowlist | null {
   if (!file || !existsSync(file)) return null;
+  // The allowlist decides what agents may see: nobody else may be able to rewrite it.
+  const unsafe = unsafeToTrust(file);
+  if (unsafe) throw new MountAllowlistError(file, "", `refused: ${unsafe.replace(`${file} is`, "it is")}`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));

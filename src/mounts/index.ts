@@ -6,11 +6,14 @@ export {
   MountAllowlistError,
   mountAllowlistCheck,
 } from "./allowlist.ts";
+export { compilePattern, matchComponents } from "./patterns.ts";
+export { ngbPrivatePaths, type PrivatePathsConfig, type PrivatePathsExtra } from "./private-paths.ts";
 export {
   DEFAULT_BLOCKED_PATTERNS,
   type MountRequest,
   MountRefusedError,
   type MountRule,
+  type PrivatePath,
   type ResolvedMount,
   type ValidateOptions,
   validateMount,

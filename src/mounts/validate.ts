@@ -3,33 +3,32 @@
  * and resolved through symlinks before any check, so a link cannot smuggle a path out of an
  * allowed root. Every refusal is a `MountRefusedError` naming the path and the rule.
  */
-import { readdirSync, realpathSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { basename, isAbsolute, normalize, sep } from "node:path";
+import { basename, isAbsolute, join, normalize, sep } from "node:path";
 import { CONTAINER_PATHS } from "../protocol/index.ts";
 import type { MountAllowlist } from "./allowlist.ts";
+import {
+  type CompiledPattern,
+  compilePatterns,
+  componentsOf,
+  DEFAULT_BLOCKED_PATTERNS,
+  matchComponents,
+} from "./patterns.ts";
 
-/** Path segments that are never mounted (credential stores and secret files). */
-export const DEFAULT_BLOCKED_PATTERNS = [
-  ".ssh",
-  ".gnupg",
-  ".aws",
-  ".azure",
-  ".gcloud",
-  ".kube",
-  ".docker",
-  ".env",
-  "id_rsa",
-  "id_ed25519",
-  ".netrc",
-  "credentials",
-  "private_key",
-  ".npmrc",
-  ".pypirc",
-] as const;
+export { DEFAULT_BLOCKED_PATTERNS };
 
-/** Credential directories that may not sit directly inside a mounted directory (e.g. mounting `~`). */
-const BLOCKED_CHILD_DIRS = [".ssh", ".gnupg", ".aws", ".azure", ".gcloud", ".kube", ".docker"];
+/** How deep below a mounted directory blocked items are looked for (`~` holding `.ssh`, `x/y/.ssh`). */
+const CONTAINS_DEPTH = 2;
+/** Entries looked at below one candidate before it is refused as too big to check. */
+const MAX_SCANNED_ENTRIES = 50_000;
+
+/** A path ngb keeps for itself (data, store, config…): never mounted, nor any directory holding it. */
+export interface PrivatePath {
+  path: string;
+  /** What it is, for the refusal: "ngb data directory", "config file"… */
+  what: string;
+}
 
 export interface MountRequest {
   hostPath: string;
@@ -54,6 +53,9 @@ export type MountRule =
   | "not-found"
   | "blocked-pattern"
   | "contains-blocked"
+  | "ngb-private"
+  | "contains-ngb-private"
+  | "too-many-entries"
   | "symlink-escape"
   | "outside-allowed-roots"
   | "container-path"
@@ -76,6 +78,8 @@ export interface ValidateOptions {
   allowlist: MountAllowlist | null;
   /** Home directory for `~` (default: the user's). */
   home?: string;
+  /** ngb's own paths (see `ngbPrivatePaths`): refused, and so is any directory that holds one. */
+  privatePaths?: readonly PrivatePath[];
 }
 
 function expandHome(p: string, home: string): string {
@@ -96,12 +100,53 @@ function tryRealpath(p: string): string | null {
   }
 }
 
-function blockedSegment(path: string, patterns: readonly string[]): string | null {
-  for (const segment of path.split(sep)) {
-    if (!segment) continue;
-    for (const p of patterns) if (segment.includes(p)) return p;
+/** A blocked item up to CONTAINS_DEPTH levels below `dir` (symlinks are not followed). */
+function blockedInside(
+  dir: string,
+  patterns: readonly CompiledPattern[],
+  raw: string,
+): { entry: string; pattern: string } | null {
+  const base = componentsOf(dir);
+  let scanned = 0;
+  let level: string[][] = [[]];
+  for (let depth = 1; depth <= CONTAINS_DEPTH; depth++) {
+    const next: string[][] = [];
+    for (const rel of level) {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(join(dir, ...rel), { withFileTypes: true });
+      } catch {
+        continue; // unreadable: the container cannot read it either
+      }
+      for (const e of entries) {
+        if (++scanned > MAX_SCANNED_ENTRIES)
+          throw new MountRefusedError(
+            raw,
+            "too-many-entries",
+            `more than ${MAX_SCANNED_ENTRIES} entries within ${CONTAINS_DEPTH} levels; mount a narrower directory`,
+          );
+        const path = [...rel, e.name];
+        const pattern = matchComponents([...base, ...path], patterns);
+        if (pattern) return { entry: path.join("/"), pattern };
+        if (e.isDirectory()) next.push(path);
+      }
+    }
+    level = next;
   }
   return null;
+}
+
+function checkPrivate(real: string, raw: string, privatePaths: readonly PrivatePath[]): void {
+  for (const p of privatePaths) {
+    const forms = new Set([normalize(p.path), tryRealpath(p.path) ?? normalize(p.path)]);
+    for (const form of forms) {
+      if (!isAbsolute(form)) continue;
+      if (within(real, form))
+        throw new MountRefusedError(raw, "ngb-private", `${real} is inside the ${p.what} (${form})`);
+      if (within(form, real))
+        throw new MountRefusedError(raw, "contains-ngb-private", `${real} holds the ${p.what} (${form})`);
+    }
+  }
 }
 
 function checkContainerPath(raw: string | undefined, fallback: string, hostPath: string): string {
@@ -135,24 +180,24 @@ export function validateMount(request: MountRequest, options: ValidateOptions): 
     throw new MountRefusedError(raw, "relative-path", "host path must be absolute or start with ~/");
   if (raw.split("/").includes("..") || expanded.split("/").includes(".."))
     throw new MountRefusedError(raw, "parent-segment", 'host path must not contain ".." segments');
-  const patterns = [...DEFAULT_BLOCKED_PATTERNS, ...allowlist.blockedPatterns];
-  const lexicalBlock = blockedSegment(normalize(expanded), patterns);
+  const patterns = compilePatterns(DEFAULT_BLOCKED_PATTERNS, allowlist.blockedPatterns);
+  const lexicalBlock = matchComponents(componentsOf(normalize(expanded)), patterns);
   if (lexicalBlock)
     throw new MountRefusedError(raw, "blocked-pattern", `path matches blocked pattern "${lexicalBlock}"`);
   const real = tryRealpath(expanded);
   if (!real) throw new MountRefusedError(raw, "not-found", "host path does not exist");
-  const realBlock = blockedSegment(real, patterns);
+  const realBlock = matchComponents(componentsOf(real), patterns);
   if (realBlock)
     throw new MountRefusedError(raw, "blocked-pattern", `resolves to ${real}, which matches "${realBlock}"`);
+  checkPrivate(real, raw, options.privatePaths ?? []);
   if (statSync(real).isDirectory()) {
-    let children: string[] = [];
-    try {
-      children = readdirSync(real);
-    } catch {
-      // unreadable: the container will not read it either
-    }
-    const child = children.find((c) => BLOCKED_CHILD_DIRS.includes(c));
-    if (child) throw new MountRefusedError(raw, "contains-blocked", `directory directly contains "${child}"`);
+    const inside = blockedInside(real, patterns, raw);
+    if (inside)
+      throw new MountRefusedError(
+        raw,
+        "contains-blocked",
+        `directory holds "${inside.entry}", which matches blocked pattern "${inside.pattern}"`,
+      );
   }
 
   const roots = allowlist.allowedRoots.map((r) => {

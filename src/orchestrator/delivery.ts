@@ -197,7 +197,9 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       const permanent = isPermanentSendError(err);
       const delay = backoff[attempt - 1];
       if (permanent || delay === undefined) {
-        const error = permanent ? errorMessage(err) : `gave up after ${attempt} attempts: ${errorMessage(err)}`;
+        const error = permanent
+          ? errorMessage(err)
+          : `gave up after ${attempt} attempts: ${errorMessage(err)}`;
         store.outbox.markFailed(row.id, error);
         log.warn("reply not delivered", { chatJid: row.chatJid, key: row.key, error });
         events.emit("message.failed", { chatJid: row.chatJid, error, channel: channel.name, fate: "failed" });
@@ -205,7 +207,12 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         return true;
       }
       store.outbox.retryAt(row.id, errorMessage(err), now() + delay);
-      log.warn("send failed, will retry", { chatJid: row.chatJid, attempt, retryInMs: delay, error: errorMessage(err) });
+      log.warn("send failed, will retry", {
+        chatJid: row.chatJid,
+        attempt,
+        retryInMs: delay,
+        error: errorMessage(err),
+      });
       settle(row.id, (w) => {
         if (attempt < w.attempts) return false;
         w.resolve({ status: "queued", seq: null });
@@ -222,7 +229,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     } catch (err) {
       // Sent, but the store refused the record (disk full, busy): the row stays `sending`, which a
       // restart treats as a fate unknown; retry the bookkeeping, never the send.
-      log.error("reply sent but not recorded; retrying the record", { key: row.key, error: errorMessage(err) });
+      log.error("reply sent but not recorded; retrying the record", {
+        key: row.key,
+        error: errorMessage(err),
+      });
       for (const wait of [200, 1_000, 5_000]) {
         await Bun.sleep(wait);
         try {
@@ -314,7 +324,12 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
             "the process stopped during this send; not re-sent to avoid a duplicate (delivery.unknownFate: skip)";
           saveUnknown(row, note, now());
           log.warn("a reply's fate is unknown; not re-sending it", { key: row.key, chatJid: row.chatJid });
-          events.emit("message.failed", { chatJid: row.chatJid, error: note, channel: channel?.name ?? "?", fate: "unknown" });
+          events.emit("message.failed", {
+            chatJid: row.chatJid,
+            error: note,
+            channel: channel?.name ?? "?",
+            fate: "unknown",
+          });
         }
       }
       const jids = new Set(store.outbox.due(Number.MAX_SAFE_INTEGER).map((r) => r.chatJid));

@@ -37,7 +37,10 @@ export function createFileNoFollow(path: string, text: string, mode = 0o664): bo
 }
 
 /** The group's folder with a memory file (created once; an existing entry is left alone). */
-export function ensureGroupFolder(groupsDir: string, group: Pick<RegisteredGroup, "folder" | "name">): string {
+export function ensureGroupFolder(
+  groupsDir: string,
+  group: Pick<RegisteredGroup, "folder" | "name">,
+): string {
   const dir = join(groupsDir, group.folder);
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) rmSync(dir, { force: true });

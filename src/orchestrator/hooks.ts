@@ -35,7 +35,9 @@ export interface PipelineHooks {
     group: { folder: string; jid: string };
     text: string | null;
     status: "success" | "error";
-  }): Promise<{ action: "continue"; text: string | null } | { action: "suppress"; plugin: string; reason: string }>;
+  }): Promise<
+    { action: "continue"; text: string | null } | { action: "suppress"; plugin: string; reason: string }
+  >;
   taskRunning(m: { taskId: string; groupFolder: string }): void;
   taskFinished(m: { taskId: string; groupFolder: string; status: "success" | "error"; error?: string }): void;
   groupRegistered(m: { jid: string; folder: string; name: string }): void;

@@ -81,7 +81,11 @@ export function createMessageRuns(ctx: MessageRunContext) {
         return store.turns.commit(t);
       } catch (err) {
         if (attempt >= 6) throw err;
-        log.warn("saving an answer failed, retrying", { chatJid: t.chatJid, attempt: attempt + 1, error: errorMessage(err) });
+        log.warn("saving an answer failed, retrying", {
+          chatJid: t.chatJid,
+          attempt: attempt + 1,
+          error: errorMessage(err),
+        });
         await Bun.sleep(250 * 2 ** attempt);
       }
     }
@@ -136,13 +140,20 @@ export function createMessageRuns(ctx: MessageRunContext) {
     if (batches.length === 0) return;
     if (!ctx.channelFor(jid)) {
       // No way to answer: keep the messages open for when the channel is back.
-      log.warn("no enabled channel owns this group's chat; not running its agent", { group: group.folder, jid });
+      log.warn("no enabled channel owns this group's chat; not running its agent", {
+        group: group.folder,
+        jid,
+      });
       return;
     }
     ctx.prepare(group);
     let sessionId = store.groups.session(group.folder) ?? undefined;
     for (let attempt = 0; ; attempt++) {
-      const res = await runOnce(group, attempt === 0 ? batches : buildBatches(group, open(jid), config), sessionId);
+      const res = await runOnce(
+        group,
+        attempt === 0 ? batches : buildBatches(group, open(jid), config),
+        sessionId,
+      );
       if (res.ok) return;
       if (sessionId && res.answered === 0 && attempt === 0 && STALE_SESSION.test(res.error)) {
         log.warn("stale session, starting a fresh one", { group: group.folder, sessionId });
@@ -176,14 +187,23 @@ export function createMessageRuns(ctx: MessageRunContext) {
 
     const onResult = async (frame: ResultFrame) => {
       if (frame.newSessionId) store.groups.setSession(group.folder, frame.newSessionId, now());
-      events.emit("agent.output", { groupFolder: group.folder, chatJid: jid, result: frame.result, status: frame.status });
+      events.emit("agent.output", {
+        groupFolder: group.folder,
+        chatJid: jid,
+        result: frame.result,
+        status: frame.status,
+      });
       const consumed: Batch[] = [];
       for (const id of new Set(frame.consumed)) {
         const b = st.inputs.get(id);
         if (b) {
           consumed.push(b);
           st.inputs.delete(id);
-        } else log.warn("agent reported an input it was not given (or twice); ignored", { group: group.folder, id });
+        } else
+          log.warn("agent reported an input it was not given (or twice); ignored", {
+            group: group.folder,
+            id,
+          });
       }
       if (frame.status === "error") {
         st.failed.push(...consumed);
@@ -195,7 +215,11 @@ export function createMessageRuns(ctx: MessageRunContext) {
       let text = replyText(frame.result);
       const r = await hooks.agentResult({ group: { folder: group.folder, jid }, text, status: frame.status });
       if (r.action === "suppress") {
-        log.info("result suppressed by a plugin", { group: group.folder, plugin: r.plugin, reason: r.reason });
+        log.info("result suppressed by a plugin", {
+          group: group.folder,
+          plugin: r.plugin,
+          reason: r.reason,
+        });
         text = null;
       } else text = r.text;
       const head = consumed[0];
@@ -249,7 +273,13 @@ export function createMessageRuns(ctx: MessageRunContext) {
     const started = now();
     let result: AgentRunResult;
     try {
-      const prompt = (await hooks.agentStarting({ group: { folder: group.folder, jid, isMain: group.isMain }, prompt: first.text, kind: "messages" })).prompt;
+      const prompt = (
+        await hooks.agentStarting({
+          group: { folder: group.folder, jid, isMain: group.isMain },
+          prompt: first.text,
+          kind: "messages",
+        })
+      ).prompt;
       const proc = await runner.start({
         group,
         input: {
@@ -263,15 +293,32 @@ export function createMessageRuns(ctx: MessageRunContext) {
         onResult,
         onRequest,
         onActivity: (a) =>
-          events.emit("agent.activity", { groupFolder: group.folder, chatJid: jid, kind: a.kind, ...(a.name ? { name: a.name } : {}) }),
+          events.emit("agent.activity", {
+            groupFolder: group.folder,
+            chatJid: jid,
+            kind: a.kind,
+            ...(a.name ? { name: a.name } : {}),
+          }),
       });
       st.proc = proc;
-      events.emit("agent.started", { groupFolder: group.folder, chatJid: jid, containerName: proc.name, reason: "messages" });
+      events.emit("agent.started", {
+        groupFolder: group.folder,
+        chatJid: jid,
+        containerName: proc.name,
+        reason: "messages",
+      });
       for (const b of batches.slice(1)) await handOver(group, st, proc, b);
       if (st.wantFollowUp) followUp(jid);
       result = await proc.done;
     } catch (err) {
-      result = { status: "error", failure: "agent", error: errorMessage(err), exitCode: null, durationMs: 0, outputs: 0 };
+      result = {
+        status: "error",
+        failure: "agent",
+        error: errorMessage(err),
+        exitCode: null,
+        durationMs: 0,
+        outputs: 0,
+      };
     } finally {
       st.accepting = false;
       ctx.typing(jid, false);
@@ -291,7 +338,8 @@ export function createMessageRuns(ctx: MessageRunContext) {
     const unanswered = [...st.failed, ...st.inputs.values()];
     if (unanswered.length === 0) {
       // Everything handed over was answered; a late container error is not the chat's problem.
-      if (result.status !== "success") log.debug("agent ended after answering", { group: group.folder, status: result.status });
+      if (result.status !== "success")
+        log.debug("agent ended after answering", { group: group.folder, status: result.status });
       failedInputs.delete(jid);
       recoverGroup(jid);
       return { ok: true };
@@ -314,7 +362,13 @@ export function createMessageRuns(ctx: MessageRunContext) {
   async function handOver(group: RegisteredGroup, st: Live, proc: AgentProcess, b: Batch): Promise<boolean> {
     st.inputs.set(b.id, b);
     for (const s of b.seqs) st.handed.add(s);
-    const text = (await hooks.agentStarting({ group: { folder: group.folder, jid: group.jid, isMain: group.isMain }, prompt: b.text, kind: "messages" })).prompt;
+    const text = (
+      await hooks.agentStarting({
+        group: { folder: group.folder, jid: group.jid, isMain: group.isMain },
+        prompt: b.text,
+        kind: "messages",
+      })
+    ).prompt;
     if (proc.sendInput({ id: b.id, text, ...(b.thread ? { thread: b.thread } : {}) })) return true;
     st.inputs.delete(b.id);
     for (const s of b.seqs) st.handed.delete(s);

@@ -303,7 +303,9 @@ describe("orchestrator", () => {
     const [row] = store.turns.commit({
       chatJid: "mem:g1",
       seqs: [one],
-      replies: [{ key: `reply:mem:g1:m${one}-${one}`, chatJid: "mem:g1", text: "answer one", source: "agent" }],
+      replies: [
+        { key: `reply:mem:g1:m${one}-${one}`, chatJid: "mem:g1", text: "answer one", source: "agent" },
+      ],
       window: 500,
     });
     store.outbox.markSending(row!.id);
@@ -323,7 +325,14 @@ describe("orchestrator", () => {
     const dir = mkdtempSync(join(tmpdir(), "ngb-orch-"));
     const store = openStore(join(dir, "store", "ngb.db"));
     addGroup(store, "mem:g1", { requiresTrigger: false });
-    const one = store.messages.insert({ id: "a", chatJid: "mem:g1", sender: "u", senderName: "U", content: "q", timestamp: 1 })!;
+    const one = store.messages.insert({
+      id: "a",
+      chatJid: "mem:g1",
+      sender: "u",
+      senderName: "U",
+      content: "q",
+      timestamp: 1,
+    })!;
     store.turns.commit({
       chatJid: "mem:g1",
       seqs: [one],
@@ -343,7 +352,14 @@ describe("orchestrator", () => {
       const dir = mkdtempSync(join(tmpdir(), "ngb-orch-"));
       const store = openStore(join(dir, "store", "ngb.db"));
       addGroup(store, "mem:g1", { requiresTrigger: false });
-      const one = store.messages.insert({ id: "a", chatJid: "mem:g1", sender: "u", senderName: "U", content: "q", timestamp: 1 })!;
+      const one = store.messages.insert({
+        id: "a",
+        chatJid: "mem:g1",
+        sender: "u",
+        senderName: "U",
+        content: "q",
+        timestamp: 1,
+      })!;
       const [row] = store.turns.commit({
         chatJid: "mem:g1",
         seqs: [one],
@@ -354,7 +370,13 @@ describe("orchestrator", () => {
       const channel = createMemoryChannel();
       if (variant === "dedupe") Object.assign(channel, { dedupesSends: true });
       const failed: string[] = [];
-      const r = await rig({ store, dir, channel, unknownFate: variant === "resend" ? "resend" : "skip", start: false });
+      const r = await rig({
+        store,
+        dir,
+        channel,
+        unknownFate: variant === "resend" ? "resend" : "skip",
+        start: false,
+      });
       r.events.on("message.failed", (e) => failed.push(`${e.fate}`));
       await r.orch.start();
       if (variant === "skip") {
@@ -387,13 +409,17 @@ describe("orchestrator", () => {
       expect((await deliver({ chatJid: "mem:a", text: "x", idemKey: "k1" })).status).toBe("duplicate");
       expect(channel.sent).toHaveLength(1);
       channel.failNext = 3; // more than the attempts allowed
-      await expect(deliver({ chatJid: "mem:a", text: "y", idemKey: "k2" })).rejects.toThrow(/platform said no/);
+      await expect(deliver({ chatJid: "mem:a", text: "y", idemKey: "k2" })).rejects.toThrow(
+        /platform said no/,
+      );
       expect(store.outbox.recent("failed")[0]).toMatchObject({ key: "k2" });
       channel.failNext = 1;
       channel.failWith = () => Object.assign(new Error("chat not found"), { permanent: true });
       await expect(deliver({ chatJid: "mem:a", text: "z", idemKey: "k3" })).rejects.toThrow(/chat not found/);
       expect(channel.attempts.filter((a) => a.text === "z")).toHaveLength(1);
-      await expect(deliver({ chatJid: "tg:1", text: "x", idemKey: "k4" })).rejects.toThrow(/no connected channel/);
+      await expect(deliver({ chatJid: "tg:1", text: "x", idemKey: "k4" })).rejects.toThrow(
+        /no connected channel/,
+      );
       // History: the sent reply is stored with its key, once.
       expect(store.messages.since("mem:a", 0).map((m) => m.id)).toEqual(["out:k1"]);
     } finally {
@@ -537,21 +563,49 @@ describe("orchestrator", () => {
   });
 
   test("messages of different topics are never merged; each reply goes to its own topic", async () => {
-    const r = await rig({ respond: (t) => [{ status: "success", result: `ACK ${t.text.match(/>(\w+)</g)?.join(",")}` }] });
+    const r = await rig({
+      respond: (t) => [{ status: "success", result: `ACK ${t.text.match(/>(\w+)</g)?.join(",")}` }],
+    });
     addGroup(r.store, "mem:g1", { requiresTrigger: false });
     const sink = r.channel.sink();
     // Arrive together (before any run starts): one input per topic.
     await Promise.all([
-      sink.inbound({ id: "a", chatJid: "mem:g1", sender: "u", senderName: "U", content: "alpha", timestamp: 1, threadId: "T1" }),
-      sink.inbound({ id: "b", chatJid: "mem:g1", sender: "u", senderName: "U", content: "beta", timestamp: 2, threadId: "T2" }),
-      sink.inbound({ id: "c", chatJid: "mem:g1", sender: "u", senderName: "U", content: "gamma", timestamp: 3, threadId: "T1" }),
+      sink.inbound({
+        id: "a",
+        chatJid: "mem:g1",
+        sender: "u",
+        senderName: "U",
+        content: "alpha",
+        timestamp: 1,
+        threadId: "T1",
+      }),
+      sink.inbound({
+        id: "b",
+        chatJid: "mem:g1",
+        sender: "u",
+        senderName: "U",
+        content: "beta",
+        timestamp: 2,
+        threadId: "T2",
+      }),
+      sink.inbound({
+        id: "c",
+        chatJid: "mem:g1",
+        sender: "u",
+        senderName: "U",
+        content: "gamma",
+        timestamp: 3,
+        threadId: "T1",
+      }),
     ]);
     const sent = await r.channel.waitForSent(2);
     const byThread = Object.fromEntries(sent.map((m) => [m.threadId, m.text]));
     for (const m of sent) expect(m.text.includes("beta") && m.text.includes("alpha")).toBe(false);
     expect(byThread.T2).toContain("beta");
     expect(byThread.T1).toContain("alpha");
-    expect(sent.find((m) => m.threadId === "T1")!.replyToId).toBe(sent.find((m) => m.threadId === "T1")!.text.includes("gamma") ? "c" : "a");
+    expect(sent.find((m) => m.threadId === "T1")!.replyToId).toBe(
+      sent.find((m) => m.threadId === "T1")!.text.includes("gamma") ? "c" : "a",
+    );
   });
 
   test("a runner that reports inputs it was not given, or twice, never causes a duplicate", async () => {
@@ -643,7 +697,9 @@ describe("orchestrator", () => {
     addGroup(store, "mem:g1", { requiresTrigger: false });
     await r.channel.receive("mem:g1", "list please");
     await r.channel.waitForSent(1);
-    expect(seen).toEqual([{ folder: "mem-g1", key: expect.stringMatching(/^ipc:mem-g1:m1-1:0:/), type: "list_tasks" }]);
+    expect(seen).toEqual([
+      { folder: "mem-g1", key: expect.stringMatching(/^ipc:mem-g1:m1-1:0:/), type: "list_tasks" },
+    ]);
     expect(replies).toEqual(["[]"]);
     await orch.stop();
   });

@@ -97,9 +97,18 @@ export function createTaskRuns(ctx: TaskRunContext) {
         },
         onResult: async (out) => {
           if (keepSession && out.newSessionId) store.groups.setSession(group.folder, out.newSessionId, now());
-          events.emit("agent.output", { groupFolder: group.folder, chatJid, result: out.result, status: out.status });
+          events.emit("agent.output", {
+            groupFolder: group.folder,
+            chatJid,
+            result: out.result,
+            status: out.status,
+          });
           let text = replyText(out.result);
-          const r = await hooks.agentResult({ group: { folder: group.folder, jid: group.jid }, text, status: out.status });
+          const r = await hooks.agentResult({
+            group: { folder: group.folder, jid: group.jid },
+            text,
+            status: out.status,
+          });
           text = r.action === "suppress" ? null : r.text;
           if (text) {
             try {
@@ -118,11 +127,21 @@ export function createTaskRuns(ctx: TaskRunContext) {
         onRequest: (frame) =>
           ctx.handleRequest(group, frame, { idemKey: `ipc:${group.folder}:${turn.inputId}:${frame.reqId}` }),
         onActivity: (a) =>
-          events.emit("agent.activity", { groupFolder: group.folder, chatJid, kind: a.kind, ...(a.name ? { name: a.name } : {}) }),
+          events.emit("agent.activity", {
+            groupFolder: group.folder,
+            chatJid,
+            kind: a.kind,
+            ...(a.name ? { name: a.name } : {}),
+          }),
       });
       st.proc = proc;
       if (finished) proc.close();
-      events.emit("agent.started", { groupFolder: group.folder, chatJid, containerName: proc.name, reason: "task" });
+      events.emit("agent.started", {
+        groupFolder: group.folder,
+        chatJid,
+        containerName: proc.name,
+        reason: "task",
+      });
       const res = await proc.done;
       if (keepSession && res.newSessionId) store.groups.setSession(group.folder, res.newSessionId, now());
       if (res.status !== "success" && !finished) {
@@ -165,7 +184,12 @@ export function createTaskRuns(ctx: TaskRunContext) {
       taskId: task.id,
       kind: "task",
       onText: async (text) => {
-        await deliver({ chatJid, text, idemKey: `task:${task.id}:${scheduledFor}:${index++}`, source: "task" });
+        await deliver({
+          chatJid,
+          text,
+          idemKey: `task:${task.id}:${scheduledFor}:${index++}`,
+          source: "task",
+        });
         results.push(text);
       },
     });

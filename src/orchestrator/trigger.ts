@@ -5,6 +5,7 @@
  */
 import { type Config, defaultTrigger } from "../config/index.ts";
 import type { RegisteredGroup } from "../store/index.ts";
+import { compileTrigger, testTrigger } from "../util/safe-regex.ts";
 
 export interface TriggerInput {
   content: string;
@@ -13,15 +14,19 @@ export interface TriggerInput {
   mentionsBot?: boolean;
 }
 
+/** Compiled patterns (a bounded memo of a pure function: pattern → regex or refusal). */
 const cache = new Map<string, RegExp | null>();
 
-/** The trigger regex of a group; an invalid stored pattern falls back to the default. */
+/**
+ * The trigger regex of a group; a stored pattern that is invalid or unsafe (catastrophic
+ * backtracking: it was stored before patterns were checked) falls back to the default.
+ */
 export function triggerRegex(group: Pick<RegisteredGroup, "triggerPattern">, config: Config): RegExp {
   if (!group.triggerPattern) return defaultTrigger(config);
   let re = cache.get(group.triggerPattern);
   if (re === undefined) {
     try {
-      re = new RegExp(group.triggerPattern, "i");
+      re = compileTrigger(group.triggerPattern);
     } catch {
       re = null;
     }
@@ -39,5 +44,6 @@ export function isTriggered(
   if (msg.isFromMe || msg.isBot) return false;
   if (!group.requiresTrigger) return true;
   if (msg.mentionsBot) return true;
-  return triggerRegex(group, config).test(msg.content.trim());
+  // Only the first few KiB are matched: a huge message costs no more than a small one.
+  return testTrigger(triggerRegex(group, config), msg.content.trim());
 }

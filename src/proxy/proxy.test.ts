@@ -131,20 +131,91 @@ describe("credential proxy", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
-  test("only /v1/ paths are forwarded", async () => {
+  test("only POST /v1/messages and /v1/messages/count_tokens are forwarded; the rest is 403 naming the path", async () => {
     const p = start();
-    const res = await fetch("http://localhost/admin/keys", {
-      unix: p.socketPath,
-      headers: { "x-api-key": p.issue("alpha") },
-    } as RequestInit);
-    expect(res.status).toBe(404);
+    const token = p.issue("alpha");
+    const refused: [string, string][] = [
+      ["GET", "/admin/keys"],
+      ["GET", "/v1/models"],
+      ["POST", "/v1/messages/batches"],
+      ["GET", "/v1/files"],
+      ["POST", "/v1/files"],
+      ["GET", "/v1/messages"],
+      ["POST", "/v1/messages/../files"],
+      ["POST", "/v1/complete"],
+    ];
+    for (const [method, path] of refused) {
+      const res = await fetch(`http://localhost${path}`, {
+        unix: p.socketPath,
+        method,
+        headers: { "x-api-key": token, "content-type": "application/json" },
+        body: method === "POST" ? "{}" : undefined,
+      } as RequestInit);
+      expect(res.status).toBe(403);
+      const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+      expect(body.type).toBe("error");
+      expect(body.error.type).toBe("permission_error");
+      expect(body.error.message).toContain(new URL(`http://x${path}`).pathname);
+      expect(body.error.message).toContain("only POST /v1/messages and POST /v1/messages/count_tokens");
+    }
     expect(fake.requests).toHaveLength(0);
-    const models = await fetch("http://localhost/v1/models", {
+    const count = await fetch("http://localhost/v1/messages/count_tokens", {
       unix: p.socketPath,
-      headers: { "x-api-key": p.issue("alpha") },
+      method: "POST",
+      headers: { "x-api-key": token, "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hello there" }] }),
     } as RequestInit);
-    expect(models.status).toBe(200);
-    expect(((await models.json()) as { data: unknown[] }).data).toHaveLength(1);
+    expect(count.status).toBe(200);
+    expect(((await count.json()) as { input_tokens: number }).input_tokens).toBeGreaterThan(0);
+    expect((await call(token)).status).toBe(200);
+  });
+
+  test("a group over its daily token limit gets a clear 429 that says when it resets; others go on", async () => {
+    let now = Date.parse("2026-03-01T20:30:00Z");
+    const config = v.parse(Config, {
+      anthropic: { baseUrl: fake.url, apiKey: REAL_KEY },
+      quotas: { dailyTokensPerGroup: 100, dailyTokensByGroup: { beta: 0 } },
+    });
+    proxy = createCredentialProxy({
+      config,
+      store,
+      log: silentLogger(),
+      socketPath: join(dir, "proxy", "proxy.sock"),
+      now: () => now,
+    });
+    const alpha = proxy.issue("alpha");
+    // 49 tokens per call (42 in + 7 out): the third call starts at 98 < 100, the fourth is refused.
+    for (let i = 0; i < 3; i++) {
+      const res = await call(alpha);
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    store.usage.add("alpha", { inputTokens: 0, outputTokens: 0, cacheReadTokens: 10_000 }, now);
+    const refused = await call(alpha);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("x-should-retry")).toBe("false");
+    expect(Number(refused.headers.get("retry-after"))).toBe(3.5 * 3600);
+    const body = (await refused.json()) as { error: { type: string; message: string } };
+    expect(body.error.type).toBe("rate_limit_error");
+    expect(body.error.message).toBe(
+      "ngb: the daily token limit of group alpha (100 tokens) was reached (147 used today); it resets at 2026-03-02T00:00:00.000Z (in 3 h 30 min)",
+    );
+    expect(fake.requests).toHaveLength(3);
+    // Another group, and a group whose override is 0 (no limit), carry on.
+    expect((await call(proxy.issue("gamma"))).status).toBe(200);
+    store.usage.add("beta", { inputTokens: 1_000_000, outputTokens: 0 }, now);
+    expect((await call(proxy.issue("beta"))).status).toBe(200);
+    // count_tokens costs nothing and stays open.
+    const count = await fetch("http://localhost/v1/messages/count_tokens", {
+      unix: proxy.socketPath,
+      method: "POST",
+      headers: { "x-api-key": alpha, "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+    } as RequestInit);
+    expect(count.status).toBe(200);
+    // A new UTC day starts from zero.
+    now = Date.parse("2026-03-02T00:00:01Z");
+    expect((await call(alpha)).status).toBe(200);
   });
 
   test("unreachable upstream → 502 naming the upstream", async () => {

@@ -7,22 +7,35 @@
 import { randomToken } from "../util/crypto.ts";
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Config } from "../config/index.ts";
+import type { Config, Quotas } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import { errorMessage } from "../util/errors.ts";
+import {
+  createDailyLimit,
+  type DailyUsageRow,
+  FORWARDED_TEXT,
+  isForwarded,
+  overLimitMessage,
+} from "./limits.ts";
 import { type TokenUsage, usageTap } from "./usage.ts";
 
 export interface UsageSink {
-  usage: { add(groupFolder: string, u: TokenUsage): void };
+  usage: {
+    add(groupFolder: string, u: TokenUsage, now?: number): void;
+    /** Usage rows since a UTC day; needed only for daily token limits. */
+    list?(sinceDay: string): DailyUsageRow[];
+  };
 }
 
 export interface CredentialProxyOptions {
-  config: Pick<Config, "anthropic">;
+  /** `quotas` (optional) carries the per-group daily token limits. */
+  config: Pick<Config, "anthropic"> & { quotas?: Pick<Quotas, "dailyTokensPerGroup" | "dailyTokensByGroup"> };
   store: UsageSink;
   log: Logger;
   /** Usually `<dataDir>/proxy/proxy.sock`; the directory is what containers mount. */
   socketPath: string;
   fetch?: typeof fetch;
+  now?: () => number;
 }
 
 export interface CredentialProxy {
@@ -86,6 +99,13 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
   const tokens = new Map<string, string>();
   const base = config.anthropic.baseUrl.replace(/\/+$/, "");
   const upstreamHost = new URL(base).host;
+  const now = options.now ?? Date.now;
+  const quotas = config.quotas;
+  const overLimit = createDailyLimit({
+    limitFor: (g) => quotas?.dailyTokensByGroup?.[g] ?? quotas?.dailyTokensPerGroup ?? 0,
+    usageSince: (day) => store.usage.list?.(day) ?? [],
+    now,
+  });
 
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH)
     throw new ProxyStartError(
@@ -117,13 +137,31 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
       );
 
     const url = new URL(req.url);
-    // The key is only lent for the model API, not for anything else under the same host.
-    if (!url.pathname.startsWith("/v1/"))
+    // The key is lent for the two endpoints agents need, not for batches, files or anything else.
+    if (!isForwarded(req.method, url.pathname)) {
+      log.warn("request refused: endpoint not forwarded", { group, method: req.method, path: url.pathname });
       return apiError(
-        404,
-        "not_found_error",
-        `ngb credential proxy: only /v1/ paths are forwarded, not ${url.pathname}`,
+        403,
+        "permission_error",
+        `ngb credential proxy: ${req.method} ${url.pathname.slice(0, 200)} is not forwarded (only ${FORWARDED_TEXT})`,
       );
+    }
+    if (url.pathname === "/v1/messages") {
+      const over = overLimit(group);
+      if (over) {
+        log.warn("request refused: daily token limit reached", {
+          group,
+          rule: "quotas.dailyTokensPerGroup",
+          limit: over.limit,
+          used: over.used,
+        });
+        const res = apiError(429, "rate_limit_error", overLimitMessage(over, now()));
+        // Retrying cannot help before the reset: tell the Anthropic SDK not to.
+        res.headers.set("x-should-retry", "false");
+        res.headers.set("retry-after", String(Math.ceil((over.resetsAt - now()) / 1000)));
+        return res;
+      }
+    }
     const headers = new Headers();
     req.headers.forEach((value, key) => {
       if (!HOP_BY_HOP.has(key.toLowerCase())) headers.set(key, value);
@@ -177,7 +215,7 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
     const type = upstream.headers.get("content-type") ?? "";
     const tap = usageTap(type.includes("text/event-stream") ? "sse" : "json", (u) => {
       try {
-        store.usage.add(group, u);
+        store.usage.add(group, u, now());
       } catch (err) {
         log.warn("usage not recorded", { group, error: errorMessage(err) });
       }

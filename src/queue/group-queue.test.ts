@@ -267,7 +267,13 @@ describe("group queue", () => {
 
   test("a job failing for an outside reason waits without using retries; wake() runs it at once", async () => {
     const t = manualTimers();
-    const q = createGroupQueue({ maxConcurrent: 1, maxRetries: 1, retryBaseMs: 100, timers: t.timers, random: () => 0.5 });
+    const q = createGroupQueue({
+      maxConcurrent: 1,
+      maxRetries: 1,
+      retryBaseMs: 100,
+      timers: t.timers,
+      random: () => 0.5,
+    });
     let runs = 0;
     let gaveUp = false;
     q.enqueue("g", {

@@ -15,6 +15,7 @@ import { createApp } from "../web/app.ts";
 import { assertSafeBind, dashboardHint, ensureWebToken } from "../web/token.ts";
 import { websocket } from "../web/ws.ts";
 import { UserError } from "../util/errors.ts";
+import { ensurePrivateDir } from "../util/private-fs.ts";
 import { instanceIdOf } from "./instance.ts";
 import { acquirePidLock } from "./pid-lock.ts";
 
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   runner?: AgentRunner;
   /** Channels added to the configured ones (tests). */
   extraChannels?: Channel[];
+  /** The config file in effect, kept out of extra mounts (see mounts' ngbPrivatePaths). */
+  configFile?: string;
 }
 
 export async function startRuntime({
@@ -39,9 +42,13 @@ export async function startRuntime({
   log,
   runner: injectedRunner,
   extraChannels = [],
+  configFile,
 }: RuntimeOptions): Promise<Runtime> {
   const started = performance.now();
-  for (const dir of [config.dataDir, config.groupsDir, config.storeDir]) mkdirSync(dir, { recursive: true });
+  mkdirSync(config.groupsDir, { recursive: true });
+  // data/ (web token, proxy, IPC, sessions) and store/ (database, channel logins) are ours alone.
+  const tightened = [config.dataDir, config.storeDir].filter((dir) => ensurePrivateDir(dir));
+  if (tightened.length) log.warn("private directories were open to others; set to 0700", { dirs: tightened });
   const releaseLock = acquirePidLock(config.dataDir);
   const stops: (() => Promise<void> | void)[] = [releaseLock];
   let ready = false;
@@ -60,6 +67,7 @@ export async function startRuntime({
     if (!runner) {
       const { createCredentialProxy } = await import("../proxy/index.ts");
       const { createDockerRunner } = await import("../container/index.ts");
+      const { ngbPrivatePaths } = await import("../mounts/index.ts");
       const proxy = createCredentialProxy({
         config,
         store,
@@ -73,6 +81,7 @@ export async function startRuntime({
         paths: { groupsDir: config.groupsDir, dataDir: config.dataDir },
         proxy,
         instanceId: instanceIdOf(config),
+        privatePaths: ngbPrivatePaths(config, { configFile, cwd: process.cwd() }),
       });
     }
     const agentRunner = runner;
@@ -106,7 +115,12 @@ export async function startRuntime({
 
     const { createOrchestrator, registerGroup } = await import("../orchestrator/index.ts");
     const { createTaskService, createScheduler } = await import("../scheduler/index.ts");
-    const taskService = createTaskService({ store, events, defaultTimezone: config.timezone });
+    const taskService = createTaskService({
+      store,
+      events,
+      defaultTimezone: config.timezone,
+      quotas: config.quotas,
+    });
     const { createIpcHandler } = await import("../ipc/index.ts");
     // The orchestrator and the IPC handler need each other (IPC send_message delivers through
     // the orchestrator's outbox): the handler reaches delivery through this late binding.
@@ -151,6 +165,8 @@ export async function startRuntime({
       log,
       token: webToken.token,
       maxBodyBytes: config.web.maxBodyBytes,
+      sessions: { idleMs: config.web.sessionIdleMs, maxAgeMs: config.web.sessionMaxAgeMs },
+      allowHostNetwork: config.container.allowHostNetwork,
       ready: () => ready,
       registerGroup: (g) => registerGroup(groupDeps, g),
       runtime: {

@@ -36,3 +36,17 @@ export class TaskStateError extends UserError {
     super(message);
   }
 }
+
+/** A group asked for more than its quota allows (tasks, prompt size, frequency). */
+export class TaskQuotaError extends UserError {
+  override name = "TaskQuotaError";
+  constructor(
+    readonly groupFolder: string,
+    /** The quota's config key under `quotas.` (maxTasksPerGroup, maxPromptChars, minIntervalMs). */
+    readonly rule: string,
+    readonly limit: number,
+    message: string,
+  ) {
+    super(`group ${groupFolder}: ${message} (quotas.${rule} = ${limit})`);
+  }
+}

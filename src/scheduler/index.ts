@@ -1,6 +1,12 @@
 /** Scheduled tasks: schedules, the task service (CLI, REST, IPC) and the timer-driven scheduler. */
 export { type Clock, systemClock, systemTimers, type Timers } from "./clock.ts";
-export { ScheduleError, TaskForbiddenError, TaskNotFoundError, TaskStateError } from "./errors.ts";
+export {
+  ScheduleError,
+  TaskForbiddenError,
+  TaskNotFoundError,
+  TaskQuotaError,
+  TaskStateError,
+} from "./errors.ts";
 export {
   checkPrompt,
   checkTimezone,
@@ -28,11 +34,15 @@ export {
   type SchedulerOptions,
 } from "./scheduler.ts";
 export {
+  type AgentTaskList,
   createTaskService,
+  DEFAULT_TASK_QUOTAS,
   describeStored,
   newTaskId,
+  shortestGap,
   type TaskActor,
   TaskInput,
+  type TaskQuotas,
   type TaskService,
   type TaskServiceOptions,
   type TaskSnapshotEntry,

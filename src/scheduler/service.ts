@@ -9,14 +9,22 @@ import * as v from "valibot";
 import type { EventBus } from "../events/index.ts";
 import type { ScheduledTask, Store, TaskRunLog } from "../store/index.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { ScheduleError, TaskForbiddenError, TaskNotFoundError, TaskStateError } from "./errors.ts";
+import {
+  ScheduleError,
+  TaskForbiddenError,
+  TaskNotFoundError,
+  TaskQuotaError,
+  TaskStateError,
+} from "./errors.ts";
 import {
   checkPrompt,
   checkTimezone,
   describeSchedule,
+  formatDuration,
   hostTimezone,
   nextSlot,
   parseSchedule,
+  type Schedule,
   storedSchedule,
   toStored,
 } from "./schedule.ts";
@@ -69,12 +77,42 @@ export interface TaskSnapshotEntry {
   lastError: string | null;
 }
 
+/** What a non-main group may ask for (config `quotas`); see DEFAULT_TASK_QUOTAS. */
+export interface TaskQuotas {
+  maxTasksPerGroup: number;
+  maxPromptChars: number;
+  minIntervalMs: number;
+  listTasksMax: number;
+  listTasksPromptChars: number;
+}
+
+export const DEFAULT_TASK_QUOTAS: TaskQuotas = {
+  maxTasksPerGroup: 50,
+  maxPromptChars: 4_000,
+  minIntervalMs: 5 * 60_000,
+  listTasksMax: 100,
+  listTasksPromptChars: 500,
+};
+
+/** Runs of a cron schedule looked at to find its shortest gap. */
+const CRON_GAP_SAMPLES = 48;
+
 export interface TaskServiceOptions {
   store: Pick<Store, "tasks" | "groups">;
   clock?: Clock;
   events?: EventBus;
   /** IANA zone for tasks that name none (config.timezone); default the host's. */
   defaultTimezone?: string;
+  /** Quotas for non-main groups (config `quotas`); defaults apply to what is not given. */
+  quotas?: Partial<TaskQuotas>;
+}
+
+/** The agent's list_tasks answer: bounded in count and prompt size. */
+export interface AgentTaskList {
+  tasks: TaskSnapshotEntry[];
+  /** Tasks the agent may see in all (more than `tasks.length` when cut). */
+  total: number;
+  truncated: boolean;
 }
 
 export type TaskService = ReturnType<typeof createTaskService>;
@@ -98,6 +136,66 @@ export function createTaskService(options: TaskServiceOptions) {
   };
 
   const changed = (t: ScheduledTask) => events?.emit("task.changed", { taskId: t.id, status: t.status });
+  const quotas: TaskQuotas = { ...DEFAULT_TASK_QUOTAS, ...definedOnly(options.quotas ?? {}) };
+
+  /** A non-main group's task must fit its quotas; the main (admin) group is not limited. */
+  function checkQuotas(
+    group: { folder: string; isMain: boolean },
+    prompt: string,
+    schedule: Schedule,
+    now: number,
+  ) {
+    if (group.isMain) return;
+    const g = group.folder;
+    if (prompt.length > quotas.maxPromptChars)
+      throw new TaskQuotaError(
+        g,
+        "maxPromptChars",
+        quotas.maxPromptChars,
+        `task prompt is ${prompt.length} characters, over the limit of ${quotas.maxPromptChars}`,
+      );
+    const gap = shortestGap(schedule, now);
+    if (gap !== null && gap < quotas.minIntervalMs)
+      throw new TaskQuotaError(
+        g,
+        "minIntervalMs",
+        quotas.minIntervalMs,
+        `${describeSchedule(schedule)} runs every ${formatDuration(gap)}, more often than every ${formatDuration(quotas.minIntervalMs)}`,
+      );
+    const live = store.tasks.list(g).filter((t) => t.status === "active" || t.status === "paused").length;
+    if (live >= quotas.maxTasksPerGroup)
+      throw new TaskQuotaError(
+        g,
+        "maxTasksPerGroup",
+        quotas.maxTasksPerGroup,
+        `already has ${live} active or paused tasks, the limit is ${quotas.maxTasksPerGroup}; cancel one first`,
+      );
+  }
+
+  function snapshot(groupFolder: string, isMain: boolean): AgentTaskList {
+    const all = (isMain ? store.tasks.list() : store.tasks.list(groupFolder)).filter(
+      (t) => t.status === "active" || t.status === "paused",
+    );
+    const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
+    const tasks = all.slice(0, quotas.listTasksMax).map((t) => ({
+      id: t.id,
+      groupFolder: t.groupFolder,
+      chatJid: t.chatJid,
+      prompt: cut(t.prompt, quotas.listTasksPromptChars),
+      scheduleType: t.scheduleType,
+      scheduleValue: t.scheduleValue,
+      timezone: t.timezone,
+      schedule: describeStored(t),
+      contextMode: t.contextMode,
+      catchUp: t.catchUp,
+      status: t.status,
+      nextRun: iso(t.nextRun),
+      lastRun: iso(t.lastRun),
+      lastResult: t.lastResult === null ? null : cut(t.lastResult, quotas.listTasksPromptChars),
+      lastError: t.lastError === null ? null : cut(t.lastError, quotas.listTasksPromptChars),
+    }));
+    return { tasks, total: all.length, truncated: all.length > tasks.length };
+  }
 
   function visible(id: string, actor: TaskActor): ScheduledTask {
     const task = typeof id === "string" ? store.tasks.get(id) : null;
@@ -142,6 +240,7 @@ export function createTaskService(options: TaskServiceOptions) {
       const nextRun = nextSlot(schedule, now);
       if (nextRun === null)
         throw new ScheduleError(schedule.type, `${describeSchedule(schedule)} never fires`);
+      checkQuotas(group, prompt, schedule, now);
 
       const task = store.tasks.insert({
         id: newTaskId(),
@@ -219,30 +318,43 @@ export function createTaskService(options: TaskServiceOptions) {
       return store.tasks.runs(id, Math.max(1, Math.min(limit, 1_000)));
     },
 
-    /** The tasks a group's agent may see, shaped for `current_tasks.json`. */
+    /** The tasks a group's agent may see, shaped for `current_tasks.json` (bounded, see listForAgent). */
     snapshot(groupFolder: string, isMain: boolean): TaskSnapshotEntry[] {
-      const tasks = isMain ? store.tasks.list() : store.tasks.list(groupFolder);
-      return tasks
-        .filter((t) => t.status === "active" || t.status === "paused")
-        .map((t) => ({
-          id: t.id,
-          groupFolder: t.groupFolder,
-          chatJid: t.chatJid,
-          prompt: t.prompt,
-          scheduleType: t.scheduleType,
-          scheduleValue: t.scheduleValue,
-          timezone: t.timezone,
-          schedule: describeStored(t),
-          contextMode: t.contextMode,
-          catchUp: t.catchUp,
-          status: t.status,
-          nextRun: iso(t.nextRun),
-          lastRun: iso(t.lastRun),
-          lastResult: t.lastResult === null ? null : t.lastResult.slice(0, 500),
-          lastError: t.lastError,
-        }));
+      return snapshot(groupFolder, isMain).tasks;
+    },
+
+    /**
+     * The answer to an agent's list_tasks: at most `quotas.listTasksMax` tasks, prompts and
+     * results cut to `quotas.listTasksPromptChars`, with the total so the agent knows it was cut.
+     */
+    listForAgent(groupFolder: string, isMain: boolean): AgentTaskList {
+      return snapshot(groupFolder, isMain);
+    },
+
+    /** The quotas in effect. */
+    quotas(): TaskQuotas {
+      return { ...quotas };
     },
   };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The shortest gap between runs of a repeating schedule, or null for a once-task. */
+export function shortestGap(schedule: Schedule, now: number): number | null {
+  if (schedule.type === "once") return null;
+  if (schedule.type === "interval") return schedule.ms;
+  let gap: number | null = null;
+  let prev = nextSlot(schedule, now);
+  for (let i = 1; i < CRON_GAP_SAMPLES && prev !== null; i++) {
+    const next = nextSlot(schedule, prev);
+    if (next === null) break;
+    gap = gap === null ? next - prev : Math.min(gap, next - prev);
+    prev = next;
+  }
+  return gap;
 }
 
 /** `describeSchedule` of a stored task, tolerant of a schedule that no longer parses. */

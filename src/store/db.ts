@@ -1,11 +1,13 @@
 /**
  * Opens the SQLite database (bun:sqlite): WAL, busy_timeout, foreign keys, migrations applied on
- * open. Failures become `StoreError`s with one clear line; nothing existing is overwritten.
+ * open. Failures become `StoreError`s with one clear line; nothing existing is overwritten. The
+ * database, its WAL and shared-memory files are 0600 in a 0700 directory.
  */
 import { Database } from "bun:sqlite";
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../util/errors.ts";
+import { ensurePrivateDir, ensurePrivateFile, PRIVATE_FILE_MODE, tighten } from "../util/private-fs.ts";
 import { LATEST_VERSION, MIGRATIONS } from "./migrations.ts";
 
 export class StoreError extends UserError {
@@ -37,7 +39,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database 
   if (file !== ":memory:") {
     const dir = dirname(file);
     try {
-      mkdirSync(dir, { recursive: true });
+      if (options.readonly) mkdirSync(dir, { recursive: true });
+      else ensurePrivateDir(dir);
       accessSync(dir, constants.W_OK);
     } catch (err) {
       throw new StoreError(
@@ -50,6 +53,13 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database 
       } catch {
         throw new StoreError(`database ${file} is not readable and writable by this user`);
       }
+    }
+    if (!options.readonly) {
+      // SQLite gives -wal and -shm the database file's mode: create it 0600 first, and tighten
+      // what an older install left world-readable.
+      ensurePrivateFile(file);
+      for (const extra of [`${file}-wal`, `${file}-shm`, `${file}-journal`])
+        tighten(extra, PRIVATE_FILE_MODE);
     }
   }
   let db: Database;

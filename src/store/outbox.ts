@@ -109,12 +109,22 @@ export function createOutboxRepo(db: Database) {
   const nextDue = db.query<{ t: number | null }, []>(
     "SELECT min(next_attempt_at) AS t FROM outbox WHERE status = 'pending'",
   );
-  const recent = db.query<Row, [string, number]>("SELECT * FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?");
+  const recent = db.query<Row, [string, number]>(
+    "SELECT * FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?",
+  );
 
   return {
     /** Record a reply to send; a key seen before returns the earlier row unchanged (`created: false`). */
     add(r: NewReply, now = Date.now()): { row: OutboxRow; created: boolean } {
-      const created = insert.get(r.key, r.chatJid, r.text, r.threadId ?? null, r.replyToId ?? null, r.source, now);
+      const created = insert.get(
+        r.key,
+        r.chatJid,
+        r.text,
+        r.threadId ?? null,
+        r.replyToId ?? null,
+        r.source,
+        now,
+      );
       if (created) return { row: toRow(created), created: true };
       return { row: toRow(byKey.get(r.key)!), created: false };
     },

@@ -146,14 +146,30 @@ describe("store", () => {
 
   test("outbox rows are keyed by the reply's identity; usage is counted per group per day", () => {
     const { store } = tempStore();
-    const first = store.outbox.add({ key: "reply:web:default:m5-5", chatJid: "web:default", text: "hi", source: "agent" });
+    const first = store.outbox.add({
+      key: "reply:web:default:m5-5",
+      chatJid: "web:default",
+      text: "hi",
+      source: "agent",
+    });
     expect(first).toMatchObject({ created: true, row: { status: "pending", chunksDone: 0 } });
     store.outbox.markSending(first.row.id);
     store.outbox.chunksDone(first.row.id, 2);
     store.outbox.markSent(first.row.id);
-    const again = store.outbox.add({ key: "reply:web:default:m5-5", chatJid: "web:default", text: "other", source: "agent" });
+    const again = store.outbox.add({
+      key: "reply:web:default:m5-5",
+      chatJid: "web:default",
+      text: "other",
+      source: "agent",
+    });
     expect(again.created).toBe(false);
-    expect(again.row).toMatchObject({ id: first.row.id, status: "sent", text: "hi", chunksDone: 2, attempts: 1 });
+    expect(again.row).toMatchObject({
+      id: first.row.id,
+      status: "sent",
+      text: "hi",
+      chunksDone: 2,
+      attempts: 1,
+    });
     store.usage.add("main", { inputTokens: 10, outputTokens: 5 }, Date.UTC(2026, 0, 1));
     store.usage.add("main", { inputTokens: 1, outputTokens: 1 }, Date.UTC(2026, 0, 1));
     expect(store.usage.list()).toEqual([
@@ -259,14 +275,27 @@ describe("store", () => {
   test("a turn's commit marks its messages answered and saves its reply in one transaction", () => {
     const { store } = tempStore();
     const ins = (id: string, extra: object = {}) =>
-      store.messages.insert({ id, chatJid: "c", sender: "u", senderName: "U", content: id, timestamp: 1, ...extra })!;
+      store.messages.insert({
+        id,
+        chatJid: "c",
+        sender: "u",
+        senderName: "U",
+        content: id,
+        timestamp: 1,
+        ...extra,
+      })!;
     const a = ins("a");
     const b = ins("b", { threadId: "T" });
     const c = ins("c");
     ins("bot", { isFromMe: true, isBot: true });
     expect(store.turns.pending("c", 10).map((m) => m.id)).toEqual(["a", "b", "c"]);
     // Answer a and c first (thread order): b stays open, the cursor stops before it.
-    store.turns.commit({ chatJid: "c", seqs: [a, c], replies: [{ key: "k1", chatJid: "c", text: "r", source: "agent" }], window: 10 });
+    store.turns.commit({
+      chatJid: "c",
+      seqs: [a, c],
+      replies: [{ key: "k1", chatJid: "c", text: "r", source: "agent" }],
+      window: 10,
+    });
     expect(store.turns.pending("c", 10).map((m) => m.id)).toEqual(["b"]);
     expect(store.turns.cursor("c")).toBe(a);
     expect(store.outbox.byKey("k1")).toMatchObject({ status: "pending", text: "r" });
@@ -275,16 +304,26 @@ describe("store", () => {
     expect(store.turns.cursor("c")).toBe(store.messages.latestSeq("c"));
     // A failing reply insert rolls the whole turn back: nothing marked answered.
     const d = ins("d");
-    store.db.run("CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    store.db.run(
+      "CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    );
     expect(() =>
-      store.turns.commit({ chatJid: "c", seqs: [d], replies: [{ key: "k2", chatJid: "c", text: "x", source: "agent" }], window: 10 }),
+      store.turns.commit({
+        chatJid: "c",
+        seqs: [d],
+        replies: [{ key: "k2", chatJid: "c", text: "x", source: "agent" }],
+        window: 10,
+      }),
     ).toThrow(/disk full/);
     expect(store.turns.pending("c", 10).map((m) => m.seq)).toEqual([d]);
   });
 
   test("a dropped message is stored but never open for the agent", () => {
     const { store } = tempStore();
-    store.turns.insertDropped({ id: "x", chatJid: "c", sender: "u", senderName: "U", content: "spam", timestamp: 1 }, "allowlist: not allowed");
+    store.turns.insertDropped(
+      { id: "x", chatJid: "c", sender: "u", senderName: "U", content: "spam", timestamp: 1 },
+      "allowlist: not allowed",
+    );
     expect(store.messages.since("c", 0)).toHaveLength(1);
     expect(store.turns.pending("c", 10)).toEqual([]);
   });
@@ -307,5 +346,4 @@ describe("store", () => {
     expect(store.outbox.byKey("a:2:0")).toMatchObject({ status: "unknown" });
     expect(store.outbox.due(Number.MAX_SAFE_INTEGER)).toEqual([]);
   });
-
 });

@@ -46,7 +46,9 @@ export function createTurnRepo(
   const nthNewestOpen = db.query<{ seq: number }, [string, number, number]>(
     `SELECT seq FROM messages WHERE chat_jid = ? AND seq > ? AND ${VISIBLE} ORDER BY seq DESC LIMIT 1 OFFSET ?`,
   );
-  const latest = db.query<{ m: number | null }, [string]>("SELECT max(seq) AS m FROM messages WHERE chat_jid = ?");
+  const latest = db.query<{ m: number | null }, [string]>(
+    "SELECT max(seq) AS m FROM messages WHERE chat_jid = ?",
+  );
   const handle = db.query<unknown, [number, number, string]>(
     "UPDATE messages SET handled_at = ? WHERE seq = ? AND chat_jid = ? AND handled_at IS NULL",
   );

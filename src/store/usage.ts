@@ -53,7 +53,14 @@ export function createUsageRepo(db: Database) {
 
   return {
     add(groupFolder: string, u: TokenCounts, now = Date.now()): void {
-      add.run(groupFolder, dayOf(now), u.inputTokens, u.outputTokens, u.cacheReadTokens ?? 0, u.cacheWriteTokens ?? 0);
+      add.run(
+        groupFolder,
+        dayOf(now),
+        u.inputTokens,
+        u.outputTokens,
+        u.cacheReadTokens ?? 0,
+        u.cacheWriteTokens ?? 0,
+      );
     },
     /** Usage per group per day since `sinceDay` (YYYY-MM-DD). */
     list(sinceDay = "0000-00-00"): UsageRow[] {

@@ -40,6 +40,8 @@ export function createApp(deps: WebDeps): WebApp {
     now: deps.now,
     maxFailures: deps.authLimit?.maxFailures,
     windowMs: deps.authLimit?.windowMs,
+    sessionIdleMs: deps.sessions?.idleMs,
+    sessionMaxAgeMs: deps.sessions?.maxAgeMs,
   });
 
   app.use(

@@ -1,15 +1,24 @@
 /**
  * Authentication for everything but health and the login page: a bearer token for scripts
- * (`Authorization: Bearer <token>`), or an HttpOnly SameSite=Strict session cookie set by the
- * login form for the dashboard. Comparisons are constant-time; repeated failures from one client
- * address are rate-limited (429 + Retry-After). The token is never logged or echoed.
+ * (`Authorization: Bearer <token>`), or a server-side session for the dashboard (a random id in
+ * an HttpOnly, SameSite=Strict, host-only cookie; see sessions.ts). The token is checked first
+ * and in constant time, so a valid token always gets in; wrong ones are throttled per address
+ * (login-limit.ts). A request authenticated by the cookie must also come from our own origin
+ * when it changes state or opens a WebSocket (origin.ts): SameSite does not separate two ports
+ * of one host. The token is never logged or echoed.
  */
-import { hmacSha256, safeEqual } from "../util/crypto.ts";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Logger } from "../log/index.ts";
+import { safeEqual } from "../util/crypto.ts";
+import { createLoginLimit, type LoginLimit } from "./login-limit.ts";
+import { originRefusal } from "./origin.ts";
+import { createSessionStore, type SessionStore } from "./sessions.ts";
 
+/** Cookie name over plain http (a `__Host-` cookie requires Secure). */
 export const SESSION_COOKIE = "ngb_session";
+/** Cookie name over https: the prefix makes browsers refuse a Domain attribute or another Path. */
+export const SECURE_SESSION_COOKIE = "__Host-ngb_session";
 
 export interface AuthOptions {
   token: string;
@@ -17,6 +26,9 @@ export interface AuthOptions {
   /** Failures from one address allowed within `windowMs` before it gets 429. */
   maxFailures?: number;
   windowMs?: number;
+  /** Session lifetimes (see sessions.ts for the defaults). */
+  sessionIdleMs?: number;
+  sessionMaxAgeMs?: number;
   now?: () => number;
   /** Paths served without a token (exact match). */
   publicPaths?: string[];
@@ -27,14 +39,16 @@ export interface Auth {
   middleware: MiddlewareHandler;
   /** Constant-time check of a presented token. */
   check(presented: string | undefined | null): boolean;
-  /** The cookie value that proves a login (derived from the token; not the token itself). */
-  sessionValue: string;
-  /** Record a failed attempt; returns seconds to wait when the address is now blocked. */
+  limit: LoginLimit;
+  sessions: SessionStore;
+  /** Start a session and set its cookie. */
+  login(c: Context): void;
+  /** End the request's session (if any) and clear the cookie. */
+  logout(c: Context): void;
+  /** Count a wrong token from `ip` (logged once when the address becomes throttled); seconds to wait or null. */
   fail(ip: string): number | null;
-  /** Seconds the address must still wait, or null when it may try. */
-  blocked(ip: string): number | null;
-  setSession(c: Context): void;
-  clearSession(c: Context): void;
+  /** A 429 answer for an address that failed too often. */
+  tooMany(c: Context, waitSec: number): Response;
 }
 
 const DEFAULT_PUBLIC = ["/healthz", "/readyz", "/login", "/logout", "/favicon.ico"];
@@ -53,12 +67,10 @@ export function clientIp(c: Context): string {
   return "local";
 }
 
-function sameOrigin(origin: string, url: string): boolean {
-  try {
-    return new URL(origin).host === new URL(url).host;
-  } catch {
-    return false;
-  }
+function isHttps(c: Context): boolean {
+  if (new URL(c.req.url).protocol === "https:") return true;
+  // Behind a TLS-terminating proxy. A forged header only changes this client's own cookie flags.
+  return (c.req.header("x-forwarded-proto") ?? "").split(",")[0]?.trim().toLowerCase() === "https";
 }
 
 function wantsHtml(c: Context): boolean {
@@ -69,63 +81,42 @@ function wantsHtml(c: Context): boolean {
 }
 
 export function createAuth(opts: AuthOptions): Auth {
-  const maxFailures = opts.maxFailures ?? 10;
-  const windowMs = opts.windowMs ?? 5 * 60_000;
-  const now = opts.now ?? Date.now;
   const publicPaths = new Set(opts.publicPaths ?? DEFAULT_PUBLIC);
-  const sessionValue = hmacSha256(opts.token, "ngb-dashboard-session-v1").toString("base64url");
-  const failures = new Map<string, { count: number; since: number }>();
+  const limit = createLoginLimit({ maxFailures: opts.maxFailures, windowMs: opts.windowMs, now: opts.now });
+  const sessions = createSessionStore({
+    idleMs: opts.sessionIdleMs,
+    maxAgeMs: opts.sessionMaxAgeMs,
+    now: opts.now,
+  });
   const log = opts.log?.withTag("web");
 
   const check = (presented: string | undefined | null) =>
     typeof presented === "string" && presented.length > 0 && safeEqual(presented, opts.token);
 
-  function prune(t: number) {
-    if (failures.size < 1000) return;
-    for (const [ip, f] of failures) if (t - f.since >= windowMs) failures.delete(ip);
-    // Many addresses failing at once: forget the oldest rather than grow without bound.
-    for (const ip of failures.keys()) {
-      if (failures.size < 10_000) break;
-      failures.delete(ip);
-    }
+  const sessionCookie = (c: Context) => getCookie(c, SECURE_SESSION_COOKIE) ?? getCookie(c, SESSION_COOKIE);
+
+  function clearCookies(c: Context) {
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    if (isHttps(c)) deleteCookie(c, SECURE_SESSION_COOKIE, { path: "/", secure: true });
   }
 
-  function blocked(ip: string): number | null {
-    const f = failures.get(ip);
-    if (!f) return null;
-    const t = now();
-    if (t - f.since >= windowMs) {
-      failures.delete(ip);
-      return null;
-    }
-    if (f.count < maxFailures) return null;
-    return Math.max(1, Math.ceil((f.since + windowMs - t) / 1000));
-  }
-
-  function fail(ip: string): number | null {
-    const t = now();
-    prune(t);
-    const f = failures.get(ip);
-    if (!f || t - f.since >= windowMs) failures.set(ip, { count: 1, since: t });
-    else f.count++;
-    const wait = blocked(ip);
-    if (wait !== null && failures.get(ip)?.count === maxFailures)
-      log?.warn("too many failed logins; address blocked", { ip, retryAfterSec: wait });
-    return wait;
-  }
-
-  function setSession(c: Context) {
-    setCookie(c, SESSION_COOKIE, sessionValue, {
+  function login(c: Context) {
+    const id = sessions.create();
+    const secure = isHttps(c);
+    // Host-only (no Domain), Path=/, HttpOnly, SameSite=Strict; Secure and the __Host- prefix on https.
+    setCookie(c, secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE, id, {
       httpOnly: true,
       sameSite: "Strict",
-      secure: new URL(c.req.url).protocol === "https:",
+      secure,
       path: "/",
-      maxAge: 30 * 24 * 3600,
+      maxAge: sessions.maxAgeSec,
     });
   }
 
-  function clearSession(c: Context) {
-    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+  function logout(c: Context) {
+    const id = sessionCookie(c);
+    if (id) sessions.revoke(id);
+    clearCookies(c);
   }
 
   const tooMany = (c: Context, wait: number) => {
@@ -133,55 +124,75 @@ export function createAuth(opts: AuthOptions): Auth {
     return c.json({ error: "rate_limited", message: `too many failed attempts; retry in ${wait} s` }, 429);
   };
 
+  const fail = (ip: string) => {
+    const before = limit.blocked(ip);
+    const wait = limit.fail(ip);
+    if (wait !== null && before === null)
+      log?.warn("too many failed logins; address throttled", { ip, retryAfterSec: wait });
+    return wait;
+  };
+
+  const refuseToken = (c: Context, ip: string) => {
+    const wait = fail(ip);
+    if (wait !== null) return tooMany(c, wait);
+    c.header("WWW-Authenticate", 'Bearer realm="ngb"');
+    return c.json({ error: "unauthorized", message: "invalid token" }, 401);
+  };
+
   const middleware: MiddlewareHandler = async (c, next) => {
     if (publicPaths.has(c.req.path)) return next();
     const ip = clientIp(c);
     const header = c.req.header("authorization");
-    const cookie = getCookie(c, SESSION_COOKIE);
+
+    // Scripts: the bearer token alone. No cookie involved, so no Origin rule.
+    if (header !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (m && check(m[1])) {
+        limit.reset(ip);
+        return next();
+      }
+      return refuseToken(c, ip);
+    }
+
     // `?token=` on a page load: log in, then drop the token from the address bar.
     const queryToken =
       c.req.method === "GET" && !c.req.path.startsWith("/api/") ? c.req.query("token") : undefined;
-    const presented = header !== undefined || cookie !== undefined || queryToken !== undefined;
-
-    const wait = blocked(ip);
-    if (wait !== null) return tooMany(c, wait);
-
-    if (header !== undefined) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (m && check(m[1])) return next();
-    } else if (queryToken !== undefined) {
-      if (check(queryToken)) {
-        setSession(c);
-        const url = new URL(c.req.url);
-        url.searchParams.delete("token");
-        return c.redirect(`${url.pathname}${url.search}`, 303);
-      }
-    } else if (cookie !== undefined && safeEqual(cookie, sessionValue)) {
-      // A cookie-authenticated write must come from our own pages (belt and braces over SameSite).
-      if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-        const origin = c.req.header("origin");
-        if (origin && !sameOrigin(origin, c.req.url))
-          return c.json({ error: "forbidden", message: "cross-origin request refused" }, 403);
-      }
-      return next();
+    if (queryToken !== undefined) {
+      if (!check(queryToken)) return refuseToken(c, ip);
+      limit.reset(ip);
+      login(c);
+      const url = new URL(c.req.url);
+      url.searchParams.delete("token");
+      return c.redirect(`${url.pathname}${url.search}`, 303);
     }
 
-    if (presented) {
-      const w = fail(ip);
-      if (w !== null) return tooMany(c, w);
+    const id = sessionCookie(c);
+    if (id !== undefined) {
+      if (sessions.touch(id)) {
+        const refusal = originRefusal(c.req.raw);
+        if (refusal) {
+          log?.warn("cookie request refused", { method: c.req.method, path: c.req.path, reason: refusal });
+          return c.json({ error: "forbidden", message: `cross-origin request refused: ${refusal}` }, 403);
+        }
+        return next();
+      }
+      // An expired or revoked session is not a guess at the token: no throttling, just log in again.
+      clearCookies(c);
     }
+
     if (wantsHtml(c)) return c.redirect("/login", 303);
     c.header("WWW-Authenticate", 'Bearer realm="ngb"');
     return c.json(
       {
         error: "unauthorized",
-        message: presented
-          ? "invalid token"
-          : "missing token: send Authorization: Bearer <token> (see web.token / <dataDir>/web-token)",
+        message:
+          id !== undefined
+            ? "session expired or logged out: log in again"
+            : "missing token: send Authorization: Bearer <token> (see web.token / <dataDir>/web-token)",
       },
       401,
     );
   };
 
-  return { middleware, check, sessionValue, fail, blocked, setSession, clearSession };
+  return { middleware, check, limit, sessions, login, logout, fail, tooMany };
 }

@@ -46,6 +46,7 @@ export const ERROR_STATUS: Record<string, [number, string]> = {
   TaskNotFoundError: [404, "not_found"],
   ForbiddenError: [403, "forbidden"],
   TaskForbiddenError: [403, "forbidden"],
+  TaskQuotaError: [403, "quota_exceeded"],
   AuthorizationError: [403, "forbidden"],
   ConflictError: [409, "conflict"],
   GroupExistsError: [409, "conflict"],

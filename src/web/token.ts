@@ -5,19 +5,11 @@
  * non-loopback address without an explicitly configured token.
  */
 import { randomToken } from "../util/crypto.ts";
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Logger } from "../log/index.ts";
 import { UserError } from "../util/errors.ts";
+import { ensurePrivateDir } from "../util/private-fs.ts";
 
 export interface WebTokenConfig {
   dataDir: string;
@@ -60,7 +52,7 @@ export function ensureWebToken(config: WebTokenConfig, log?: Logger): WebToken {
     if (token.length >= MIN_TOKEN_LENGTH) return { token, file, generated: false };
     log?.withTag("web").warn("web token file is empty or too short; generating a new token", { file });
   }
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   const token = randomToken(32);
   // Create with 0600 from the first byte (no window where the file is world-readable).
   const fd = openSync(file, "w", 0o600);

@@ -51,6 +51,10 @@ export interface WebDeps {
   registerGroup?: (g: Omit<RegisteredGroup, "addedAt">) => RegisteredGroup;
   /** Failed auth attempts per address before 429, and the window. */
   authLimit?: { maxFailures?: number; windowMs?: number };
+  /** Dashboard session lifetimes (config web.sessionIdleMs / web.sessionMaxAgeMs). */
+  sessions?: { idleMs?: number; maxAgeMs?: number };
+  /** config.container.allowHostNetwork: a group may then ask for `network: "host"`. */
+  allowHostNetwork?: boolean;
   now?: () => number;
   /** Extra routes (the web channel's /api/webchat/*) mounted behind auth. */
   mount?: (app: Hono) => void;

@@ -19,7 +19,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { type FakeAnthropic, lastUserText, scripts, startFakeAnthropic, toolResults, toolResultText } from "../fakes/anthropic.ts";
+import {
+  type FakeAnthropic,
+  lastUserText,
+  scripts,
+  startFakeAnthropic,
+  toolResults,
+  toolResultText,
+} from "../fakes/anthropic.ts";
 import { agentImageAvailable } from "../support/engine.ts";
 import type { ServeHandle } from "../support/ngb.ts";
 import { chooseBinary, openWebChat, serveEnv, startServe, TOKEN, type WebChat } from "./serve-rig.ts";
@@ -54,7 +61,12 @@ const bash: Parameters<typeof startFakeAnthropic>[0] = {
     const m = /run: ([\s\S]+?)<\/message>/.exec(prompt);
     if (!m) return scripts.text("ok")(req, index);
     if (toolResults(req).length > 0) return { text: `OUTPUT<<${toolResultText(toolResults(req)[0]!)}>>` };
-    const command = m[1]!.replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'");
+    const command = m[1]!
+      .replace(/&amp;/g, "&")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'");
     return { toolUses: [{ name: "Bash", input: { command, description: "attack" } }] };
   },
 };
@@ -68,8 +80,14 @@ describe.skipIf(!READY)("an evil agent cannot cross the container boundary", () 
   let before: Map<string, string>;
   /** The agents' own writable folders: groups/<g> and data/sessions/<g> (and what the host manages). */
   const agentWritable = (rel: string) =>
-    /^groups\/[^/]+\//.test(`${rel}/`) && !rel.startsWith("groups/global") ? true
-      : rel.startsWith("data/sessions") || rel.startsWith("data/logs") || rel.startsWith("store") || rel === "data/ngb.pid" || rel.startsWith("data/proxy") || rel.startsWith(".xdg");
+    /^groups\/[^/]+\//.test(`${rel}/`) && !rel.startsWith("groups/global")
+      ? true
+      : rel.startsWith("data/sessions") ||
+        rel.startsWith("data/logs") ||
+        rel.startsWith("store") ||
+        rel === "data/ngb.pid" ||
+        rel.startsWith("data/proxy") ||
+        rel.startsWith(".xdg");
 
   async function attack(cmd: string, timeoutMs = 120_000): Promise<string> {
     const n = chat.events.filter((e) => e.type === "message" && e.from === "assistant").length;
@@ -151,7 +169,9 @@ describe.skipIf(!READY)("an evil agent cannot cross the container boundary", () 
 
   test("nothing outside the agents' own folders changed on the host", () => {
     const after = snapshot(dir, agentWritable);
-    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
+    const changed = [...new Set([...before.keys(), ...after.keys()])].filter(
+      (k) => before.get(k) !== after.get(k),
+    );
     expect(changed).toEqual([]);
     // Container logs are written in the host-only data/logs/<group>, never in the group folder.
     expect(readdirSync(join(dir, "data", "logs", "main")).length).toBeGreaterThan(0);

@@ -80,9 +80,10 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   const logs: string[] = [];
 
   /** A SIGKILLed child has a signalCode and no exitCode. */
-  const running = (h: ServeHandle | undefined) => h !== undefined && h.proc.exitCode === null && h.proc.signalCode === null;
+  const running = (h: ServeHandle | undefined) =>
+    h !== undefined && h.proc.exitCode === null && h.proc.signalCode === null;
   const kill = (why: string) => {
-    if (!running(serve)) return;
+    if (!serve || !running(serve)) return;
     log(`SIGKILL (${why}); sent so far ${tg.sent.length}`);
     serve.proc.kill("SIGKILL");
     killed++;
@@ -159,7 +160,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
         const topic = c.topics ? c.topics[i % c.topics.length] : undefined;
         const token = `Q${i}Z`;
         const mention = c.mention ? `@${tg.botUsername} ` : "";
-        if (c.mention && i % 2 === 0) tg.pushMessage({ chatId: c.id, chatType: c.type, text: "just chatting" });
+        if (c.mention && i % 2 === 0)
+          tg.pushMessage({ chatId: c.id, chatType: c.type, text: "just chatting" });
         sentAt.set(token, performance.now());
         expectThread.set(token, topic);
         chatOf.set(token, c);
@@ -169,7 +171,9 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
           chatTitle: `chat ${c.id}`,
           text: `${mention}${token} please`,
           threadId: topic,
-          ...(c.mention ? { entities: [{ type: "mention", offset: 0, length: tg.botUsername.length + 1 }] } : {}),
+          ...(c.mention
+            ? { entities: [{ type: "mention", offset: 0, length: tg.botUsername.length + 1 }] }
+            : {}),
         });
         if (killNext === "after-inbound") setTimeout(() => kill("inbound update handed over"), 40);
         await Bun.sleep(i % burst === 0 ? gap * 3 : gap);
@@ -210,7 +214,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     await Bun.sleep(1500);
     await serve?.stop();
     if (serve) logs.push(serve.logs());
-    if (process.env.NGB_HARNESS_LOGS) writeFileSync(process.env.NGB_HARNESS_LOGS, logs.join("\n=== restart ===\n"));
+    if (process.env.NGB_HARNESS_LOGS)
+      writeFileSync(process.env.NGB_HARNESS_LOGS, logs.join("\n=== restart ===\n"));
 
     // ---- per message ----
     const count = new Map<string, number>();

@@ -37,7 +37,10 @@ export type FakeOutput =
 
 export type FakeRespond = (
   turn: FakeTurn,
-) => FakeOutput[] | Promise<FakeOutput[]> | { fail: string; exitCode?: number; failure?: AgentRunResult["failure"] };
+) =>
+  | FakeOutput[]
+  | Promise<FakeOutput[]>
+  | { fail: string; exitCode?: number; failure?: AgentRunResult["failure"] };
 
 export interface FakeRunnerOptions {
   respond?: FakeRespond;
@@ -96,7 +99,12 @@ export function createFakeRunner(options: FakeRunnerOptions = {}): FakeRunner {
       ended = true;
       clearTimeout(idleTimer);
       procs.delete(proc);
-      finish({ ...r, newSessionId: r.newSessionId ?? lastSession, durationMs: Date.now() - startedAt, outputs });
+      finish({
+        ...r,
+        newSessionId: r.newSessionId ?? lastSession,
+        durationMs: Date.now() - startedAt,
+        outputs,
+      });
     };
     if (!engine.ok) {
       const error = engine.error ?? "container engine not reachable: fake engine down";
@@ -126,14 +134,24 @@ export function createFakeRunner(options: FakeRunnerOptions = {}): FakeRunner {
       };
       const res = await respond(t);
       if ("fail" in res) {
-        end({ status: "error", error: res.fail, exitCode: res.exitCode ?? 1, failure: res.failure ?? "agent" });
+        end({
+          status: "error",
+          error: res.fail,
+          exitCode: res.exitCode ?? 1,
+          failure: res.failure ?? "agent",
+        });
         return;
       }
       let consumedSent = false;
       for (const item of res) {
         if (ended) return;
         if ("request" in item) {
-          const reply = await req.onRequest({ type: "request", reqId: `r${++seq}`, turn: t.ids, request: item.request });
+          const reply = await req.onRequest({
+            type: "request",
+            reqId: `r${++seq}`,
+            turn: t.ids,
+            request: item.request,
+          });
           item.onReply?.(reply);
           continue;
         }
@@ -184,7 +202,9 @@ export function createFakeRunner(options: FakeRunnerOptions = {}): FakeRunner {
       respond = fn;
     },
     setEngine(ok) {
-      engine = ok ? { ok, since: Date.now() } : { ok, error: "container engine not reachable: fake engine down", since: Date.now() };
+      engine = ok
+        ? { ok, since: Date.now() }
+        : { ok, error: "container engine not reachable: fake engine down", since: Date.now() };
     },
     alive: () => [...procs],
     start,

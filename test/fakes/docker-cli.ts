@@ -127,7 +127,10 @@ async function fake() {
   writeFileSync(join(dir, "stdin.json"), "");
   const lines = stdinLines((l) => appendFileSync(join(dir, "stdin.json"), `${l}\n`));
   const first = await lines.next();
-  const start = JSON.parse(first.value ?? "{}") as { type: string; input: { prompt: string; inputId: string } };
+  const start = JSON.parse(first.value ?? "{}") as {
+    type: string;
+    input: { prompt: string; inputId: string };
+  };
   const input = start.input;
   const result = (text: string, consumed: string[], extra: Record<string, unknown> = {}) =>
     out({ type: "result", status: "success", result: text, consumed, ...extra });

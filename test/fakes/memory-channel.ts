@@ -8,7 +8,11 @@ import type { Channel, ChannelHealth, ChannelSink, InboundMessage } from "../../
 export interface MemoryChannel extends Channel {
   sent: { jid: string; text: string; threadId?: string; replyToId?: string }[];
   /** Every send attempt's options (idempotency key, chunk resume), in order. */
-  attempts: { jid: string; text: string; options?: import("../../src/orchestrator/channel.ts").SendOptions }[];
+  attempts: {
+    jid: string;
+    text: string;
+    options?: import("../../src/orchestrator/channel.ts").SendOptions;
+  }[];
   /** Called inside send, before it returns (a test can crash or block here). */
   onSend?: (jid: string, text: string) => void | Promise<void>;
   typing: { jid: string; on: boolean }[];

@@ -28,6 +28,7 @@ import {
   type WaMessage,
 } from "./mapping.ts";
 import { renderQr } from "./qr.ts";
+import { ensurePrivateDir, tightenTree } from "../../util/private-fs.ts";
 
 /** Long WhatsApp messages are allowed, but 4096 keeps each one readable on a phone. */
 export const WHATSAPP_TEXT_LIMIT = 4_096;
@@ -148,6 +149,9 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
   async function start(): Promise<void> {
     const gen = ++generation;
     const api = await (opts.baileys ?? loadBaileys)();
+    // The login is a credential: 0700 directory, 0600 files (baileys writes with the default mode).
+    ensurePrivateDir(opts.authDir);
+    tightenTree(opts.authDir);
     const { state, saveCreds } = await api.useMultiFileAuthState(opts.authDir);
     if (gen !== generation || stopped) return;
     const s = api.makeSocket({
@@ -169,7 +173,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
         }
       }) as never);
 
-    on("creds.update", () => saveCreds());
+    on("creds.update", () => saveCreds().then(() => void tightenTree(opts.authDir)));
     on("connection.update", (u: { connection?: string; lastDisconnect?: { error?: unknown }; qr?: string }) =>
       onConnectionUpdate(s, gen, u),
     );

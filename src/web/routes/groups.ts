@@ -1,6 +1,8 @@
 /** Registered groups: list, detail (recent messages + live agent state), register, update, unregister. */
 import * as v from "valibot";
 import type { RegisteredGroup } from "../../store/index.ts";
+import { sharedNamespaceNetwork } from "../../util/network.ts";
+import { patternProblem } from "../../util/safe-regex.ts";
 import type { Api } from "../api.ts";
 import { Folder, Jid, must } from "../api.ts";
 import { ValidationError } from "../errors.ts";
@@ -23,14 +25,11 @@ export const GroupContainerConfig = v.strictObject({
 const Trigger = v.pipe(
   v.string(),
   v.maxLength(200),
-  v.check((s) => {
-    try {
-      new RegExp(s, "i");
-      return true;
-    } catch {
-      return false;
-    }
-  }, "must be a valid regular expression"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const problem = patternProblem(dataset.value);
+    if (problem) addIssue({ message: `is refused: ${problem}` });
+  }),
 );
 
 export const RegisterGroup = v.strictObject({
@@ -54,6 +53,14 @@ const FolderParam = v.strictObject({ folder: Folder });
 
 export function groupRoutes(api: Api, ctx: ApiContext): void {
   const { store, events } = ctx.deps;
+  /** A group may not share the host's (or another container's) network without config's consent. */
+  const checkNetwork = (cc: RegisteredGroup["containerConfig"] | undefined) => {
+    const problem = cc?.network ? sharedNamespaceNetwork(cc.network) : null;
+    if (problem && !ctx.deps.allowHostNetwork)
+      throw new ValidationError(
+        `body containerConfig.network: ${problem}; refused unless container.allowHostNetwork is set in the config`,
+      );
+  };
   const withState = (folder: string) => {
     const agents = ctx.containers().filter((c) => c.groupFolder === folder);
     return { running: agents.length > 0, containers: agents };
@@ -100,6 +107,7 @@ export function groupRoutes(api: Api, ctx: ApiContext): void {
     (c, { body }) => {
       if (body.folder === "global")
         throw new ValidationError("body folder: 'global' is reserved for shared memory");
+      checkNetwork(body.containerConfig);
       const input = {
         jid: body.jid,
         name: body.name,
@@ -130,6 +138,7 @@ export function groupRoutes(api: Api, ctx: ApiContext): void {
     },
     (c, { params, body }) => {
       const g = must(store.groups.byFolder(params.folder), "group", params.folder);
+      checkNetwork(body.containerConfig);
       const patch = Object.fromEntries(Object.entries(body).filter(([, val]) => val !== undefined));
       const next = must(store.groups.update(g.jid, patch), "group", params.folder);
       return c.json({ group: next });

@@ -1,10 +1,12 @@
 /**
- * The login page (public): a tiny self-contained form that posts the token and gets the
- * session cookie. Failures count towards the per-address rate limit.
+ * The login page (public): a tiny self-contained form that posts the token and gets a session
+ * cookie. The token is checked first, so the right one always works; wrong ones count towards
+ * the per-address throttle. Logout ends the session on the server, not only in the browser.
  */
 import { Hono } from "hono";
 import type { Auth } from "../auth.ts";
 import { clientIp } from "../auth.ts";
+import { originRefusal } from "../origin.ts";
 
 const page = (error?: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -32,11 +34,6 @@ export function loginRoutes(auth: Auth): Hono {
   app.get("/login", (c) => c.html(page()));
   app.post("/login", async (c) => {
     const ip = clientIp(c);
-    const wait = auth.blocked(ip);
-    if (wait !== null) {
-      c.header("Retry-After", String(wait));
-      return c.html(page(`Too many failed attempts; try again in ${wait} s.`), 429);
-    }
     let token: unknown;
     try {
       const form = await c.req.parseBody();
@@ -45,18 +42,23 @@ export function loginRoutes(auth: Auth): Hono {
       token = undefined;
     }
     if (typeof token === "string" && auth.check(token.trim())) {
-      auth.setSession(c);
+      auth.limit.reset(ip);
+      auth.login(c);
       return c.redirect("/", 303);
     }
-    const w = auth.fail(ip);
-    if (w !== null) {
-      c.header("Retry-After", String(w));
-      return c.html(page(`Too many failed attempts; try again in ${w} s.`), 429);
+    const wait = auth.fail(ip);
+    if (wait !== null) {
+      c.header("Retry-After", String(wait));
+      return c.html(page(`Too many failed attempts; try again in ${wait} s.`), 429);
     }
     return c.html(page("Wrong token."), 401);
   });
   app.post("/logout", (c) => {
-    auth.clearSession(c);
+    // A page elsewhere must not be able to end the owner's session either.
+    const refusal = originRefusal(c.req.raw);
+    if (refusal)
+      return c.json({ error: "forbidden", message: `cross-origin request refused: ${refusal}` }, 403);
+    auth.logout(c);
     return c.redirect("/login", 303);
   });
   return app;
