@@ -4,18 +4,18 @@
  * reverse. Everything is passed in explicitly; nothing here holds global state.
  */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import type { AgentRunner } from "../container/types.ts";
 import type { Channel } from "../orchestrator/channel.ts";
 import { createEventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import { openStore, storeFile } from "../store/index.ts";
+import { createAgentCore } from "./core.ts";
 import { createApp } from "../web/app.ts";
+import { createRejections } from "../web/rejections.ts";
 import { assertSafeBind, dashboardHint, ensureWebToken } from "../web/token.ts";
 import { websocket } from "../web/ws.ts";
 import { UserError } from "../util/errors.ts";
-import { instanceIdOf } from "./instance.ts";
 import { acquirePidLock } from "./pid-lock.ts";
 
 export interface Runtime {
@@ -55,69 +55,37 @@ export async function startRuntime({
     assertSafeBind(config);
     const webToken = ensureWebToken(config, log);
 
-    // Agents: the credential proxy (the key stays here), then the container runner.
-    let runner = injectedRunner;
-    if (!runner) {
-      const { createCredentialProxy } = await import("../proxy/index.ts");
-      const { createDockerRunner } = await import("../container/index.ts");
-      const proxy = createCredentialProxy({
-        config,
-        store,
-        log,
-        socketPath: join(config.dataDir, "proxy", "proxy.sock"),
-      });
-      stops.push(() => proxy.stop());
-      runner = createDockerRunner({
-        config,
-        log,
-        paths: { groupsDir: config.groupsDir, dataDir: config.dataDir, projectRoot: process.cwd() },
-        proxy,
-        instanceId: instanceIdOf(config),
-      });
-    }
-    const agentRunner = runner;
-    stops.push(() => agentRunner.stopAll());
-
-    const { createGroupQueue } = await import("../queue/index.ts");
-    const queue = createGroupQueue({
-      maxConcurrent: config.maxConcurrentContainers,
-      maxRetries: config.maxRetries,
-      retryBaseMs: config.retryBaseMs,
-      log: log.withTag("queue"),
-      events,
-    });
+    // Refused public requests (webhooks, logins): counted in /metrics, sampled in the log.
+    const rejections = createRejections({ events, log });
 
     // Channels: the built-in web channel plus every enabled platform.
-    const { createWebChannel, ensureDefaultWebGroup, runRoutes, sendRoutes } = await import(
+    const { createWebChannel, DEFAULT_CHAT_ID, WEB_PREFIX, runRoutes, sendRoutes } = await import(
       "../channels/web/index.ts"
     );
     const { createEnabledChannels } = await import("../channels/index.ts");
     const webChannel = config.channels.web.enabled ? createWebChannel({ store, events, log }) : null;
     const channels = [
       ...(webChannel ? [webChannel] : []),
-      ...(await createEnabledChannels({ config, log })),
+      ...(await createEnabledChannels({ config, log, rejections })),
       ...extraChannels,
     ];
-    const groupDeps = { store, events, groupsDir: config.groupsDir, dataDir: config.dataDir };
-    if (webChannel) {
-      const g = ensureDefaultWebGroup(groupDeps);
-      if (g) log.info(`registered ${g.jid} as the main group (folder ${g.folder})`);
-    }
 
-    const { createOrchestrator, registerGroup } = await import("../orchestrator/index.ts");
-    const { createTaskService, createScheduler } = await import("../scheduler/index.ts");
-    const taskService = createTaskService({ store, events, defaultTimezone: config.timezone });
-    const orchestrator = createOrchestrator({
-      config,
-      store,
-      events,
-      queue,
-      runner: agentRunner,
-      channels,
-      log,
-      tasksSnapshot: (folder, isMain) => taskService.snapshot(folder, isMain),
-    });
-    stops.push(() => orchestrator.stop());
+    // Agents: runner (behind the credential proxy), queue, group and task services, orchestrator.
+    const core = await createAgentCore({ config, store, events, log, channels, runner: injectedRunner });
+    stops.push(...core.stops);
+    const { queue, groups, tasks: taskService, orchestrator } = core;
+
+    // First start with no groups at all: `web:default` becomes the main group (folder `main`,
+    // every message triggers), so serve + webchat works with no platform and no config.
+    if (webChannel && groups.list().length === 0) {
+      const g = groups.register({
+        jid: `${WEB_PREFIX}${DEFAULT_CHAT_ID}`,
+        name: "Web chat",
+        folder: "main",
+        isMain: true,
+      });
+      log.info(`registered ${g.jid} as the main group (folder ${g.folder})`);
+    }
 
     const { createIpcWatcher } = await import("../ipc/index.ts");
     const ipc = createIpcWatcher({
@@ -128,10 +96,11 @@ export async function startRuntime({
       log,
       deliver: orchestrator.deliver,
       tasks: taskService,
-      registerGroup: (g) => registerGroup(groupDeps, { ...g, isMain: false }),
+      registerGroup: (g) => groups.register({ ...g, isMain: false }),
     });
     stops.push(() => ipc.stop());
 
+    const { createScheduler } = await import("../scheduler/index.ts");
     const scheduler = createScheduler({
       store,
       events,
@@ -148,13 +117,15 @@ export async function startRuntime({
       token: webToken.token,
       maxBodyBytes: config.web.maxBodyBytes,
       ready: () => ready,
-      registerGroup: (g) => registerGroup(groupDeps, g),
+      groups,
       runtime: {
         containers: () => orchestrator.containers(),
         stopContainer: (name) => orchestrator.stopContainer(name),
         queue: () => queue.stats(),
         channels: () => channels.map((c) => c.health()),
+        uptimeMs: () => performance.now() - started,
       },
+      rejections,
       tasks: {
         create: (input) => taskService.create(input, { kind: "api" }),
         pause: (id) => taskService.pause(id, { kind: "api" }),

@@ -13,11 +13,14 @@ import type { Browser, Page } from "playwright-core";
 import * as v from "valibot";
 import { Config } from "../../src/config/schema.ts";
 import { createEventBus } from "../../src/events/index.ts";
+import { createGroupService } from "../../src/groups/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { openStore } from "../../src/store/index.ts";
 import { createApp } from "../../src/web/app.ts";
 import { type Runtime, startRuntime } from "../../src/runtime/index.ts";
+import type { ChannelHealth } from "../../src/orchestrator/index.ts";
 import { createFakeRunner } from "../fakes/agent-runner.ts";
+import { idleRuntime } from "../support/runtime-status.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -157,21 +160,30 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
   }, 60_000);
 
   test("a WhatsApp pairing QR reported on the bus appears live on the overview", async () => {
-    // A bare app on its own bus (no runtime status provider): channel state comes from events.
+    // A bare app on its own bus: the channel's health (the status source) gains a QR and the
+    // channel reports it on the bus, as the WhatsApp adapter does through its sink.
     const store = openStore(join(dir, "qr.db"));
     const events = createEventBus();
-    const app = createApp({ store, events, log: silentLogger(), token: TOKEN, ready: () => true });
+    let channels: ChannelHealth[] = [];
+    const app = createApp({
+      store,
+      events,
+      log: silentLogger(),
+      token: TOKEN,
+      ready: () => true,
+      runtime: idleRuntime({ channels: () => channels }),
+      groups: createGroupService({ store, events, paths: { groupsDir: join(dir, "qr-groups") } }),
+    });
     const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
     try {
       const qrPage = await browser.newPage({ viewport: { width: 390, height: 844 } });
       await qrPage.goto(`http://127.0.0.1:${server.port}/?token=${TOKEN}`);
       await qrPage.waitForSelector("#channels");
       await qrPage.waitForFunction(() => document.querySelector("header .dot.connected"));
-      events.emit("channel.status", {
-        channel: "whatsapp",
-        state: "connecting",
-        qr: "2@Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg==,aGVsbG8gd29ybGQgZnJvbSB0aGUgcXIgdGVzdA==,c2VjcmV0a2V5MTIz",
-      });
+      const qr =
+        "2@Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg==,aGVsbG8gd29ybGQgZnJvbSB0aGUgcXIgdGVzdA==,c2VjcmV0a2V5MTIz";
+      channels = [{ name: "whatsapp", state: "connecting", qr }];
+      events.emit("channel.status", { channel: "whatsapp", state: "connecting", qr });
       const svg = await qrPage.waitForSelector("#channels .qr svg path");
       expect(((await svg.getAttribute("d")) ?? "").length).toBeGreaterThan(1000);
       await qrPage.screenshot({ path: join(OUT, "dashboard-qr-390.png"), fullPage: true });

@@ -1,9 +1,11 @@
-/** Registered groups: list, detail (recent messages + live agent state), register, update, unregister. */
+/**
+ * Registered groups: list, detail (recent messages + live agent state), register, update,
+ * unregister. Changes go through the group service (validation, reserved folders, the folder on
+ * disk, events); the schemas here describe the wire shape for the OpenAPI document.
+ */
 import * as v from "valibot";
-import type { RegisteredGroup } from "../../store/index.ts";
 import type { Api } from "../api.ts";
 import { Folder, Jid, must } from "../api.ts";
-import { ValidationError } from "../errors.ts";
 import type { ApiContext } from "./context.ts";
 
 const Mount = v.strictObject({
@@ -53,9 +55,9 @@ export const UpdateGroup = v.strictObject({
 const FolderParam = v.strictObject({ folder: Folder });
 
 export function groupRoutes(api: Api, ctx: ApiContext): void {
-  const { store, events } = ctx.deps;
+  const { store, groups } = ctx.deps;
   const withState = (folder: string) => {
-    const agents = ctx.containers().filter((c) => c.groupFolder === folder);
+    const agents = ctx.deps.runtime.containers().filter((c) => c.groupFolder === folder);
     return { running: agents.length > 0, containers: agents };
   };
 
@@ -98,23 +100,7 @@ export function groupRoutes(api: Api, ctx: ApiContext): void {
       responses: { 201: "The registered group" },
     },
     (c, { body }) => {
-      if (body.folder === "global")
-        throw new ValidationError("body folder: 'global' is reserved for shared memory");
-      const input = {
-        jid: body.jid,
-        name: body.name,
-        folder: body.folder,
-        triggerPattern: body.triggerPattern ?? null,
-        requiresTrigger: body.requiresTrigger ?? !body.isMain,
-        isMain: body.isMain ?? false,
-        containerConfig: body.containerConfig ?? null,
-      };
-      let g: RegisteredGroup;
-      if (ctx.deps.registerGroup) g = ctx.deps.registerGroup(input);
-      else {
-        g = store.groups.add(input);
-        events.emit("group.registered", { jid: g.jid, folder: g.folder, name: g.name });
-      }
+      const g = groups.register(body);
       return c.json({ group: g }, 201);
     },
   );
@@ -130,9 +116,7 @@ export function groupRoutes(api: Api, ctx: ApiContext): void {
     },
     (c, { params, body }) => {
       const g = must(store.groups.byFolder(params.folder), "group", params.folder);
-      const patch = Object.fromEntries(Object.entries(body).filter(([, val]) => val !== undefined));
-      const next = must(store.groups.update(g.jid, patch), "group", params.folder);
-      return c.json({ group: next });
+      return c.json({ group: groups.update(g.jid, body) });
     },
   );
 
@@ -146,9 +130,7 @@ export function groupRoutes(api: Api, ctx: ApiContext): void {
     },
     (c, { params }) => {
       const g = must(store.groups.byFolder(params.folder), "group", params.folder);
-      store.groups.remove(g.jid);
-      events.emit("group.removed", { jid: g.jid, folder: g.folder });
-      return c.json({ removed: true, group: g });
+      return c.json({ removed: true, group: groups.remove(g.jid) });
     },
   );
 }
