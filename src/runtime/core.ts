@@ -27,11 +27,6 @@ export interface AgentCoreOptions {
   runner?: AgentRunner;
   /** The credential proxy's socket (default `<dataDir>/proxy/proxy.sock`). */
   proxySocket?: string;
-  /**
-   * false: the queue takes task and prompt runs only, never a message run (`ngb run` has no
-   * channel to answer a chat through; serve picks those messages up when it runs).
-   */
-  messageRuns?: boolean;
 }
 
 export interface AgentCore {
@@ -71,17 +66,13 @@ export async function createAgentCore(options: AgentCoreOptions): Promise<AgentC
   stops.push(() => agentRunner.stopAll());
 
   const { createGroupQueue } = await import("../queue/index.ts");
-  const fullQueue = createGroupQueue({
+  const queue = createGroupQueue({
     maxConcurrent: config.maxConcurrentContainers,
     maxRetries: config.maxRetries,
     retryBaseMs: config.retryBaseMs,
     log: log.withTag("queue"),
     events,
   });
-  const queue: GroupQueue =
-    options.messageRuns === false
-      ? { ...fullQueue, enqueue: (group, job) => job.kind !== "messages" && fullQueue.enqueue(group, job) }
-      : fullQueue;
 
   const groups = createGroupService({ store, events, paths: config, log });
   const { createTaskService } = await import("../scheduler/index.ts");
