@@ -16,23 +16,9 @@ import { silentLogger } from "../src/log/index.ts";
 import type { ContainerOutput } from "../src/protocol/index.ts";
 import { type CredentialProxy, createCredentialProxy } from "../src/proxy/index.ts";
 import type { GroupContainerConfig, RegisteredGroup } from "../src/store/index.ts";
+import { agentImageAvailable, engineAvailable } from "./support/engine.ts";
 
-function engineAvailable(): boolean {
-  try {
-    return (
-      Bun.spawnSync(["docker", "version", "--format", "{{.Server.Version}}"], { stderr: "ignore" })
-        .exitCode === 0
-    );
-  } catch {
-    return false;
-  }
-}
-
-const ENGINE = engineAvailable();
-if (!ENGINE)
-  console.error(
-    "container-engine tests skipped: no reachable docker engine (scripts/engine.sh start; DOCKER_HOST)",
-  );
+const ENGINE = await engineAvailable();
 
 // The shell agent. Modes by prompt: probe (report mounts/limits/user), hang, warm (answer follow-ups).
 const AGENT_SH = `#!/bin/sh
@@ -289,7 +275,7 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
 });
 
 const AGENT_IMAGE = "ngb-agent:latest";
-const HAS_AGENT_IMAGE = ENGINE && sh(["docker", "image", "inspect", AGENT_IMAGE]).code === 0;
+const HAS_AGENT_IMAGE = ENGINE && (await agentImageAvailable(AGENT_IMAGE));
 
 describe.skipIf(!HAS_AGENT_IMAGE)("the real agent image through the runner and the credential proxy", () => {
   test("cold run and a warm follow-up answer from the fake model; usage is recorded per group", async () => {

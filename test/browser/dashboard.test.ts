@@ -20,12 +20,14 @@ import { createApp } from "../../src/web/app.ts";
 import { type Runtime, startRuntime } from "../../src/runtime/index.ts";
 import type { ChannelHealth } from "../../src/orchestrator/index.ts";
 import { createFakeRunner } from "../fakes/agent-runner.ts";
+import { prerequisite } from "../support/engine.ts";
 import { idleRuntime } from "../support/runtime-status.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(`skipping dashboard browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveChromium = prerequisite(
+  existsSync(CHROMIUM),
+  `dashboard browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`,
+);
 
 const TOKEN = "browser-test-token-0123456789";
 const OUT = resolve(import.meta.dir, "../../test-results");
