@@ -17,6 +17,7 @@ import type { ContainerOutput } from "../src/protocol/index.ts";
 import { type CredentialProxy, createCredentialProxy } from "../src/proxy/index.ts";
 import type { GroupContainerConfig, RegisteredGroup } from "../src/store/index.ts";
 import { agentImageAvailable, engineAvailable } from "./support/engine.ts";
+import { until } from "./support/wait.ts";
 
 const ENGINE = await engineAvailable();
 
@@ -174,14 +175,6 @@ function fields(result: string | null): Record<string, string> {
   return Object.fromEntries((result ?? "").split(" ").map((kv) => kv.split("=") as [string, string]));
 }
 
-async function until(cond: () => boolean, what: string, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
 function containersNamed(name: string): string[] {
   return sh(["docker", "ps", "-a", "--filter", `name=^${name}$`, "--format", "{{.Names}}"])
     .out.trim()
@@ -239,11 +232,11 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
   test("warm container answers follow-ups; idle timeout closes it", async () => {
     const r = makeRunner({ idleTimeoutMs: 1500 });
     const { proc, outputs } = await start(r, group("warm"), "warm");
-    await until(() => outputs.length === 1, "first output");
+    await until(() => outputs.length === 1, "first output", 15_000);
     expect(await proc.sendFollowUp("one")).toBe(true);
-    await until(() => outputs.length === 2, "answer to follow-up");
+    await until(() => outputs.length === 2, "answer to follow-up", 15_000);
     expect(await proc.sendFollowUp("two")).toBe(true);
-    await until(() => outputs.length === 3, "answer to second follow-up");
+    await until(() => outputs.length === 3, "answer to second follow-up", 15_000);
     expect(outputs.map((o) => o.result)).toEqual(["ready", "echo one", "echo two"]);
     const result = await proc.done;
     expect(result).toMatchObject({ status: "success", exitCode: 0, outputs: 3 });
@@ -263,7 +256,7 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
     const other = makeRunner({}, "install-b");
     const a = await start(old, group("orphan"), "hang");
     const b = await start(other, group("neighbour"), "hang");
-    await until(() => a.outputs.length === 1 && b.outputs.length === 1, "containers up");
+    await until(() => a.outputs.length === 1 && b.outputs.length === 1, "containers up", 15_000);
     expect(containersNamed(a.proc.name)).toEqual([a.proc.name]);
     // A restarted host of installation A: same instance id, fresh runner.
     const restarted = makeRunner({}, "install-a");

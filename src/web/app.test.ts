@@ -8,6 +8,7 @@ import { openStore, type Store } from "../store/index.ts";
 import { createTaskService } from "../scheduler/index.ts";
 import { createGroupService } from "../groups/index.ts";
 import { idleRuntime } from "../../test/support/runtime-status.ts";
+import { until } from "../../test/support/wait.ts";
 import { createApp, type RuntimeStatus, type WebApp } from "./app.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
@@ -597,7 +598,7 @@ describe("live events", () => {
     const reader = (r.body as ReadableStream<Uint8Array>).getReader();
     const dec = new TextDecoder();
     let buf = "";
-    const until = async (needle: string) => {
+    const readUntil = async (needle: string) => {
       const deadline = Date.now() + 5000;
       while (!buf.includes(needle)) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${needle}; got ${buf}`);
@@ -606,22 +607,20 @@ describe("live events", () => {
         buf += dec.decode(value);
       }
     };
-    await until("event: hello");
+    await readUntil("event: hello");
     events.emit("agent.started", {
       groupFolder: "family",
       chatJid: "tg:100",
       containerName: "c9",
       reason: "task",
     });
-    await until("event: agent.started");
+    await readUntil("event: agent.started");
     expect(buf).toContain('"containerName":"c9"');
     expect(subscribers).toBe(1);
     await reader.cancel();
     ac.abort();
     // The next event wakes the writer loop, which notices the client left and unsubscribes.
     events.emit("queue.changed", { active: 0, waiting: 0 });
-    const deadline = Date.now() + 5000;
-    while (subscribers > 0 && Date.now() < deadline) await Bun.sleep(5);
-    expect(subscribers).toBe(0);
+    await until(() => subscribers === 0, "the stream to unsubscribe");
   });
 });
