@@ -18,6 +18,14 @@ import { websocket } from "../web/ws.ts";
 import { UserError } from "../util/errors.ts";
 import { acquirePidLock } from "./pid-lock.ts";
 
+/**
+ * How long one statement of serve may wait for another process's lock (`ngb groups add`, a backup,
+ * `sqlite3`). SQLite waits synchronously, so this is also the longest a busy database can stall
+ * the event loop; a write that times out fails with SQLITE_BUSY (the web answers 503 +
+ * Retry-After, channels and the orchestrator retry). Short CLI commands keep the default 5 s.
+ */
+export const SERVE_BUSY_TIMEOUT_MS = 100;
+
 export interface Runtime {
   /** Base URL the web server listens on. */
   url: string;
@@ -46,7 +54,7 @@ export async function startRuntime({
   const stops: (() => Promise<void> | void)[] = [releaseLock];
   let ready = false;
   try {
-    const store = openStore(storeFile(config));
+    const store = openStore(storeFile(config), { busyTimeoutMs: SERVE_BUSY_TIMEOUT_MS });
     stops.push(() => store.close());
     const events = createEventBus((err, event) =>
       log.withTag("events").error("listener failed", { event, error: (err as Error).message }),

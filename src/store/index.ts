@@ -10,6 +10,7 @@ import { createMessageRepo } from "./messages.ts";
 import { createOutboundRepo } from "./outbound.ts";
 import { createTaskRepo } from "./tasks.ts";
 
+export { isStoreBusy } from "./busy.ts";
 export { StoreError, schemaVersion } from "./db.ts";
 export { GroupExistsError, type GroupContainerConfig, type RegisteredGroup } from "./groups.ts";
 export {

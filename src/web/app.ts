@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { VERSION_STRING } from "../version.ts";
 import { createApi } from "./api.ts";
+import { createBusyGate } from "./busy.ts";
 import { createAuth } from "./auth.ts";
 import { statusFor } from "./errors.ts";
 import { createMetrics } from "./metrics.ts";
@@ -83,6 +84,8 @@ export function createApp(deps: WebDeps): WebApp {
   });
   app.route("/", loginRoutes(auth));
   app.use(auth.middleware);
+  const busy = createBusyGate({ now: deps.now });
+  app.use(busy.middleware);
 
   const errors = createRecentErrors(deps.events, deps.now);
   const metrics = createMetrics(deps.events);
@@ -124,6 +127,10 @@ export function createApp(deps: WebDeps): WebApp {
     c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404),
   );
   app.onError((err, c) => {
+    if (busy.sawError(err)) {
+      c.header("Retry-After", String(busy.retryAfterSec()));
+      return c.json({ error: "store_busy", message: "the database is busy; retry shortly" }, 503);
+    }
     if (err instanceof HTTPException) {
       const status = err.status;
       return c.json(
