@@ -396,6 +396,25 @@ describe("telegram webhook mode", () => {
     expect((await post("s3cret-value")).status).toBe(500); // Telegram will redeliver
   });
 
+  test("refused calls are reported by reason (bad secret, body not JSON), never stored", async () => {
+    setup();
+    const reasons: string[] = [];
+    const ch = channel({ mode: "webhook", webhookSecret: "s3cret-value" }, undefined, {
+      onRejected: (reason: string) => void reasons.push(reason),
+    });
+    await ch.connect(sink);
+    const post = (secret: string, body: string) =>
+      ch.webhooks!.request("/hooks/telegram", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+        body,
+      });
+    expect((await post("wrong", "{}")).status).toBe(403);
+    expect((await post("s3cret-value", "{not json")).status).toBe(200);
+    expect(reasons).toEqual(["bad_secret", "bad_body"]);
+    expect(sink.store.messages.count()).toBe(0);
+  });
+
   test("webhook mode without a secret refuses to start", async () => {
     setup();
     const ch = channel({ mode: "webhook" });
