@@ -180,10 +180,13 @@ describe("telegram inbound", () => {
       await until(() => conflicted() !== undefined, "conflict reported");
       expect(conflicted()!.error).toContain("another bot instance is polling this token");
       expect(conflicted()!.error).not.toContain(fake.token);
-      // With a 300 ms conflict back-off, one second holds a handful of polls, not hundreds.
-      const before = fake.calls.length;
-      await Bun.sleep(1000);
-      expect(fake.calls.length - before).toBeLessThan(20);
+      // With a 300 ms conflict back-off the polls are paced, not a tight loop: the next four
+      // polls (one instance long-polls, the other waits 300 ms after each 409) span >= 0.5 s.
+      const polls = () => fake.calls.filter((c) => c.method === "getUpdates");
+      const before = polls().length;
+      await until(() => polls().length >= before + 4, "four more polls");
+      const next = polls().slice(before, before + 4);
+      expect(next.at(-1)!.at - next[0]!.at).toBeGreaterThanOrEqual(500);
     } finally {
       for (const ch of channels.splice(0)) await ch.disconnect();
       sinkB.close();
