@@ -3,11 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventBus, type EventBus } from "../events/index.ts";
-import { silentLogger } from "../log/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { createTaskService } from "../scheduler/index.ts";
-import { createGroupService } from "../groups/index.ts";
-import { idleRuntime } from "../../test/support/runtime-status.ts";
+import { idleRuntime, webDeps } from "../../test/support/web-deps.ts";
 import { until } from "../../test/support/wait.ts";
 import { createApp, type RuntimeStatus, type WebApp } from "./app.ts";
 
@@ -22,19 +20,12 @@ let now: number;
 
 function make(extra: Partial<Parameters<typeof createApp>[0]> = {}) {
   app?.dispose();
-  app = createApp({
-    store,
-    events,
-    log: silentLogger(),
-    token: TOKEN,
-    ready: () => true,
-    maxBodyBytes: 4096,
-    now: () => now,
-    authLimit: { maxFailures: 3, windowMs: 60_000 },
-    runtime: idleRuntime(),
-    groups: createGroupService({ store, events, paths: { groupsDir: join(dir, "groups") } }),
-    ...extra,
-  });
+  app = createApp(
+    webDeps(
+      { store, events, token: TOKEN, groupsDir: join(dir, "groups") },
+      { maxBodyBytes: 4096, now: () => now, authLimit: { maxFailures: 3, windowMs: 60_000 }, ...extra },
+    ),
+  );
   return app;
 }
 

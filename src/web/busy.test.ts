@@ -3,10 +3,8 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { idleRuntime } from "../../test/support/runtime-status.ts";
+import { webDeps } from "../../test/support/web-deps.ts";
 import { createEventBus } from "../events/index.ts";
-import { createGroupService } from "../groups/index.ts";
-import { silentLogger } from "../log/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { createApp, type WebApp } from "./app.ts";
 
@@ -23,16 +21,9 @@ beforeEach(() => {
   store = openStore(join(dir, "ngb.db"), { busyTimeoutMs: 20 });
   const events = createEventBus();
   now = 1_000;
-  app = createApp({
-    store,
-    events,
-    log: silentLogger(),
-    token: TOKEN,
-    ready: () => true,
-    now: () => now,
-    runtime: idleRuntime(),
-    groups: createGroupService({ store, events, paths: { groupsDir: join(dir, "groups") } }),
-  });
+  app = createApp(
+    webDeps({ store, events, token: TOKEN, groupsDir: join(dir, "groups") }, { now: () => now }),
+  );
   // Another process's connection (a backup, `sqlite3`, a CLI command) holding the write lock.
   other = new Database(join(dir, "ngb.db"));
   other.run("BEGIN EXCLUSIVE");

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import type { LogObject } from "consola/core";
 import { createFakeClock } from "../../test/fakes/clock.ts";
-import { idleRuntime } from "../../test/support/runtime-status.ts";
+import { idleRuntime } from "../../test/support/web-deps.ts";
 import { createEventBus } from "../events/index.ts";
 import { createLogger, prettyLine } from "../log/index.ts";
 import { createMetrics } from "./metrics.ts";

@@ -13,7 +13,6 @@ import type { Browser, Page } from "playwright-core";
 import * as v from "valibot";
 import { Config } from "../../src/config/schema.ts";
 import { createEventBus } from "../../src/events/index.ts";
-import { createGroupService } from "../../src/groups/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { openStore } from "../../src/store/index.ts";
 import { createApp } from "../../src/web/app.ts";
@@ -21,7 +20,7 @@ import { type Runtime, startRuntime } from "../../src/runtime/index.ts";
 import type { ChannelHealth } from "../../src/orchestrator/index.ts";
 import { createFakeRunner } from "../fakes/agent-runner.ts";
 import { prerequisite } from "../support/engine.ts";
-import { idleRuntime } from "../support/runtime-status.ts";
+import { idleRuntime, webDeps } from "../support/web-deps.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const haveChromium = prerequisite(
@@ -167,15 +166,12 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     const store = openStore(join(dir, "qr.db"));
     const events = createEventBus();
     let channels: ChannelHealth[] = [];
-    const app = createApp({
-      store,
-      events,
-      log: silentLogger(),
-      token: TOKEN,
-      ready: () => true,
-      runtime: idleRuntime({ channels: () => channels }),
-      groups: createGroupService({ store, events, paths: { groupsDir: join(dir, "qr-groups") } }),
-    });
+    const app = createApp(
+      webDeps(
+        { store, events, token: TOKEN, groupsDir: join(dir, "qr-groups") },
+        { runtime: idleRuntime({ channels: () => channels }) },
+      ),
+    );
     const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
     try {
       const qrPage = await browser.newPage({ viewport: { width: 390, height: 844 } });
