@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite, as the README gives it (`npm test`). Prepares what the tests use for real,
-# then runs `bun test`:
-#   - a private Docker engine (scripts/engine.sh) and the ngb-agent image built offline
-#     (scripts/agent-image.sh), for the container and end-to-end tests;
-#   - Debian's chromium, for the dashboard browser test;
-#   - the compiled binary dist/ngb, which the end-to-end tests run (NGB_BIN).
-# Anything that cannot be prepared here (not root, no apt) is reported, and the tests that need it
-# are skipped with that reason printed. NGB_TEST_PREPARE=0 skips preparation entirely.
-# Extra arguments go to `bun test` (e.g. `npm test -- src/store`).
+# The whole test suite, as the README gives it (`npm test`). Prepares what the tests use for real
+# (scripts/test-prepare.sh: chromium, a private Docker engine, the agent image), builds the
+# compiled binary dist/ngb that the end-to-end tests run (NGB_BIN), then runs `bun test` and the
+# agent runner's own unit tests.
+#   - Anything that cannot be prepared is reported and its tests are skipped — unless CI=true or
+#     NGB_TEST_REQUIRE=1: then the run fails with one line, and so does any test that would skip.
+#   - NGB_TEST_PREPARE=0 skips preparation entirely.
+#   - Every test gets NGB_TEST_TIMEOUT_MS (default 30 s): bunfig.toml's `timeout` is ignored by
+#     this Bun version, so it is passed as --timeout.
+# Extra arguments go to `bun test` (e.g. `npm test -- ./src/store`); then the agent runner's
+# tests are not run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
+TIMEOUT="${NGB_TEST_TIMEOUT_MS:-30000}"
 
 note() { echo "test: $*" >&2; }
 
@@ -23,36 +26,15 @@ if [[ ! -d container/agent-runner/node_modules/@anthropic-ai/claude-agent-sdk ]]
 fi
 
 if [[ "${NGB_TEST_PREPARE:-1}" != "0" ]]; then
-  can_install=0
-  [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1 && can_install=1
-
-  if [[ ! -x /usr/bin/chromium && $can_install == 1 ]]; then
-    note "installing chromium (browser tests)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 ||
-      { apt-get update -q >/dev/null 2>&1 &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; } ||
-      note "could not install chromium: browser tests will be skipped"
-  fi
-
-  if [[ -z "${DOCKER_HOST:-}" ]] || ! docker version >/dev/null 2>&1; then
-    if [[ $can_install == 1 ]] || command -v dockerd >/dev/null 2>&1; then
-      if bash scripts/engine.sh start; then
-        eval "$(bash scripts/engine.sh env)"
-      else
-        note "could not start a container engine: container tests will be skipped"
-      fi
-    else
-      note "no container engine and no way to install one (need root + apt): container tests will be skipped"
-    fi
-  fi
-
-  if docker version >/dev/null 2>&1 && [[ -f scripts/agent-image.sh ]]; then
-    bash scripts/agent-image.sh || note "agent image build failed: end-to-end tests will be skipped"
-  fi
-
+  # shellcheck source=scripts/test-prepare.sh
+  source scripts/test-prepare.sh
   note "building dist/ngb"
   bun run build >&2 || { note "build failed"; exit 1; }
   export NGB_BIN="${NGB_BIN:-dist/ngb}"
 fi
 
-exec bun test "$@"
+if [[ $# -gt 0 ]]; then exec bun test --timeout "$TIMEOUT" "$@"; fi
+bun test --timeout "$TIMEOUT" || exit $?
+# container/** is outside the root's test paths (bunfig.toml): the agent runner's unit tests run
+# in its own directory, with its own dependencies and the same preload.
+cd container/agent-runner && exec bun test --timeout "$TIMEOUT" --preload ../../test/setup.ts

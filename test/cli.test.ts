@@ -88,6 +88,12 @@ describe("ngb CLI", () => {
       await runNgb(["groups", "add", "tg:-300", "--folder", "../etc"], { cwd: w.dir }),
       /--folder "..\/etc"/,
     );
+    // Reserved for the host (the IPC error directory): refused with one line, nothing created.
+    expectOneLineError(
+      await runNgb(["groups", "add", "tg:-400", "--folder", "errors"], { cwd: w.dir }),
+      /--folder "errors": is reserved for the host/,
+    );
+    expect(existsSync(join(w.dir, "groups", "errors"))).toBe(false);
     const list = await runNgb(["groups", "list", "--json"], { cwd: w.dir });
     const groups = JSON.parse(list.stdout);
     expect(groups).toHaveLength(1);

@@ -16,23 +16,10 @@ import { silentLogger } from "../src/log/index.ts";
 import type { ResultFrame } from "../src/protocol/index.ts";
 import { type CredentialProxy, createCredentialProxy } from "../src/proxy/index.ts";
 import type { GroupContainerConfig, RegisteredGroup } from "../src/store/index.ts";
+import { agentImageAvailable, engineAvailable, testAgentImage } from "./support/engine.ts";
+import { until } from "./support/wait.ts";
 
-function engineAvailable(): boolean {
-  try {
-    return (
-      Bun.spawnSync(["docker", "version", "--format", "{{.Server.Version}}"], { stderr: "ignore" })
-        .exitCode === 0
-    );
-  } catch {
-    return false;
-  }
-}
-
-const ENGINE = engineAvailable();
-if (!ENGINE)
-  console.error(
-    "container-engine tests skipped: no reachable docker engine (scripts/engine.sh start; DOCKER_HOST)",
-  );
+const ENGINE = await engineAvailable();
 
 // The shell agent (protocol v2: NDJSON frames on stdin). Modes by prompt: probe (report mounts,
 // limits, user, read-only root), hang, warm (answer input frames, exit on close).
@@ -196,14 +183,6 @@ function fields(result: string | null): Record<string, string> {
   return Object.fromEntries((result ?? "").split(" ").map((kv) => kv.split("=") as [string, string]));
 }
 
-async function until(cond: () => boolean, what: string, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
 function containersNamed(name: string): string[] {
   return sh(["docker", "ps", "-a", "--filter", `name=^${name}$`, "--format", "{{.Names}}"])
     .out.trim()
@@ -274,11 +253,11 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
   test("warm container answers follow-ups; idle timeout closes it", async () => {
     const r = makeRunner({ idleTimeoutMs: 1500 });
     const { proc, outputs } = await start(r, group("warm"), "warm");
-    await until(() => outputs.length === 1, "first output");
+    await until(() => outputs.length === 1, "first output", 15_000);
     expect(proc.sendInput({ id: "i1", text: "one" })).toBe(true);
-    await until(() => outputs.length === 2, "answer to follow-up");
+    await until(() => outputs.length === 2, "answer to follow-up", 15_000);
     expect(proc.sendInput({ id: "i2", text: "two" })).toBe(true);
-    await until(() => outputs.length === 3, "answer to second follow-up");
+    await until(() => outputs.length === 3, "answer to second follow-up", 15_000);
     expect(outputs.map((o) => [o.result, o.consumed])).toEqual([
       ["ready", ["i0"]],
       ["echo one", ["i1"]],
@@ -302,7 +281,7 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
     const other = makeRunner({}, "install-b");
     const a = await start(old, group("orphan"), "hang");
     const b = await start(other, group("neighbour"), "hang");
-    await until(() => a.outputs.length === 1 && b.outputs.length === 1, "containers up");
+    await until(() => a.outputs.length === 1 && b.outputs.length === 1, "containers up", 15_000);
     expect(containersNamed(a.proc.name)).toEqual([a.proc.name]);
     // A restarted host of installation A: same instance id, fresh runner.
     const restarted = makeRunner({}, "install-a");
@@ -313,8 +292,8 @@ describe.skipIf(!ENGINE)("docker runner on a real engine", () => {
   });
 });
 
-const AGENT_IMAGE = process.env.NGB_TEST_AGENT_IMAGE || "ngb-agent:latest";
-const HAS_AGENT_IMAGE = ENGINE && sh(["docker", "image", "inspect", AGENT_IMAGE]).code === 0;
+const AGENT_IMAGE = testAgentImage();
+const HAS_AGENT_IMAGE = ENGINE && (await agentImageAvailable(AGENT_IMAGE));
 
 describe.skipIf(!HAS_AGENT_IMAGE)("the real agent image through the runner and the credential proxy", () => {
   test("cold run and a warm follow-up answer from the fake model; usage is recorded per group", async () => {

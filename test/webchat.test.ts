@@ -131,8 +131,13 @@ describe("webchat through the real runtime", () => {
   test("an unregistered web chat is stored but not answered", async () => {
     const res = await post("/api/webchat/messages", { chatId: "side", text: "anyone?" });
     expect(await res.json()).toMatchObject({ chatJid: "web:side", registered: false });
-    await Bun.sleep(30);
-    expect(runner.starts).toHaveLength(0);
+    // Witness: a message to the registered chat, sent after it, is answered; a run for the
+    // unregistered chat would have been queued first and started before this one.
+    const { ws, events } = await openWs();
+    await post("/api/webchat/messages", { text: "and you?" });
+    await until(() => events.find((e) => e.type === "message" && e.from === "assistant"), "the reply");
+    ws.close();
+    expect(runner.starts.map((s) => s.input.chatJid)).toEqual(["web:default"]);
   });
 
   test("bad input: 400 with the reason; no token: 401", async () => {

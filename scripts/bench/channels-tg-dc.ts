@@ -9,6 +9,7 @@
  * connected to the fakes, against the same binary with no platform channel: median of 3 each.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { until } from "../../test/support/wait.ts";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createDiscordChannel } from "../../src/channels/discord/index.ts";
@@ -40,13 +41,9 @@ function tempStore(prefix: string): { store: Store; sink: ChannelSink; dispose()
   };
 }
 
-async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await Bun.sleep(1);
-  }
-}
+/** The suite's one polling wait, polling every millisecond (the figures are in milliseconds). */
+const waitUntil = (predicate: () => boolean, timeoutMs: number, what: string) =>
+  until(predicate, { what: `bench: ${what}`, timeoutMs, intervalMs: 1 });
 
 async function telegramInbound(): Promise<string> {
   const t = tempStore("ngb-bench-tg-");
@@ -64,10 +61,10 @@ async function telegramInbound(): Promise<string> {
   try {
     await channel.connect(t.sink);
     fake.pushMany(-1001, 200, (i) => `warm ${i}`);
-    await until(() => t.store.messages.count() === 200, 20_000, "telegram warm-up");
+    await waitUntil(() => t.store.messages.count() === 200, 20_000, "telegram warm-up");
     const start = performance.now();
     fake.pushMany(-1002, N, (i) => `message ${i} with some text`);
-    await until(() => t.store.messages.count() === 200 + N, 60_000, "telegram: all stored");
+    await waitUntil(() => t.store.messages.count() === 200 + N, 60_000, "telegram: all stored");
     const secs = (performance.now() - start) / 1000;
     return `${fmt(N / secs)} msg/s (${fmt(N)} in ${secs.toFixed(2)} s)`;
   } finally {
@@ -86,13 +83,13 @@ async function discordInbound(): Promise<string> {
   });
   try {
     await channel.connect(t.sink);
-    await until(() => channel.health().state === "connected" && fake.online, 20_000, "discord ready");
+    await waitUntil(() => channel.health().state === "connected" && fake.online, 20_000, "discord ready");
     for (let i = 0; i < 200; i++) fake.message({ content: `warm ${i}` });
-    await until(() => t.store.messages.count() === 200, 20_000, "discord warm-up");
+    await waitUntil(() => t.store.messages.count() === 200, 20_000, "discord warm-up");
     const start = performance.now();
     for (let i = 0; i < N; i++)
       fake.message({ channelId: "3000000000000000009", content: `message ${i} with some text` });
-    await until(() => t.store.messages.count() === 200 + N, 60_000, "discord: all stored");
+    await waitUntil(() => t.store.messages.count() === 200 + N, 60_000, "discord: all stored");
     const secs = (performance.now() - start) / 1000;
     return `${fmt(N / secs)} msg/s (${fmt(N)} in ${secs.toFixed(2)} s)`;
   } finally {

@@ -10,9 +10,9 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventBus } from "../../src/events/index.ts";
-import { silentLogger } from "../../src/log/index.ts";
 import { LATEST_VERSION, openStore, type Store } from "../../src/store/index.ts";
 import { createApp } from "../../src/web/app.ts";
+import { webDeps } from "../../test/support/web-deps.ts";
 
 const MESSAGES = Number(process.env.NGB_BENCH_WEB_MESSAGES ?? 1_000_000);
 const CHATS = 200;
@@ -141,13 +141,10 @@ export async function bench(): Promise<Record<string, string>> {
   let store: Store | null = null;
   try {
     store = openStore(file);
-    const app = createApp({
-      store,
-      events: createEventBus(),
-      log: silentLogger(),
-      token: TOKEN,
-      ready: () => true,
-    });
+    const events = createEventBus();
+    const app = createApp(
+      webDeps({ store, events, token: TOKEN, groupsDir: join(tmpdir(), "ngb-bench-web-groups") }),
+    );
     const groups = await time(app, ["/api/groups"], 300);
     out["web: GET /api/groups (50 groups)"] = `p50 ${ms(groups.p50)}, p99 ${ms(groups.p99)}`;
     const common = await time(

@@ -11,17 +11,20 @@ export interface ChannelDeps {
   config: Config;
   log: Logger;
   fetch?: typeof fetch;
+  /** Counts and samples refused webhook calls (src/web/rejections.ts). */
+  rejections?: { reject(source: string, reason: string): void };
 }
 
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel>;
 
 /** Platform adapters by config section name. Each entry imports its module on first use. */
 export const CHANNEL_FACTORIES: Record<string, ChannelFactory> = {
-  telegram: async ({ config, log, fetch }) =>
+  telegram: async ({ config, log, fetch, rejections }) =>
     (await import("./telegram/index.ts")).createTelegramChannel({
       config: config.channels.telegram,
       log,
       fetch,
+      ...(rejections ? { onRejected: (reason) => rejections.reject("telegram", reason) } : {}),
     }),
   discord: async ({ config, log, fetch }) =>
     (await import("./discord/index.ts")).createDiscordChannel({

@@ -4,7 +4,7 @@
  */
 import { type ArgsDef, type CommandDef, renderUsage } from "citty";
 import type { Config } from "../config/index.ts";
-import { createLogger, type Logger } from "../log/index.ts";
+import { createLogger, flushLog, type Logger } from "../log/index.ts";
 import { UserError } from "../util/errors.ts";
 
 export class UsageError extends UserError {
@@ -127,6 +127,8 @@ export async function loadContext(
     maxFileBytes: config.log.maxFileBytes,
     maxFiles: config.log.maxFiles,
   });
+  // Repeats still being counted are summarized before the process ends, however it ends.
+  process.once("exit", () => flushLog(log));
   return { config, log, configFile: file, envFile };
 }
 

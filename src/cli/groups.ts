@@ -1,8 +1,6 @@
-/** `ngb groups list|add|remove`: registered groups, straight on the store. */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+/** `ngb groups list|add|remove`: registered groups, through the group service on the store. */
 import { join } from "node:path";
 import { defineCommand } from "citty";
-import * as v from "valibot";
 import { globalArgs, jsonArg, loadContext, printTable, UsageError } from "./common.ts";
 
 async function withStore<T>(
@@ -20,7 +18,27 @@ async function withStore<T>(
 async function open(args: Parameters<typeof loadContext>[0]) {
   const { config, log } = await loadContext({ ...args, "log-level": args["log-level"] ?? "warn" });
   const { openStore, storeFile } = await import("../store/index.ts");
-  return { config, log, store: openStore(storeFile(config)) };
+  const { createGroupService } = await import("../groups/index.ts");
+  const { createEventBus } = await import("../events/index.ts");
+  const store = openStore(storeFile(config));
+  const groups = createGroupService({ store, events: createEventBus(), paths: config, log });
+  return { config, log, store, groups };
+}
+
+/** The group service's refusals are the user's mistakes: one line, exit 1. */
+async function asUsage<T>(fn: () => T): Promise<T> {
+  const { GroupValidationError, GroupNotFoundError, GroupFolderError } = await import("../groups/index.ts");
+  const { GroupExistsError } = await import("../store/index.ts");
+  try {
+    return fn();
+  } catch (err) {
+    // Name the flag the user typed: `--folder "errors": is reserved …`.
+    if (err instanceof GroupValidationError)
+      throw new UsageError(err.message.replace(/^(folder|trigger|name) /, "--$1 "));
+    for (const cls of [GroupNotFoundError, GroupFolderError, GroupExistsError])
+      if (err instanceof cls) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 const list = defineCommand({
@@ -71,8 +89,6 @@ const list = defineCommand({
     }),
 });
 
-const Folder = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/));
-
 const add = defineCommand({
   meta: { name: "add", description: "Register a chat as a group" },
   args: {
@@ -94,43 +110,18 @@ const add = defineCommand({
     main: { type: "boolean", description: "Make this the main (admin) group" },
   },
   run: ({ args }) =>
-    withStore(args, async ({ config, store }) => {
-      if (!v.is(Folder, args.folder))
-        throw new UsageError(
-          `--folder "${args.folder}": use lowercase letters, digits, - or _ (max 64, no leading -)`,
-        );
-      if (args.folder === "global") throw new UsageError(`--folder "global" is reserved for shared memory`);
-      if (!/^[^\s]{3,256}$/.test(args.jid))
-        throw new UsageError(`jid "${args.jid}": expected e.g. tg:123 or web:default`);
-      if (args.trigger !== undefined) {
-        const { patternProblem } = await import("../util/safe-regex.ts");
-        const problem = patternProblem(args.trigger);
-        if (problem) throw new UsageError(`--trigger: ${problem}`);
-      }
-      const { GroupExistsError } = await import("../store/index.ts");
-      let group: ReturnType<typeof store.groups.add>;
-      try {
-        group = store.groups.add({
+    withStore(args, async ({ config, groups }) => {
+      const group = await asUsage(() =>
+        groups.register({
           jid: args.jid,
-          name: args.name ?? args.folder,
+          name: args.name,
           folder: args.folder,
           triggerPattern: args.trigger ?? null,
           requiresTrigger: !args["no-trigger"] && !args.main,
           isMain: Boolean(args.main),
-          containerConfig: null,
-        });
-      } catch (err) {
-        if (err instanceof GroupExistsError) throw new UsageError(err.message);
-        throw err;
-      }
+        }),
+      );
       const dir = join(config.groupsDir, group.folder);
-      mkdirSync(join(dir, "logs"), { recursive: true });
-      const memory = join(dir, "CLAUDE.md");
-      if (!existsSync(memory))
-        writeFileSync(
-          memory,
-          `# ${group.name}\n\nMemory for this group. The agent reads and updates this file.\n`,
-        );
       if (args.json) process.stdout.write(`${JSON.stringify(group)}\n`);
       else process.stdout.write(`registered ${group.jid} as "${group.name}" (folder ${dir})\n`);
     }),
@@ -138,11 +129,11 @@ const add = defineCommand({
 
 const remove = defineCommand({
   meta: { name: "remove", description: "Unregister a group (its folder and messages are kept)" },
-  args: { ...globalArgs, jid: { type: "positional", description: "Chat id", required: true } },
+  args: { ...globalArgs, jid: { type: "positional", description: "Chat id (or folder)", required: true } },
   run: ({ args }) =>
-    withStore(args, ({ store }) => {
-      if (!store.groups.remove(args.jid)) throw new UsageError(`no registered group with jid "${args.jid}"`);
-      process.stdout.write(`unregistered ${args.jid}\n`);
+    withStore(args, async ({ groups }) => {
+      const g = await asUsage(() => groups.remove(args.jid));
+      process.stdout.write(`unregistered ${g.jid} (folder ${g.folder} kept)\n`);
     }),
 });
 

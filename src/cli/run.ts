@@ -3,12 +3,11 @@
  * nothing is sent to the chat. By default the run gets a fresh session so the group's
  * conversation is untouched; --resume continues the group's session and saves the new one.
  * When `ngb serve` runs on the same data dir, the prompt goes through it (`POST /api/run`,
- * queued behind the group's current agent); otherwise the container is started directly,
- * through a credential proxy of its own, and tool requests the agent writes (e.g.
- * send_message) are carried out by `ngb serve` when it next runs.
+ * queued behind the group's current agent); otherwise this process runs the runtime's agent
+ * core without channels (src/runtime/run-prompt.ts: same snapshots, sessions and output), and
+ * tool requests the agent writes (e.g. send_message) are carried out by serve when it next runs.
  */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { defineCommand } from "citty";
 import { UserError } from "../util/errors.ts";
 import { globalArgs, jsonArg, loadContext, UsageError } from "./common.ts";
@@ -47,83 +46,50 @@ export default defineCommand({
     }
     const { openStore, storeFile } = await import("../store/index.ts");
     const store = openStore(storeFile(config));
-    const stops: (() => unknown)[] = [() => store.close(), release];
     try {
       const group = store.groups.byFolder(args.group) ?? store.groups.get(args.group);
       if (!group)
         throw new UsageError(
           `no registered group "${args.group}" (give its folder or jid; see \`ngb groups list\`)`,
         );
-      const { createCredentialProxy } = await import("../proxy/index.ts");
-      const { createDockerRunner } = await import("../container/index.ts");
-      const { ensureGroupFolder } = await import("../orchestrator/index.ts");
-      const { instanceIdOf } = await import("../runtime/instance.ts");
-      const proxy = createCredentialProxy({
-        config,
-        store,
-        log,
-        socketPath: join(config.dataDir, "proxy-run", String(process.pid), "proxy.sock"),
-      });
-      stops.unshift(() => proxy.stop());
-      const runner = createDockerRunner({
-        config,
-        log,
-        paths: { groupsDir: config.groupsDir, dataDir: config.dataDir },
-        proxy,
-        instanceId: instanceIdOf(config),
-      });
-      ensureGroupFolder(config.groupsDir, group);
-      const sessionId = args.resume ? (store.groups.session(group.folder) ?? undefined) : undefined;
-      let outputs = 0;
-      let failed: string | null = null;
-      let proc: Awaited<ReturnType<typeof runner.start>> | null = null;
-      let finished = false;
-      proc = await runner.start({
-        group,
-        input: {
-          prompt: args.prompt,
-          inputId: "run",
-          sessionId,
-          groupFolder: group.folder,
-          chatJid: group.jid,
-          isMain: group.isMain,
-          assistantName: config.assistantName,
-          model: config.anthropic.model,
-          idleTimeoutMs: config.container.idleTimeoutMs,
-        },
-        // Without serve nobody acts on the agent's tool requests: say so to the model.
-        onRequest: async () => ({ ok: false, text: "Not available: `ngb run` without a running serve." }),
-        async onResult(out) {
-          outputs++;
-          if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-          else if (out.result) process.stdout.write(`${out.result}\n`);
-          if (out.status === "error") failed = out.error ?? "the agent reported an error";
-          if (args.resume && out.newSessionId) store.groups.setSession(group.folder, out.newSessionId);
-          // One prompt, one turn: let the container go.
-          finished = true;
-          proc?.close();
-        },
-      });
-      if (finished) proc.close();
-      const onSignal = () => void proc?.kill("interrupted");
+      const { runPrompt } = await import("../runtime/run-prompt.ts");
+      const interrupt = new AbortController();
+      const onSignal = () => interrupt.abort();
       process.once("SIGINT", onSignal);
-      const timer = timeoutSec
-        ? setTimeout(() => void proc?.kill("--timeout reached"), timeoutSec * 1000)
-        : undefined;
-      const res = await proc.done;
-      clearTimeout(timer);
-      process.off("SIGINT", onSignal);
-      if (args.resume && res.newSessionId) store.groups.setSession(group.folder, res.newSessionId);
-      if (failed) throw new UserError(`the agent failed: ${failed}`);
-      if (outputs === 0)
-        throw new UserError(
-          `the agent produced no result (${res.status}: ${res.error ?? "no detail"}); see \`ngb logs ${group.folder}\``,
-        );
+      try {
+        const outcome = await runPrompt({
+          config,
+          store,
+          log,
+          group,
+          prompt: args.prompt,
+          resume: args.resume,
+          timeoutMs: timeoutSec ? timeoutSec * 1000 : undefined,
+          signal: interrupt.signal,
+        });
+        printOutcome({ group: group.folder, ...outcome }, args.json === true, group.folder);
+      } finally {
+        process.off("SIGINT", onSignal);
+      }
     } finally {
-      for (const stop of stops) await stop();
+      store.close();
+      release();
     }
   },
 });
+
+/** The same output whether serve ran the prompt or this process did. */
+function printOutcome(
+  out: { group: string; status: string; results: string[]; error?: string },
+  json: boolean,
+  folder: string,
+): void {
+  if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  else for (const text of out.results) process.stdout.write(`${text}\n`);
+  if (out.status !== "success") throw new UserError(`the agent failed: ${out.error ?? "no detail"}`);
+  if (out.results.length === 0)
+    throw new UserError(`the agent produced no result; see \`ngb logs ${folder}\``);
+}
 
 async function runViaServe(
   config: Parameters<typeof import("./serve-client.ts").serveTarget>[0],
@@ -148,9 +114,6 @@ async function runViaServe(
   }
   if (res.status === 404) throw new UsageError(`${await errorText(res)} (see \`ngb groups list\`)`);
   if (!res.ok) throw new UserError(`serve refused the run: ${await errorText(res)}`);
-  const out = (await res.json()) as { status: string; results: string[]; error?: string };
-  if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-  else for (const text of out.results) process.stdout.write(`${text}\n`);
-  if (out.status !== "success") throw new UserError(`the agent failed: ${out.error ?? "no detail"}`);
-  if (out.results.length === 0) throw new UserError("the agent produced no result");
+  const out = (await res.json()) as { group: string; status: string; results: string[]; error?: string };
+  printOutcome(out, args.json === true, args.group);
 }

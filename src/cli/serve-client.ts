@@ -37,19 +37,28 @@ export async function serveFetch(
   path: string,
   init: RequestInit = {},
 ): Promise<Response> {
-  try {
-    return await fetch(`${target.url}${path}`, {
-      ...init,
-      headers: {
-        authorization: `Bearer ${target.token}`,
-        "content-type": "application/json",
-        ...init.headers,
-      },
-    });
-  } catch (err) {
-    throw new UserError(
-      `cannot reach ngb serve at ${target.url} (${(err as Error).message}); start it with \`ngb serve\``,
-    );
+  // A database busy in another process: serve refused without doing anything (503 store_busy)
+  // and says when to come back; a few bounded retries, then the 503 goes to the caller.
+  for (let attempt = 1; ; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(`${target.url}${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${target.token}`,
+          "content-type": "application/json",
+          ...init.headers,
+        },
+      });
+    } catch (err) {
+      throw new UserError(
+        `cannot reach ngb serve at ${target.url} (${(err as Error).message}); start it with \`ngb serve\``,
+      );
+    }
+    const retryAfter = Number(res.headers.get("retry-after"));
+    if (res.status !== 503 || attempt >= 4 || !(retryAfter > 0)) return res;
+    await res.arrayBuffer();
+    await Bun.sleep(Math.min(retryAfter, 5) * 1000);
   }
 }
 

@@ -1,5 +1,6 @@
 /** `ngb serve`: run everything until SIGINT/SIGTERM, then shut down cleanly. */
 import { defineCommand } from "citty";
+import { flushLog } from "../log/index.ts";
 import { globalArgs, loadContext, UsageError } from "./common.ts";
 
 export default defineCommand({
@@ -45,5 +46,6 @@ export default defineCommand({
       process.once("SIGTERM", () => onSignal("SIGTERM"));
     });
     log.info("stopped");
+    flushLog(log);
   },
 });

@@ -66,6 +66,8 @@ export interface EventMap {
   "group.removed": { jid: string; folder: string };
   "chat.discovered": { jid: string; name?: string; channel: string };
   "ipc.rejected": { groupFolder: string; file: string; reason: string };
+  /** A public request refused (a webhook with a bad secret/signature/body, a failed login). */
+  "request.rejected": { source: string; reason: string };
   error: { source: string; message: string };
 }
 

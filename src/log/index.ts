@@ -9,6 +9,9 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tighten } from "../util/private-fs
 // consola/core, not "consola": the full entry pulls in node:util, tty detection and locale-aware
 // time formatting, which cost ~12 MB of idle RSS in the compiled binary. Our reporters are small.
 import { type ConsolaInstance, type ConsolaReporter, createConsola, type LogObject } from "consola/core";
+import { type CollapseOptions, collapseRepeats } from "./collapse.ts";
+
+export { type CollapseOptions, type CollapsingReporter, collapseRepeats } from "./collapse.ts";
 
 export type Logger = ConsolaInstance;
 
@@ -18,6 +21,10 @@ export interface LoggerOptions {
   file?: string;
   maxFileBytes?: number;
   maxFiles?: number;
+  /** Repeated warnings/errors collapsed into a summary per window (see collapse.ts). */
+  collapse?: CollapseOptions;
+  /** Where lines go (default: stderr, in `format`, plus `file`). Tests pass their own. */
+  reporters?: ConsolaReporter[];
 }
 
 const LEVELS = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 } as const;
@@ -118,16 +125,17 @@ const prettyStderr: ConsolaReporter = {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = LEVELS[options.level ?? "info"];
-  const log = createConsola({
-    level,
-    reporters: [options.format === "json" ? jsonStderr : prettyStderr],
-  });
-  if (options.file) {
-    log.addReporter(
-      fileReporter(options.file, options.maxFileBytes ?? 10 * 1024 * 1024, options.maxFiles ?? 5),
-    );
-  }
-  return log;
+  const sinks = options.reporters ?? [options.format === "json" ? jsonStderr : prettyStderr];
+  if (options.file)
+    sinks.push(fileReporter(options.file, options.maxFileBytes ?? 10 * 1024 * 1024, options.maxFiles ?? 5));
+  // consola's own throttle drops repeats after 5 within 1 s and only reports them when a different
+  // line comes: off. Collapsing is done once, for every tagged child, by the shared reporter.
+  return createConsola({ level, throttle: 0, reporters: [collapseRepeats(sinks, options.collapse)] });
+}
+
+/** Write pending "repeated N times" summaries now (at shutdown and exit). */
+export function flushLog(log: Logger): void {
+  for (const r of log.options.reporters) (r as { flush?: () => void }).flush?.();
 }
 
 /** A logger that drops everything (tests, benchmarks). */

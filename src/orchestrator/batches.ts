@@ -40,9 +40,9 @@ export function buildBatches(
   for (const m of open) {
     if (exclude?.has(m.seq)) continue;
     const key = m.threadId ?? "";
-    let list = byThread.get(key);
-    if (!list) byThread.set(key, (list = []));
-    list.push(m);
+    const list = byThread.get(key);
+    if (list) list.push(m);
+    else byThread.set(key, [m]);
   }
   const out: Batch[] = [];
   for (const [thread, msgs] of byThread) {

@@ -168,7 +168,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         log.warn("no enabled channel owns this chat; replies wait for it", { chatJid: row.chatJid });
       }
       store.outbox.retryAt(row.id, new NoChannelError(row.chatJid).message, now() + 60_000);
-      settle(row.id, (w) => (w.reject(new NoChannelError(row.chatJid)), true));
+      settle(row.id, (w) => {
+        w.reject(new NoChannelError(row.chatJid));
+        return true;
+      });
       schedule(row.chatJid, now() + 60_000);
       return false;
     }
@@ -178,7 +181,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       if (r.action === "cancel") {
         store.outbox.markCancelled(row.id, `cancelled by plugin ${r.plugin}: ${r.reason}`);
         log.info("reply cancelled by a plugin", { chatJid: row.chatJid, plugin: r.plugin, reason: r.reason });
-        settle(row.id, (w) => (w.resolve({ status: "cancelled", seq: null }), true));
+        settle(row.id, (w) => {
+          w.resolve({ status: "cancelled", seq: null });
+          return true;
+        });
         return true;
       }
       text = r.text;
@@ -203,7 +209,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         store.outbox.markFailed(row.id, error);
         log.warn("reply not delivered", { chatJid: row.chatJid, key: row.key, error });
         events.emit("message.failed", { chatJid: row.chatJid, error, channel: channel.name, fate: "failed" });
-        settle(row.id, (w) => (w.reject(new DeliveryError(row.chatJid, channel.name, err, permanent)), true));
+        settle(row.id, (w) => {
+          w.reject(new DeliveryError(row.chatJid, channel.name, err, permanent));
+          return true;
+        });
         return true;
       }
       store.outbox.retryAt(row.id, errorMessage(err), now() + delay);
@@ -256,7 +265,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       });
     events.emit("message.sent", { chatJid: row.chatJid, text, channel: channel.name, idemKey: row.key });
     deps.hooks?.messageSent({ chatJid: row.chatJid, text, channel: channel.name });
-    settle(row.id, (w) => (w.resolve({ status: "sent", seq }), true));
+    settle(row.id, (w) => {
+      w.resolve({ status: "sent", seq });
+      return true;
+    });
     return true;
   }
 

@@ -4,20 +4,28 @@
  * reverse. Everything is passed in explicitly; nothing here holds global state.
  */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import type { AgentRunner } from "../container/types.ts";
 import type { Channel } from "../orchestrator/channel.ts";
 import { createEventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
 import { openStore, storeFile } from "../store/index.ts";
+import { createAgentCore } from "./core.ts";
 import { createApp } from "../web/app.ts";
+import { createRejections } from "../web/rejections.ts";
 import { assertSafeBind, dashboardHint, ensureWebToken } from "../web/token.ts";
 import { websocket } from "../web/ws.ts";
 import { UserError } from "../util/errors.ts";
 import { ensurePrivateDir } from "../util/private-fs.ts";
-import { instanceIdOf } from "./instance.ts";
 import { acquirePidLock } from "./pid-lock.ts";
+
+/**
+ * How long one statement of serve may wait for another process's lock (`ngb groups add`, a backup,
+ * `sqlite3`). SQLite waits synchronously, so this is also the longest a busy database can stall
+ * the event loop; a write that times out fails with SQLITE_BUSY (the web answers 503 +
+ * Retry-After, channels and the orchestrator retry). Short CLI commands keep the default 5 s.
+ */
+export const SERVE_BUSY_TIMEOUT_MS = 100;
 
 export interface Runtime {
   /** Base URL the web server listens on. */
@@ -46,14 +54,14 @@ export async function startRuntime({
 }: RuntimeOptions): Promise<Runtime> {
   const started = performance.now();
   mkdirSync(config.groupsDir, { recursive: true });
-  // data/ (web token, proxy, IPC, sessions) and store/ (database, channel logins) are ours alone.
+  // data/ (web token, proxy, sessions, logs) and store/ (database, channel logins) are ours alone.
   const tightened = [config.dataDir, config.storeDir].filter((dir) => ensurePrivateDir(dir));
   if (tightened.length) log.warn("private directories were open to others; set to 0700", { dirs: tightened });
   const releaseLock = acquirePidLock(config.dataDir);
   const stops: (() => Promise<void> | void)[] = [releaseLock];
   let ready = false;
   try {
-    const store = openStore(storeFile(config));
+    const store = openStore(storeFile(config), { busyTimeoutMs: SERVE_BUSY_TIMEOUT_MS });
     stops.push(() => store.close());
     const events = createEventBus((err, event) =>
       log.withTag("events").error("listener failed", { event, error: (err as Error).message }),
@@ -62,94 +70,47 @@ export async function startRuntime({
     assertSafeBind(config);
     const webToken = ensureWebToken(config, log);
 
-    // Agents: the credential proxy (the key stays here), then the container runner.
-    let runner = injectedRunner;
-    if (!runner) {
-      const { createCredentialProxy } = await import("../proxy/index.ts");
-      const { createDockerRunner } = await import("../container/index.ts");
-      const { ngbPrivatePaths } = await import("../mounts/index.ts");
-      const proxy = createCredentialProxy({
-        config,
-        store,
-        log,
-        socketPath: join(config.dataDir, "proxy", "proxy.sock"),
-      });
-      stops.push(() => proxy.stop());
-      runner = createDockerRunner({
-        config,
-        log,
-        paths: { groupsDir: config.groupsDir, dataDir: config.dataDir },
-        proxy,
-        instanceId: instanceIdOf(config),
-        privatePaths: ngbPrivatePaths(config, { configFile, cwd: process.cwd() }),
-      });
-    }
-    const agentRunner = runner;
-    stops.push(() => agentRunner.stopAll());
-
-    const { createGroupQueue } = await import("../queue/index.ts");
-    const queue = createGroupQueue({
-      maxConcurrent: config.maxConcurrentContainers,
-      maxRetries: config.maxRetries,
-      retryBaseMs: config.retryBaseMs,
-      log: log.withTag("queue"),
-      events,
-    });
+    // Refused public requests (webhooks, logins): counted in /metrics, sampled in the log.
+    const rejections = createRejections({ events, log });
 
     // Channels: the built-in web channel plus every enabled platform.
-    const { createWebChannel, ensureDefaultWebGroup, runRoutes, sendRoutes } = await import(
+    const { createWebChannel, DEFAULT_CHAT_ID, WEB_PREFIX, runRoutes, sendRoutes } = await import(
       "../channels/web/index.ts"
     );
     const { createEnabledChannels } = await import("../channels/index.ts");
     const webChannel = config.channels.web.enabled ? createWebChannel({ store, events, log }) : null;
     const channels = [
       ...(webChannel ? [webChannel] : []),
-      ...(await createEnabledChannels({ config, log })),
+      ...(await createEnabledChannels({ config, log, rejections })),
       ...extraChannels,
     ];
-    const groupDeps = { store, events, groupsDir: config.groupsDir, dataDir: config.dataDir };
-    if (webChannel) {
-      const g = ensureDefaultWebGroup(groupDeps);
-      if (g) log.info(`registered ${g.jid} as the main group (folder ${g.folder})`);
-    }
 
-    const { createOrchestrator, registerGroup } = await import("../orchestrator/index.ts");
-    const { createTaskService, createScheduler } = await import("../scheduler/index.ts");
-    const taskService = createTaskService({
-      store,
-      events,
-      defaultTimezone: config.timezone,
-      quotas: config.quotas,
-    });
-    const { createIpcHandler } = await import("../ipc/index.ts");
-    // The orchestrator and the IPC handler need each other (IPC send_message delivers through
-    // the orchestrator's outbox): the handler reaches delivery through this late binding.
-    let deliver: import("../orchestrator/index.ts").Deliver = async () => {
-      throw new Error("not started");
-    };
-    const handleRequest = createIpcHandler({
-      store,
-      events,
-      log,
-      deliver: (req) => deliver(req),
-      tasks: taskService,
-      registerGroup: (g) => registerGroup(groupDeps, { ...g, isMain: false }),
-      limits: config.ipc,
-    });
-    const orchestrator = createOrchestrator({
+    // Agents: runner (behind the credential proxy), queue, group and task services, orchestrator.
+    const core = await createAgentCore({
       config,
       store,
       events,
-      queue,
-      runner: agentRunner,
-      channels,
       log,
-      handleRequest,
-      unknownFate: config.delivery.unknownFate,
+      channels,
+      runner: injectedRunner,
+      configFile,
     });
-    deliver = orchestrator.deliver;
-    stops.push(() => orchestrator.stop());
+    stops.push(...core.stops);
+    const { queue, groups, tasks: taskService, orchestrator } = core;
 
+    // First start with no groups at all: `web:default` becomes the main group (folder `main`,
+    // every message triggers), so serve + webchat works with no platform and no config.
+    if (webChannel && groups.list().length === 0) {
+      const g = groups.register({
+        jid: `${WEB_PREFIX}${DEFAULT_CHAT_ID}`,
+        name: "Web chat",
+        folder: "main",
+        isMain: true,
+      });
+      log.info(`registered ${g.jid} as the main group (folder ${g.folder})`);
+    }
+
+    const { createScheduler } = await import("../scheduler/index.ts");
     const scheduler = createScheduler({
       store,
       events,
@@ -168,13 +129,15 @@ export async function startRuntime({
       sessions: { idleMs: config.web.sessionIdleMs, maxAgeMs: config.web.sessionMaxAgeMs },
       allowHostNetwork: config.container.allowHostNetwork,
       ready: () => ready,
-      registerGroup: (g) => registerGroup(groupDeps, g),
+      groups,
       runtime: {
         containers: () => orchestrator.containers(),
         stopContainer: (name) => orchestrator.stopContainer(name),
         queue: () => queue.stats(),
         channels: () => channels.map((c) => c.health()),
+        uptimeMs: () => performance.now() - started,
       },
+      rejections,
       tasks: {
         create: (input) => taskService.create(input, { kind: "api" }),
         pause: (id) => taskService.pause(id, { kind: "api" }),

@@ -1,7 +1,14 @@
-/** Time as a dependency: the scheduler reads `clock.now()` and sleeps with `timers`, so tests swap both. */
+/**
+ * Time as a dependency: the scheduler reads `clock.now()` and sleeps with `timers`, so tests swap
+ * both. `monotonic()` never jumps (not with NTP steps, not when someone sets the clock): compared
+ * with `now()` it reveals a wall-clock jump, and durations (uptime) are measured with it.
+ */
 
 export interface Clock {
+  /** Wall-clock time, epoch ms. */
   now(): number;
+  /** A monotonic clock in ms (arbitrary origin); without it, clock jumps are not detected. */
+  monotonic?(): number;
 }
 
 export interface Timers {
@@ -9,7 +16,7 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
 export const systemTimers: Timers = {
   setTimeout(fn, ms) {

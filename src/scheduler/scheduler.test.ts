@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHarness, type Harness } from "../../test/support/scheduler-harness.ts";
+import { createLogger } from "../log/index.ts";
 import { HOST_STOPPED } from "./scheduler.ts";
 
 let h: Harness;
@@ -448,4 +449,67 @@ test("a failing store: the loop logs, backs off and recovers without losing the 
     ["2026-01-05T08:30:00.000Z", "2026-01-05T08:30:03.000Z"],
   ]);
   expect(h.runs(task.id).map((r) => r.status)).toEqual(["success"]);
+});
+
+describe("wall-clock jumps", () => {
+  const logged = () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      level: "info",
+      reporters: [{ log: (o) => void lines.push(o.args.map((a) => JSON.stringify(a)).join(" ")) }],
+      collapse: { windowMs: 0 },
+    });
+    return { lines, log };
+  };
+
+  test("the clock set back 3 h: an interval task keeps its rhythm, one log line", async () => {
+    h = createHarness("2026-01-05T08:00:00Z");
+    const { lines, log } = logged();
+    const task = every30m();
+    h.scheduler({ log }).start();
+    await h.fake.advance(10 * MIN);
+    h.fake.jump(-3 * 60 * MIN);
+    // 20 real minutes later the run is due, as it was before the jump (not 3 h and 20 min later).
+    await h.fake.advance(20 * MIN);
+    expect(h.calls.map((c) => c.at)).toEqual(["2026-01-05T05:30:00.000Z"]);
+    expect(h.iso(h.task(task.id).nextRun)).toBe("2026-01-05T06:00:00.000Z");
+    await h.fake.advance(30 * MIN);
+    expect(h.calls.map((c) => c.at)).toEqual(["2026-01-05T05:30:00.000Z", "2026-01-05T06:00:00.000Z"]);
+    const jumps = lines.filter((l) => l.includes("wall clock moved back"));
+    expect(jumps).toHaveLength(1);
+    expect(jumps[0]).toContain('"byMs":10800000');
+  });
+
+  test("the clock set back: an hourly cron fires at the next hour of the new time", async () => {
+    h = createHarness("2026-01-05T08:10:00Z");
+    const task = h.service.create(
+      { groupFolder: "team", prompt: "hourly", scheduleType: "cron", scheduleValue: "0 * * * *" },
+      cli,
+    );
+    h.scheduler().start();
+    expect(h.iso(h.task(task.id).nextRun)).toBe("2026-01-05T09:00:00.000Z");
+    h.fake.jump(-3 * 60 * MIN);
+    await h.fake.advance(2 * MIN);
+    expect(h.iso(h.task(task.id).nextRun)).toBe("2026-01-05T06:00:00.000Z");
+    await h.fake.advanceTo("2026-01-05T06:00:00Z");
+    expect(h.calls.map((c) => c.at)).toEqual(["2026-01-05T06:00:00.000Z"]);
+  });
+
+  test("small steps (NTP slew) change nothing; a large forward jump is logged and caught up once", async () => {
+    h = createHarness("2026-01-05T08:00:00Z");
+    const { lines, log } = logged();
+    const task = every30m("run-once");
+    h.scheduler({ log }).start();
+    await h.fake.advance(5 * MIN);
+    h.fake.jump(-1_000);
+    await h.fake.advance(2 * MIN);
+    expect(h.iso(h.task(task.id).nextRun)).toBe("2026-01-05T08:30:00.000Z");
+    h.fake.jump(3 * 60 * MIN);
+    await h.fake.advance(2 * MIN);
+    expect(lines.filter((l) => l.includes("wall clock moved"))).toHaveLength(1);
+    expect(lines.some((l) => l.includes("wall clock moved forward"))).toBe(true);
+    // run-once: the 08:30 … 11:00 slots the jump skipped are one catch-up run, then on schedule.
+    expect(h.calls.map((c) => c.scheduledFor)).toEqual(["2026-01-05T08:30:00.000Z"]);
+    expect(h.iso(h.task(task.id).nextRun)).toBe("2026-01-05T11:30:00.000Z");
+  });
 });

@@ -6,6 +6,11 @@
  * On start-up a claim left by a crashed host is logged as an error and the task's catch-up
  * policy applies; runs missed while down run once (`run-once`) or are logged `skipped` (`skip`).
  * Nothing is ever dropped without a run log row saying why.
+ *
+ * Wall-clock jumps are detected on every wake by comparing the wall clock with a monotonic one:
+ * after a backward jump every task's next run is recomputed (cron: the next slot after the new
+ * time; interval: the same time left as before the jump) so nothing goes silent for the jump's
+ * length; a large forward jump is logged and the catch-up policies apply to what it skipped.
  */
 import type { EventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
@@ -48,6 +53,8 @@ export interface SchedulerOptions {
    * `ngb tasks add` is picked up at once. Default true when `store` is a real Store.
    */
   watchStore?: boolean;
+  /** A wall clock that moved this much more (or less) than the monotonic clock jumped. Default 2 s back, 60 s forward. */
+  clockJumpMs?: { back?: number; forward?: number };
 }
 
 export interface Scheduler {
@@ -76,6 +83,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const log = options.log.withTag("scheduler");
   const maxSleepMs = options.maxSleepMs ?? 60_000;
   const lateGraceMs = options.lateGraceMs ?? 60_000;
+  const jumpBackMs = options.clockJumpMs?.back ?? 2_000;
+  const jumpForwardMs = options.clockJumpMs?.forward ?? 60_000;
+  const monotonic = clock.monotonic?.bind(clock);
+  /** Wall and monotonic time at the last look, to tell a clock jump from time passing. */
+  let anchor: { wall: number; mono: number } | null = null;
 
   const inFlight = new Map<string, Promise<void>>();
   let started = false;
@@ -114,6 +126,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     let delay: number | undefined;
     ticking = true;
     try {
+      checkClock();
       tick();
       failures = 0;
     } catch (err) {
@@ -131,6 +144,53 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       log.error("could not re-arm the scheduler", { error: errorMessage(err), retryInMs: retry });
       if (started) timer = timers.setTimeout(wake, retry);
     }
+  }
+
+  /** Compare how far the wall clock moved with how far time really moved since the last look. */
+  function checkClock(): void {
+    if (!monotonic) return;
+    const wall = clock.now();
+    const mono = monotonic();
+    const prev = anchor;
+    anchor = { wall, mono };
+    if (!prev) return;
+    const drift = wall - prev.wall - (mono - prev.mono);
+    if (drift < -jumpBackMs) {
+      const moved = recomputeAfterJump(drift, wall);
+      log.warn("wall clock moved back; next runs recomputed", {
+        byMs: -drift,
+        now: iso(wall),
+        tasks: moved,
+      });
+    } else if (drift > jumpForwardMs) {
+      log.warn("wall clock moved forward (clock set or host suspended); catch-up policies apply", {
+        byMs: drift,
+        now: iso(wall),
+      });
+    }
+  }
+
+  /**
+   * After the wall clock moved back by -drift: cron tasks get the next slot after the new time;
+   * interval tasks keep the time they had left (their next run moves back with the clock); once
+   * tasks keep their wall time. Returns how many tasks changed.
+   */
+  function recomputeAfterJump(drift: number, now: number): number {
+    const rows: { id: string; nextRun: number | null }[] = [];
+    for (const task of store.tasks.list()) {
+      if (task.status !== "active" || task.nextRun === null || inFlight.has(task.id)) continue;
+      let next: number | null;
+      try {
+        const schedule = storedSchedule(task);
+        if (schedule.type === "once") continue;
+        next = schedule.type === "interval" ? Math.max(now, task.nextRun + drift) : nextSlot(schedule, now);
+      } catch {
+        continue; // an invalid schedule is paused loudly by the due pass
+      }
+      if (next !== null && next !== task.nextRun) rows.push({ id: task.id, nextRun: next });
+    }
+    if (rows.length > 0) store.tasks.setNextRuns(rows);
+    return rows.length;
   }
 
   function tick(): void {
@@ -307,6 +367,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (started) return;
       started = true;
       startedAt = clock.now();
+      anchor = null;
       if (events) unsubscribe = events.on("task.changed", () => this.notify());
       if (options.watchStore !== false && isWatchableStore(store))
         unwatch = watchExternalCommits(store, () => this.notify(), { log });

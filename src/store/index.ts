@@ -12,6 +12,7 @@ import { createTaskRepo } from "./tasks.ts";
 import { createTurnRepo } from "./turns.ts";
 import { createUsageRepo } from "./usage.ts";
 
+export { isStoreBusy } from "./busy.ts";
 export { StoreError, schemaVersion } from "./db.ts";
 export { GroupExistsError, type GroupContainerConfig, type RegisteredGroup } from "./groups.ts";
 export {

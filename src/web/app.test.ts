@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventBus, type EventBus } from "../events/index.ts";
-import { silentLogger } from "../log/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { createTaskService } from "../scheduler/index.ts";
+import { idleRuntime, webDeps } from "../../test/support/web-deps.ts";
+import { until } from "../../test/support/wait.ts";
 import { createApp, type RuntimeStatus, type WebApp } from "./app.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
@@ -19,17 +20,12 @@ let now: number;
 
 function make(extra: Partial<Parameters<typeof createApp>[0]> = {}) {
   app?.dispose();
-  app = createApp({
-    store,
-    events,
-    log: silentLogger(),
-    token: TOKEN,
-    ready: () => true,
-    maxBodyBytes: 4096,
-    now: () => now,
-    authLimit: { maxFailures: 3, windowMs: 60_000 },
-    ...extra,
-  });
+  app = createApp(
+    webDeps(
+      { store, events, token: TOKEN, groupsDir: join(dir, "groups") },
+      { maxBodyBytes: 4096, now: () => now, authLimit: { maxFailures: 3, windowMs: 60_000 }, ...extra },
+    ),
+  );
   return app;
 }
 
@@ -162,11 +158,10 @@ describe("groups", () => {
   test("list, detail with recent messages and live agent state", async () => {
     const list = (await (await get("/api/groups")).json()) as { groups: { folder: string }[] };
     expect(list.groups.map((g) => g.folder)).toEqual(["family"]);
-    events.emit("agent.started", {
-      groupFolder: "family",
-      chatJid: "tg:100",
-      containerName: "ngb-family-1",
-      reason: "messages",
+    make({
+      runtime: idleRuntime({
+        containers: () => [{ name: "ngb-family-1", groupFolder: "family", chatJid: "tg:100", startedAt: 1 }],
+      }),
     });
     const detail = (await (await get("/api/groups/family?limit=5")).json()) as {
       group: { jid: string };
@@ -264,14 +259,11 @@ describe("bad input", () => {
 
   test("an unexpected error is a generic 500 without details", async () => {
     const broken = make({
-      runtime: {
+      runtime: idleRuntime({
         containers: () => {
           throw new Error("secret internal path /home/x");
         },
-        stopContainer: async () => false,
-        queue: () => ({ active: 0, waiting: 0 }),
-        channels: () => [],
-      },
+      }),
     });
     const r = await broken.request("/api/containers", { headers: auth });
     expect(r.status).toBe(500);
@@ -422,6 +414,7 @@ describe("system", () => {
       },
       queue: () => ({ active: 1, waiting: 2 }),
       channels: () => [{ name: "telegram", state: "connected", connectedSince: 5 }],
+      uptimeMs: () => 90_500,
     };
     make({ runtime });
     const status = (await (await get("/api/status")).json()) as {
@@ -435,14 +428,58 @@ describe("system", () => {
     expect(stopped).toEqual(["ngb-family-1", "ngb-other"]);
   });
 
-  test("without the runtime: channels from events, container stop is 503", async () => {
-    events.emit("channel.status", { channel: "whatsapp", state: "connecting", qr: "2@abc" });
+  test("one source: status, channels, containers and metrics gauges all read the runtime", async () => {
+    let running = [{ name: "ngb-family-1", groupFolder: "family", startedAt: 1 }];
+    make({
+      runtime: idleRuntime({
+        containers: () => running,
+        queue: () => ({ active: running.length, waiting: 3 }),
+        channels: () => [
+          { name: "whatsapp", state: "connecting", qr: "2@abc" },
+          { name: "telegram", state: "error", lastError: "401 from api" },
+        ],
+        uptimeMs: () => 90_500,
+      }),
+    });
+    // Bus events feed the recent-errors panel and counters, never a second copy of live state.
     events.emit("channel.status", { channel: "telegram", state: "error", error: "401 from api" });
-    const body = (await (await get("/api/channels")).json()) as { channels: { name: string; qr?: string }[] };
-    expect(body.channels.find((c) => c.name === "whatsapp")?.qr).toBe("2@abc");
-    const status = (await (await get("/api/status")).json()) as { recentErrors: { message: string }[] };
+    events.emit("agent.started", { groupFolder: "x", chatJid: "tg:9", containerName: "c9", reason: "task" });
+    events.emit("channel.status", { channel: "discord", state: "connected" });
+    const status = (await (await get("/api/status")).json()) as {
+      uptimeSec: number;
+      channels: { name: string; qr?: string }[];
+      containers: { name: string }[];
+      queue: { waiting: number };
+      recentErrors: { message: string }[];
+    };
+    expect(status.uptimeSec).toBe(91);
+    expect(status.channels.map((c) => c.name)).toEqual(["whatsapp", "telegram"]);
+    expect(status.channels[0]?.qr).toBe("2@abc");
+    expect(status.containers.map((c) => c.name)).toEqual(["ngb-family-1"]);
     expect(status.recentErrors[0]?.message).toBe("401 from api");
-    expect((await send("DELETE", "/api/containers/ngb-x", "")).status).toBe(503);
+    const channels = (await (await get("/api/channels")).json()) as { channels: unknown[] };
+    expect(channels.channels).toEqual(status.channels);
+    let text = await (await get("/metrics")).text();
+    expect(text).toContain("ngb_active_containers 1\n");
+    expect(text).toContain("ngb_queue_waiting 3\n");
+    expect(text).toContain('ngb_channel_up{channel="telegram"} 0');
+    expect(text).not.toContain('channel="discord"');
+    expect(text).toContain("ngb_uptime_seconds 91\n");
+    running = [];
+    text = await (await get("/metrics")).text();
+    expect(text).toContain("ngb_active_containers 0\n");
+    expect(((await (await get("/api/containers")).json()) as { containers: unknown[] }).containers).toEqual(
+      [],
+    );
+  });
+
+  test("refused logins and webhook calls are counted by source and reason", async () => {
+    for (let i = 0; i < 2; i++)
+      expect((await get("/api/status", { authorization: "Bearer nope" })).status).toBe(401);
+    events.emit("request.rejected", { source: "telegram", reason: "bad_secret" });
+    const text = await (await get("/metrics")).text();
+    expect(text).toContain('ngb_public_requests_rejected_total{source="login",reason="unauthorized"} 2');
+    expect(text).toContain('ngb_public_requests_rejected_total{source="telegram",reason="bad_secret"} 1');
   });
 
   test("sessions list and clear; plugins empty; usage per group per day", async () => {
@@ -489,6 +526,7 @@ describe("system", () => {
     expect(text).toContain('ngb_agent_runs_total{status="success"} 1');
     expect(text).toContain('ngb_agent_run_duration_seconds_bucket{le="2.5"} 1');
     expect(text).toContain('ngb_task_runs_total{status="error"} 1');
+    // Gauges come from the runtime's status, not from counting events.
     expect(text).toContain("ngb_active_containers 0");
   });
 
@@ -548,7 +586,7 @@ describe("live events", () => {
     const reader = (r.body as ReadableStream<Uint8Array>).getReader();
     const dec = new TextDecoder();
     let buf = "";
-    const until = async (needle: string) => {
+    const readUntil = async (needle: string) => {
       const deadline = Date.now() + 5000;
       while (!buf.includes(needle)) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${needle}; got ${buf}`);
@@ -557,22 +595,20 @@ describe("live events", () => {
         buf += dec.decode(value);
       }
     };
-    await until("event: hello");
+    await readUntil("event: hello");
     events.emit("agent.started", {
       groupFolder: "family",
       chatJid: "tg:100",
       containerName: "c9",
       reason: "task",
     });
-    await until("event: agent.started");
+    await readUntil("event: agent.started");
     expect(buf).toContain('"containerName":"c9"');
     expect(subscribers).toBe(1);
     await reader.cancel();
     ac.abort();
     // The next event wakes the writer loop, which notices the client left and unsubscribes.
     events.emit("queue.changed", { active: 0, waiting: 0 });
-    const deadline = Date.now() + 5000;
-    while (subscribers > 0 && Date.now() < deadline) await Bun.sleep(5);
-    expect(subscribers).toBe(0);
+    await until(() => subscribers === 0, "the stream to unsubscribe");
   });
 });

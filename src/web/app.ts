@@ -9,10 +9,12 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { VERSION_STRING } from "../version.ts";
 import { createApi } from "./api.ts";
+import { createBusyGate } from "./busy.ts";
 import { createAuth } from "./auth.ts";
 import { statusFor } from "./errors.ts";
-import { createLiveState } from "./live-state.ts";
 import { createMetrics } from "./metrics.ts";
+import { createRecentErrors } from "./recent-errors.ts";
+import { createRejections } from "./rejections.ts";
 import { buildOpenApi } from "./openapi.ts";
 import { createApiContext } from "./routes/context.ts";
 import { dashboardRoutes } from "./routes/dashboard.ts";
@@ -75,16 +77,25 @@ export function createApp(deps: WebDeps): WebApp {
         c.json({ error: "payload_too_large", message: `request body over the ${maxBytes}-byte limit` }, 413),
     }),
   );
+  // Refused logins and tokens are counted and sampled like refused webhooks.
+  const rejections = deps.rejections ?? createRejections({ events: deps.events, log: deps.log });
+  app.use(async (c, next) => {
+    await next();
+    if (c.res.status === 401) rejections.reject("login", "unauthorized");
+    else if (c.res.status === 429) rejections.reject("login", "throttled");
+  });
   app.route("/", loginRoutes(auth));
   app.use(auth.middleware);
+  const busy = createBusyGate({ now: deps.now });
+  app.use(busy.middleware);
 
-  const live = createLiveState(deps.events, deps.now);
+  const errors = createRecentErrors(deps.events, deps.now);
   const metrics = createMetrics(deps.events);
   app.dispose = () => {
-    live.stop();
+    errors.stop();
     metrics.stop();
   };
-  const ctx = createApiContext(deps, live);
+  const ctx = createApiContext(deps, errors);
   const api = createApi();
   groupRoutes(api, ctx);
   messageRoutes(api, ctx);
@@ -107,14 +118,8 @@ export function createApp(deps: WebDeps): WebApp {
     return c.json(await openapi);
   });
   app.get("/metrics", (c) => {
-    const q = ctx.queue();
     c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(
-      metrics.render({
-        activeContainers: deps.runtime ? ctx.containers().length : undefined,
-        queue: q,
-      }),
-    );
+    return c.body(metrics.render(deps.runtime));
   });
   app.route("/", api.app);
   deps.mount?.(app);
@@ -124,6 +129,10 @@ export function createApp(deps: WebDeps): WebApp {
     c.json({ error: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404),
   );
   app.onError((err, c) => {
+    if (busy.sawError(err)) {
+      c.header("Retry-After", String(busy.retryAfterSec()));
+      return c.json({ error: "store_busy", message: "the database is busy; retry shortly" }, 503);
+    }
     if (err instanceof HTTPException) {
       const status = err.status;
       return c.json(

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventBus } from "../events/index.ts";
-import { silentLogger } from "../log/index.ts";
 import { openStore, type Store } from "../store/index.ts";
+import { webDeps } from "../../test/support/web-deps.ts";
 import { createApp, type WebApp } from "./app.ts";
 import { createLoginLimit } from "./login-limit.ts";
 import { originRefusal } from "./origin.ts";
@@ -28,10 +28,7 @@ beforeEach(() => {
   store = openStore(join(dir, "ngb.db"));
   now = Date.parse("2026-03-01T10:00:00Z");
   app = createApp({
-    store,
-    events: createEventBus(),
-    log: silentLogger(),
-    token: TOKEN,
+    ...webDeps({ store, events: createEventBus(), token: TOKEN, groupsDir: join(dir, "groups") }),
     ready: () => true,
     now: () => now,
     authLimit: { maxFailures: 3, windowMs: 60_000 },

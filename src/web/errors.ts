@@ -43,6 +43,8 @@ export const ERROR_STATUS: Record<string, [number, string]> = {
   UsageError: [400, "invalid_request"],
   NotFoundError: [404, "not_found"],
   GroupNotFoundError: [404, "not_found"],
+  GroupValidationError: [400, "invalid_request"],
+  GroupFolderError: [409, "conflict"],
   TaskNotFoundError: [404, "not_found"],
   ForbiddenError: [403, "forbidden"],
   TaskForbiddenError: [403, "forbidden"],

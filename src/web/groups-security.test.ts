@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventBus } from "../events/index.ts";
-import { silentLogger } from "../log/index.ts";
+import { webDeps } from "../../test/support/web-deps.ts";
+import { createGroupService } from "../groups/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { createApp, type WebApp } from "./app.ts";
 
@@ -15,14 +16,20 @@ let app: WebApp;
 
 function make(allowHostNetwork = false) {
   app?.dispose();
-  app = createApp({
-    store,
-    events: createEventBus(),
-    log: silentLogger(),
-    token: TOKEN,
-    ready: () => true,
-    allowHostNetwork,
-  });
+  const events = createEventBus();
+  app = createApp(
+    webDeps(
+      { store, events, token: TOKEN, groupsDir: join(dir, "groups") },
+      {
+        groups: createGroupService({
+          store,
+          events,
+          paths: { groupsDir: join(dir, "groups") },
+          allowHostNetwork,
+        }),
+      },
+    ),
+  );
 }
 
 beforeEach(() => {

@@ -1,9 +1,12 @@
 /**
- * Prometheus metrics fed by the event bus (no polling): messages in/out per channel, agent runs
- * and durations, queue depth, active containers, task runs by status, errors. `render()` gives
- * the text exposition format (version 0.0.4).
+ * Prometheus metrics. Counters are fed by the event bus (no polling): messages in/out per
+ * channel, agent runs and durations, task runs by status, errors, refused IPC and refused public
+ * requests. Gauges (containers, queue, channels, uptime) are read at render time from the
+ * runtime's status, the same source as `/api/status`. `render()` gives the text exposition
+ * format (version 0.0.4).
  */
 import type { EventBus } from "../events/index.ts";
+import type { RuntimeStatus } from "./types.ts";
 
 const BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
@@ -66,7 +69,7 @@ class Histogram {
 }
 
 export interface Metrics {
-  render(extra?: { activeContainers?: number; queue?: { active: number; waiting: number } | null }): string;
+  render(status: RuntimeStatus): string;
   stop(): void;
 }
 
@@ -79,9 +82,10 @@ export function createMetrics(events: EventBus): Metrics {
   const taskRuns = new Counter("ngb_task_runs_total", "Scheduled task runs, by status");
   const errors = new Counter("ngb_errors_total", "Errors reported on the event bus, by source");
   const ipcRejected = new Counter("ngb_ipc_rejected_total", "IPC requests refused");
-  const channelUp = new Map<string, number>();
-  let active = 0;
-  let queue = { active: 0, waiting: 0 };
+  const rejected = new Counter(
+    "ngb_public_requests_rejected_total",
+    "Public requests refused (webhooks with a bad secret, signature or body; failed logins), by source and reason",
+  );
 
   const offs = [
     events.on("message.stored", (e) => {
@@ -89,36 +93,38 @@ export function createMetrics(events: EventBus): Metrics {
     }),
     events.on("message.sent", (e) => messagesOut.inc({ channel: e.channel })),
     events.on("message.failed", (e) => sendFailures.inc({ channel: e.channel })),
-    events.on("agent.started", () => {
-      active++;
-    }),
     events.on("agent.finished", (e) => {
-      active = Math.max(0, active - 1);
       agentRuns.inc({ status: e.status });
       agentDuration.observe({}, e.durationMs / 1000);
     }),
     events.on("task.run", (e) => {
       if (e.status !== "running") taskRuns.inc({ status: e.status });
     }),
-    events.on("queue.changed", (e) => {
-      queue = { active: e.active, waiting: e.waiting };
-    }),
-    events.on("channel.status", (e) => channelUp.set(e.channel, e.state === "connected" ? 1 : 0)),
     events.on("ipc.rejected", () => ipcRejected.inc()),
+    events.on("request.rejected", (e) => rejected.inc({ source: e.source, reason: e.reason })),
     events.on("error", (e) => errors.inc({ source: e.source.split(/\s/)[0] ?? "unknown" })),
   ];
 
   return {
-    render(extra = {}) {
+    render(status) {
       const out: string[] = [];
-      for (const m of [messagesIn, messagesOut, sendFailures, agentRuns, taskRuns, errors, ipcRejected])
+      for (const m of [
+        messagesIn,
+        messagesOut,
+        sendFailures,
+        agentRuns,
+        taskRuns,
+        errors,
+        ipcRejected,
+        rejected,
+      ])
         m.render(out);
       agentDuration.render(out);
-      const q = extra.queue ?? queue;
+      const q = status.queue();
       out.push(
         "# HELP ngb_active_containers Agent containers running now",
         "# TYPE ngb_active_containers gauge",
-        `ngb_active_containers ${extra.activeContainers ?? active}`,
+        `ngb_active_containers ${status.containers().length}`,
         "# HELP ngb_queue_active Groups with an agent run in progress",
         "# TYPE ngb_queue_active gauge",
         `ngb_queue_active ${q.active}`,
@@ -128,8 +134,12 @@ export function createMetrics(events: EventBus): Metrics {
         "# HELP ngb_channel_up 1 when the channel is connected",
         "# TYPE ngb_channel_up gauge",
       );
-      for (const [name, up] of channelUp) out.push(`ngb_channel_up{channel="${name}"} ${up}`);
+      for (const ch of status.channels())
+        out.push(`ngb_channel_up{${key({ channel: ch.name })}} ${ch.state === "connected" ? 1 : 0}`);
       out.push(
+        "# HELP ngb_uptime_seconds Time since the runtime started (monotonic clock)",
+        "# TYPE ngb_uptime_seconds gauge",
+        `ngb_uptime_seconds ${Math.round(status.uptimeMs() / 1000)}`,
         "# HELP ngb_process_resident_bytes Resident memory of the ngb process",
         "# TYPE ngb_process_resident_bytes gauge",
         `ngb_process_resident_bytes ${process.memoryUsage.rss()}`,

@@ -4,10 +4,12 @@
  */
 import type { Hono } from "hono";
 import type { EventBus } from "../events/index.ts";
+import type { GroupService } from "../groups/index.ts";
+import type { Rejections } from "./rejections.ts";
 import type { Logger } from "../log/index.ts";
 import type { ChannelHealth } from "../orchestrator/channel.ts";
 import type { TaskService } from "../scheduler/index.ts";
-import type { RegisteredGroup, Store } from "../store/index.ts";
+import type { Store } from "../store/index.ts";
 
 export interface RunningContainer {
   name: string;
@@ -18,13 +20,18 @@ export interface RunningContainer {
   taskId?: string;
 }
 
-/** Live state of the running process, provided by the runtime (orchestrator, queue, channels). */
+/**
+ * Live state of the running process, provided by the runtime (orchestrator, queue, channels):
+ * the one source for `/api/status`, `/api/channels`, `/api/containers` and the `/metrics` gauges.
+ */
 export interface RuntimeStatus {
   containers(): RunningContainer[];
   /** Stop a running container by name; false when no such container runs. */
   stopContainer(name: string): Promise<boolean>;
   queue(): { active: number; waiting: number };
   channels(): ChannelHealth[];
+  /** Time since the runtime started, from a monotonic clock (never negative after a clock change). */
+  uptimeMs(): number;
 }
 
 /** The scheduler's task service; the API acts as `{ kind: "api" }` (admin rights, like the CLI). */
@@ -40,15 +47,14 @@ export interface WebDeps {
   ready: () => boolean;
   /** Request body limit (config.web.maxBodyBytes). */
   maxBodyBytes?: number;
-  /** Live status provider, wired by the runtime. */
-  runtime?: RuntimeStatus;
+  /** Live status, provided by the runtime. */
+  runtime: RuntimeStatus;
   /** Task mutations via the scheduler's `createTaskService` (reads go to the store). */
   tasks?: WebTaskOps;
-  /**
-   * Register a group the way the orchestrator does (folders, IPC dirs, `group.registered`).
-   * Without it the API adds the row to the store and emits the event itself.
-   */
-  registerGroup?: (g: Omit<RegisteredGroup, "addedAt">) => RegisteredGroup;
+  /** Group registration, updates and removal (the one group service). */
+  groups: GroupService;
+  /** Counts and samples refused public requests (default: one of its own on `events`). */
+  rejections?: Rejections;
   /** Failed auth attempts per address before 429, and the window. */
   authLimit?: { maxFailures?: number; windowMs?: number };
   /** Dashboard session lifetimes (config web.sessionIdleMs / web.sessionMaxAgeMs). */

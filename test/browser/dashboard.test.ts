@@ -17,12 +17,16 @@ import { silentLogger } from "../../src/log/index.ts";
 import { openStore } from "../../src/store/index.ts";
 import { createApp } from "../../src/web/app.ts";
 import { type Runtime, startRuntime } from "../../src/runtime/index.ts";
+import type { ChannelHealth } from "../../src/orchestrator/index.ts";
 import { createFakeRunner } from "../fakes/agent-runner.ts";
+import { prerequisite } from "../support/engine.ts";
+import { idleRuntime, webDeps } from "../support/web-deps.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(`skipping dashboard browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveChromium = prerequisite(
+  existsSync(CHROMIUM),
+  `dashboard browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`,
+);
 
 const TOKEN = "browser-test-token-0123456789";
 const OUT = resolve(import.meta.dir, "../../test-results");
@@ -157,21 +161,27 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
   }, 60_000);
 
   test("a WhatsApp pairing QR reported on the bus appears live on the overview", async () => {
-    // A bare app on its own bus (no runtime status provider): channel state comes from events.
+    // A bare app on its own bus: the channel's health (the status source) gains a QR and the
+    // channel reports it on the bus, as the WhatsApp adapter does through its sink.
     const store = openStore(join(dir, "qr.db"));
     const events = createEventBus();
-    const app = createApp({ store, events, log: silentLogger(), token: TOKEN, ready: () => true });
+    let channels: ChannelHealth[] = [];
+    const app = createApp(
+      webDeps(
+        { store, events, token: TOKEN, groupsDir: join(dir, "qr-groups") },
+        { runtime: idleRuntime({ channels: () => channels }) },
+      ),
+    );
     const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
     try {
       const qrPage = await browser.newPage({ viewport: { width: 390, height: 844 } });
       await qrPage.goto(`http://127.0.0.1:${server.port}/?token=${TOKEN}`);
       await qrPage.waitForSelector("#channels");
       await qrPage.waitForFunction(() => document.querySelector("header .dot.connected"));
-      events.emit("channel.status", {
-        channel: "whatsapp",
-        state: "connecting",
-        qr: "2@Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg==,aGVsbG8gd29ybGQgZnJvbSB0aGUgcXIgdGVzdA==,c2VjcmV0a2V5MTIz",
-      });
+      const qr =
+        "2@Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg==,aGVsbG8gd29ybGQgZnJvbSB0aGUgcXIgdGVzdA==,c2VjcmV0a2V5MTIz";
+      channels = [{ name: "whatsapp", state: "connecting", qr }];
+      events.emit("channel.status", { channel: "whatsapp", state: "connecting", qr });
       const svg = await qrPage.waitForSelector("#channels .qr svg path");
       expect(((await svg.getAttribute("d")) ?? "").length).toBeGreaterThan(1000);
       await qrPage.screenshot({ path: join(OUT, "dashboard-qr-390.png"), fullPage: true });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { until } from "../support/wait.ts";
 import { createDiscordChannel, type DiscordChannel } from "../../src/channels/discord/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from "../fakes/discord.ts";
@@ -8,7 +9,6 @@ import {
   createStoreSink,
   type StoreSink,
   storedIds,
-  waitFor,
 } from "./support.ts";
 
 let fake: FakeDiscord;
@@ -16,6 +16,21 @@ let sink: StoreSink;
 const channels: DiscordChannel[] = [];
 const GENERAL = "3000000000000000001";
 const JID = `dc:${GENERAL}`;
+const OTHER = "3000000000000000002";
+
+/**
+ * A channel that stopped for good does not reconnect. Witness: a second channel, refused twice,
+ * goes through two back-off waits with the same settings and connects; had the stopped one been
+ * retrying meanwhile, there would be more than its one connection plus the witness's three.
+ */
+async function expectNoReconnect(): Promise<void> {
+  expect(fake.connections).toHaveLength(1);
+  fake.refuseUpgrades = 2;
+  const witness = channel();
+  await witness.connect(sink);
+  await until(() => witness.health().state === "connected" && fake.online, "the witness connected");
+  expect(fake.connections).toHaveLength(4);
+}
 
 function setup(options: FakeDiscordOptions = {}) {
   fake = createFakeDiscord({ heartbeatIntervalMs: 200, ...options });
@@ -36,7 +51,7 @@ function channel(logger?: CapturingLogger, token?: string): DiscordChannel {
 
 async function connected(ch: DiscordChannel) {
   await ch.connect(sink);
-  await waitFor(() => ch.health().state === "connected" && fake.online, "gateway ready");
+  await until(() => ch.health().state === "connected" && fake.online, "gateway ready");
 }
 
 afterEach(async () => {
@@ -56,7 +71,7 @@ describe("discord gateway", () => {
     expect(identify.intents).toBe(1 | 512 | 4096 | 32768);
     expect(ch.bot).toEqual({ id: fake.botId, username: fake.botUsername });
 
-    await waitFor(() => sink.discoveredChats.some((c) => c.jid === JID), "guild channel discovered");
+    await until(() => sink.discoveredChats.some((c) => c.jid === JID), "guild channel discovered");
     expect(sink.discoveredChats).toContainEqual({ jid: JID, name: "Test Guild #general", isGroup: true });
     expect(sink.discoveredChats.some((c) => c.jid === "dc:3000000000000000002")).toBe(false); // voice
 
@@ -67,7 +82,7 @@ describe("discord gateway", () => {
     fake.message({ content: "a reply", replyTo });
     fake.message({ content: "", type: 7 }); // member join: system message, skipped
     fake.message({ channelId: "5000000000000000001", guildId: null, content: "dm text", authorName: "bob" });
-    await waitFor(() => sink.store.messages.count() === 6, "6 stored");
+    await until(() => sink.store.messages.count() === 6, "6 stored");
 
     const msgs = sink.store.messages.since(JID, 0);
     expect(msgs.map((m) => m.content)).toEqual([
@@ -91,11 +106,11 @@ describe("discord gateway", () => {
     });
 
     // heartbeats are flowing (interval 200 ms) and ACKed: still the same connection
-    await waitFor(() => fake.received.filter((p) => p.op === 1).length >= 2, "heartbeats");
+    await until(() => fake.received.filter((p) => p.op === 1).length >= 2, "heartbeats");
     expect(fake.connections).toHaveLength(1);
     fake.requestHeartbeat();
     const before = fake.received.filter((p) => p.op === 1).length;
-    await waitFor(() => fake.received.filter((p) => p.op === 1).length > before, "heartbeat on request");
+    await until(() => fake.received.filter((p) => p.op === 1).length > before, "heartbeat on request");
   });
 
   test("socket dropped mid-stream: resume at resume_gateway_url replays the rest, nothing lost or duplicated", async () => {
@@ -105,12 +120,12 @@ describe("discord gateway", () => {
     const ids: string[] = [];
     fake.dropAfter(5);
     for (let i = 0; i < 20; i++) ids.push(fake.message({ content: `burst ${i}` }));
-    await waitFor(() => fake.resumes >= 1 && fake.online, "resumed");
-    await waitFor(() => storedIds(sink.store, JID).length === 20, "20 stored");
+    await until(() => fake.resumes >= 1 && fake.online, "resumed");
+    await until(() => storedIds(sink.store, JID).length === 20, "20 stored");
     // while disconnected (dropped again), more events are buffered and replayed
     fake.dropSocket();
     for (let i = 0; i < 5; i++) ids.push(fake.message({ content: `offline ${i}` }));
-    await waitFor(() => storedIds(sink.store, JID).length === 25, "25 stored");
+    await until(() => storedIds(sink.store, JID).length === 25, "25 stored");
     expect(storedIds(sink.store, JID)).toEqual(ids);
     expect(fake.identifies).toBe(1);
     expect(fake.resumes).toBeGreaterThanOrEqual(2);
@@ -129,7 +144,7 @@ describe("discord gateway", () => {
     await connected(ch);
     sink.failNext(1);
     const ids = [0, 1, 2, 3].map((i) => fake.message({ content: `m${i}` }));
-    await waitFor(() => storedIds(sink.store, JID).length === 4, "all stored after resume");
+    await until(() => storedIds(sink.store, JID).length === 4, "all stored after resume");
     expect(storedIds(sink.store, JID)).toEqual(ids);
     expect(fake.resumes).toBeGreaterThanOrEqual(1);
     expect(logger.warnings().some((w) => w.includes("simulated store failure"))).toBe(true);
@@ -141,11 +156,11 @@ describe("discord gateway", () => {
     const ch = channel(logger);
     await connected(ch);
     fake.ackHeartbeats = false;
-    await waitFor(() => logger.warnings().some((w) => w.includes("zombie")), "zombie detected", 5000);
+    await until(() => logger.warnings().some((w) => w.includes("zombie")), "zombie detected", 5000);
     fake.ackHeartbeats = true;
-    await waitFor(() => fake.resumes >= 1 && fake.online, "resumed after zombie");
+    await until(() => fake.resumes >= 1 && fake.online, "resumed after zombie");
     const id = fake.message({ content: "after zombie" });
-    await waitFor(() => storedIds(sink.store, JID).includes(id), "stored");
+    await until(() => storedIds(sink.store, JID).includes(id), "stored");
   });
 
   test("op 7 Reconnect resumes; op 9 resumable resumes; op 9 not resumable re-identifies", async () => {
@@ -153,16 +168,16 @@ describe("discord gateway", () => {
     const ch = channel();
     await connected(ch);
     fake.requestReconnect();
-    await waitFor(() => fake.resumes === 1 && fake.online, "resumed after op 7");
+    await until(() => fake.resumes === 1 && fake.online, "resumed after op 7");
     fake.invalidSession(true);
-    await waitFor(() => fake.resumes === 2 && fake.online, "resumed after op 9 true");
+    await until(() => fake.resumes === 2 && fake.online, "resumed after op 9 true");
     const oldSession = fake.sessionId;
     fake.invalidSession(false);
-    await waitFor(() => fake.identifies === 2 && fake.online, "re-identified after op 9 false");
+    await until(() => fake.identifies === 2 && fake.online, "re-identified after op 9 false");
     expect(fake.sessionId).not.toBe(oldSession);
-    await waitFor(() => ch.gateway?.sessionId === fake.sessionId, "client has new session");
+    await until(() => ch.gateway?.sessionId === fake.sessionId, "client has new session");
     const id = fake.message({ content: "new session" });
-    await waitFor(() => storedIds(sink.store, JID).includes(id), "stored on new session");
+    await until(() => storedIds(sink.store, JID).includes(id), "stored on new session");
   });
 
   test("an unreachable gateway is retried with backoff until it answers", async () => {
@@ -170,22 +185,21 @@ describe("discord gateway", () => {
     fake.refuseUpgrades = 3;
     const ch = channel();
     await ch.connect(sink);
-    await waitFor(() => ch.health().state === "connected" && fake.online, "connected after refusals");
+    await until(() => ch.health().state === "connected" && fake.online, "connected after refusals");
     expect(fake.connections).toHaveLength(4);
     expect(sink.statuses.filter((s) => s.state === "error")).toHaveLength(3);
     const id = fake.message({ content: "finally" });
-    await waitFor(() => storedIds(sink.store, JID).includes(id), "stored");
+    await until(() => storedIds(sink.store, JID).includes(id), "stored");
   });
 
   test("close 4004 (bad token) stops with a clear error, no reconnect loop, no token in it", async () => {
     setup();
     const ch = channel(undefined, "wrong.token.value");
     await ch.connect(sink);
-    await waitFor(() => ch.health().state === "error", "error state");
+    await until(() => ch.health().state === "error", "error state");
     expect(ch.health().lastError).toContain("discord rejected the bot token");
     expect(ch.health().lastError).not.toContain("wrong.token.value");
-    await Bun.sleep(300);
-    expect(fake.connections).toHaveLength(1);
+    await expectNoReconnect();
   });
 
   test("close 4014 (disallowed intents) says to enable MESSAGE_CONTENT", async () => {
@@ -193,10 +207,10 @@ describe("discord gateway", () => {
     fake.allowMessageContent = false;
     const ch = channel();
     await ch.connect(sink);
-    await waitFor(() => ch.health().state === "error", "error state");
+    await until(() => ch.health().state === "error", "error state");
     expect(ch.health().lastError).toContain("Message Content Intent");
-    await Bun.sleep(300);
-    expect(fake.connections).toHaveLength(1);
+    fake.allowMessageContent = true;
+    await expectNoReconnect();
   });
 
   test("malformed dispatches and payloads are ignored with a log line", async () => {
@@ -208,7 +222,7 @@ describe("discord gateway", () => {
     fake.dispatch("MESSAGE_CREATE", { id: 5, channel_id: GENERAL, author: {}, content: 1, timestamp: "x" });
     fake.dispatch("GUILD_CREATE", "nonsense");
     const id = fake.message({ content: "good one" });
-    await waitFor(() => storedIds(sink.store, JID).includes(id), "good stored");
+    await until(() => storedIds(sink.store, JID).includes(id), "good stored");
     const warnings = logger.warnings().filter((w) => w.includes("malformed"));
     expect(warnings).toHaveLength(3);
     expect(warnings[0]).toContain("channel_id");
@@ -250,11 +264,15 @@ describe("discord REST", () => {
     setup();
     const ch = channel();
     await ch.setTyping!(JID, true);
-    await waitFor(() => fake.typing.length >= 3, "typing refreshed");
+    await until(() => fake.typing.length >= 3, "typing refreshed");
     await ch.setTyping!(JID, false);
-    const n = fake.typing.length;
-    await Bun.sleep(100);
-    expect(fake.typing.length).toBeLessThanOrEqual(n + 1);
+    const typed = (id: string) => fake.typing.filter((t) => t === id).length;
+    const n = typed(GENERAL);
+    // Witness: another channel's indicator refreshes three times, so three periods have passed.
+    await ch.setTyping!(`dc:${OTHER}`, true);
+    await until(() => typed(OTHER) >= 3, "the witness refreshed");
+    await ch.setTyping!(`dc:${OTHER}`, false);
+    expect(typed(GENERAL)).toBeLessThanOrEqual(n + 1);
     expect(fake.typing[0]).toBe(GENERAL);
     expect(await ch.verify!()).toEqual({ ok: true, detail: `bot ${fake.botUsername} (${fake.botId})` });
     const bad = channel(undefined, "bad.token.zzz");

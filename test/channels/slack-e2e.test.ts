@@ -4,10 +4,11 @@
  * reply must not trigger another run.
  */
 import { afterEach, expect, test } from "bun:test";
+import { until } from "../support/wait.ts";
 import { createSlackChannel } from "../../src/channels/slack/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeSlack, type FakeSlack, slackTs } from "../fakes/slack.ts";
-import { createLoopRig, type LoopRig, waitFor } from "./support.ts";
+import { createLoopRig, type LoopRig } from "./support.ts";
 
 let rig: LoopRig | undefined;
 let fake: FakeSlack | undefined;
@@ -37,7 +38,7 @@ test("slack message mentioning the bot → agent runs → reply posted to the ch
   });
   const { orch, runner, channel } = rig;
   await orch.start();
-  await waitFor(() => channel.health().state === "connected", "slack connected");
+  await until(() => channel.health().state === "connected", "slack connected");
 
   slack.pushEvent(slack.message({ channel: "C0TEAM", text: "just chatting", ts: slackTs() }));
   // Mentioned mid-sentence: the mention maps to the trigger.

@@ -4,6 +4,7 @@
  * right channel name, and disappear from it once registered.
  */
 import { afterEach, expect, test } from "bun:test";
+import { until } from "../support/wait.ts";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createSlackChannel } from "../../src/channels/slack/index.ts";
@@ -14,7 +15,6 @@ import { openStore } from "../../src/store/index.ts";
 import { createFakeSlack, type FakeSlack, slackTs } from "../fakes/slack.ts";
 import * as wa from "../fakes/whatsapp-events.ts";
 import { runNgb, tempWorkdir } from "../support/ngb.ts";
-import { waitFor } from "./support.ts";
 
 let fake: FakeSlack | null = null;
 afterEach(async () => {
@@ -60,7 +60,7 @@ test("slack and whatsapp discoveries are listed by ngb groups list --discovered"
     fake.pushEvent(fake.message({ channel: "C0CHATTY", text: "hi", ts: slackTs() }));
     fakeWa.latest().emit("groups.upsert", wa.groupsUpsert);
     fakeWa.latest().emit("messages.upsert", { type: "notify", messages: [wa.textDm] });
-    await waitFor(() => fake!.pendingCount === 0 && store.messages.chat(wa.ALICE) !== null, "events handled");
+    await until(() => fake!.pendingCount === 0 && store.messages.chat(wa.ALICE) !== null, "events handled");
   } finally {
     await slack.disconnect();
     await whatsapp.disconnect();

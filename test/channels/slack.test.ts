@@ -4,11 +4,12 @@
  * duplicates, honours Retry-After, ignores bad payloads with a log line, threads.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { until } from "../support/wait.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import type { Channel } from "../../src/orchestrator/channel.ts";
 import { createSlackChannel, SlackApiError } from "../../src/channels/slack/index.ts";
 import { createFakeSlack, type FakeSlack, slackTs } from "../fakes/slack.ts";
-import { capturingLogger, createStoreSink, type StoreSink, storedIds, waitFor } from "./support.ts";
+import { capturingLogger, createStoreSink, type StoreSink, storedIds } from "./support.ts";
 import type { Logger } from "../../src/log/index.ts";
 
 let fake: FakeSlack;
@@ -102,7 +103,7 @@ describe("slack channel", () => {
     const envelope = fake.pushEvent(
       fake.message({ channel: "C0GENERAL", text: `<@${fake.botUserId}> what's up &amp; how?`, ts }),
     );
-    await waitFor(() => fake.acks.includes(envelope), "ack");
+    await until(() => fake.acks.includes(envelope), "ack");
     // Acked only after the store had it: by now the row must exist.
     const [stored] = sink.store.messages.since(JID, 0);
     expect(stored).toMatchObject({
@@ -135,7 +136,7 @@ describe("slack channel", () => {
       text: `earlier reply mentioning <@${fake.botUserId}>`,
       ts,
     });
-    await waitFor(() => fake.acks.includes(env), "ack");
+    await until(() => fake.acks.includes(env), "ack");
     const [m] = sink.store.messages.since(JID, 0);
     expect(m).toMatchObject({ id: ts, isFromMe: true, isBot: true, mentionsBot: false, senderName: "Andy" });
   });
@@ -147,7 +148,7 @@ describe("slack channel", () => {
     const text = `<@${fake.botUserId}> hello`;
     fake.pushEvent(fake.message({ channel: "C0GENERAL", text, ts }));
     const e2 = fake.pushEvent({ type: "app_mention", channel: "C0GENERAL", user: "U0HUMAN1", text, ts });
-    await waitFor(() => fake.acks.includes(e2), "both acked");
+    await until(() => fake.acks.includes(e2), "both acked");
     expect(storedIds(sink.store, JID)).toEqual([ts]);
   });
 
@@ -157,7 +158,7 @@ describe("slack channel", () => {
     sink.failNext(1);
     const ts = slackTs();
     const env = fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "hi", ts }));
-    await waitFor(() => fake.acks.includes(env), "ack after redelivery");
+    await until(() => fake.acks.includes(env), "ack after redelivery");
     expect(sink.inboundCalls.length).toBeGreaterThanOrEqual(2);
     expect(storedIds(sink.store, JID)).toEqual([ts]);
   });
@@ -170,7 +171,7 @@ describe("slack channel", () => {
     const env = fake.pushEvent(
       fake.message({ channel: "C0GENERAL", text: "in thread", ts, thread_ts: parent }),
     );
-    await waitFor(() => fake.acks.includes(env), "ack");
+    await until(() => fake.acks.includes(env), "ack");
     const stored = sink.store.messages.since(JID, 0)[0]!;
     expect(stored.threadId).toBe(parent);
     await ch.send(JID, "threaded reply", { threadId: stored.threadId! });
@@ -227,7 +228,7 @@ describe("slack channel", () => {
       fake.pushEvent(fake.message({ channel: "C0GENERAL", text: `m${i}`, ts }));
       if (i === 20) fake.dropSockets();
     }
-    await waitFor(() => fake.connectionCount >= 2 && fake.pendingCount === 0, "all acked after reconnect");
+    await until(() => fake.connectionCount >= 2 && fake.pendingCount === 0, "all acked after reconnect");
     expect(storedIds(sink.store, JID).sort()).toEqual([...sent].sort());
     expect(ch.health().state).toBe("connected");
     expect(sink.statuses.some((s) => s.state === "connecting" && s.error)).toBe(true);
@@ -243,8 +244,8 @@ describe("slack channel", () => {
       proxy.freeze();
       const ts = slackTs();
       fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "sent into the void", ts }));
-      await waitFor(() => fake.connectionCount === 2, "a new connection after the zombie was dropped");
-      await waitFor(() => storedIds(sink.store, JID).includes(ts), "redelivered on the new socket");
+      await until(() => fake.connectionCount === 2, "a new connection after the zombie was dropped");
+      await until(() => storedIds(sink.store, JID).includes(ts), "redelivered on the new socket");
       expect(storedIds(sink.store, JID)).toEqual([ts]);
       expect(ch.health().state).toBe("connected");
     } finally {
@@ -256,10 +257,10 @@ describe("slack channel", () => {
     const ch = setup();
     await ch.connect(sink);
     fake.sendDisconnect("refresh_requested");
-    await waitFor(() => fake.connectionCount === 2 && fake.openSockets === 1, "replaced");
+    await until(() => fake.connectionCount === 2 && fake.openSockets === 1, "replaced");
     const ts = slackTs();
     const env = fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "after refresh", ts }));
-    await waitFor(() => fake.acks.includes(env), "ack on the new socket");
+    await until(() => fake.acks.includes(env), "ack on the new socket");
     expect(storedIds(sink.store, JID)).toEqual([ts]);
   });
 
@@ -267,9 +268,9 @@ describe("slack channel", () => {
     const ch = setup();
     await ch.connect(sink);
     fake.sendDisconnect("link_disabled");
-    await waitFor(() => ch.health().state === "error", "error state");
+    await until(() => ch.health().state === "error", "error state");
     expect(ch.health().lastError).toContain("Socket Mode");
-    await waitFor(() => fake.openSockets === 0, "socket closed");
+    await until(() => fake.openSockets === 0, "socket closed");
     expect(fake.connectionCount).toBe(1);
   });
 
@@ -288,7 +289,7 @@ describe("slack channel", () => {
     });
     const ts = slackTs();
     const good = fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "fine", ts }));
-    await waitFor(() => [bad, edited, good].every((e) => fake.acks.includes(e)), "all acked");
+    await until(() => [bad, edited, good].every((e) => fake.acks.includes(e)), "all acked");
     expect(storedIds(sink.store, JID)).toEqual([ts]);
     const warnings = cap.warnings().join("\n");
     expect(warnings).toContain("not JSON");
@@ -306,7 +307,7 @@ describe("slack channel", () => {
       team: "T0TEAM01",
     });
     fake.pushEvent({ type: "member_joined_channel", user: "U0OTHER", channel: "C0OTHER", channel_type: "C" });
-    await waitFor(() => fake.acks.includes(env) && fake.pendingCount === 0, "acked");
+    await until(() => fake.acks.includes(env) && fake.pendingCount === 0, "acked");
     expect(sink.discoveredChats).toEqual([{ jid: "slack:C0NEWCHAN", isGroup: true }]);
     expect(sink.store.messages.chat("slack:C0NEWCHAN")?.channel).toBe("slack");
   });
@@ -359,7 +360,7 @@ describe("slack channel", () => {
     expect(channel.health().state).toBe("connecting");
     expect(channel.health().lastError).toContain("ECONNREFUSED");
     reachable = true;
-    await waitFor(() => channel!.health().state === "connected", "connected");
+    await until(() => channel!.health().state === "connected", "connected");
     expect(fake.connectionCount).toBe(1);
   });
 });

@@ -88,19 +88,6 @@ export function capturingLogger(): CapturingLogger {
   };
 }
 
-/** Poll `predicate` until true or fail after `timeoutMs` with `what`. */
-export async function waitFor(
-  predicate: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-}
-
 /** All stored message ids of a chat, in store order. */
 export function storedIds(store: Store, jid: string): string[] {
   return store.messages.since(jid, 0, 100_000).map((m) => m.id);

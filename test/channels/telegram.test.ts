@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { until } from "../support/wait.ts";
 import {
   createTelegramChannel,
   TelegramAuthError,
@@ -13,7 +14,6 @@ import {
   createStoreSink,
   type StoreSink,
   storedIds,
-  waitFor,
 } from "./support.ts";
 
 let fake: FakeTelegram;
@@ -60,7 +60,7 @@ describe("telegram inbound", () => {
     const ch = channel();
     await ch.connect(sink);
     expect(ch.bot).toEqual({ id: fake.botId, username: fake.botUsername });
-    await waitFor(() => fake.polling, "polling");
+    await until(() => fake.polling, "polling");
     expect(fake.calls.map((c) => c.method).slice(0, 3)).toEqual(["getMe", "deleteWebhook", "getUpdates"]);
 
     const group = -100123;
@@ -78,7 +78,7 @@ describe("telegram inbound", () => {
     fake.pushMessage({ chatId: 42, text: "a DM" });
     fake.pushAddedToChat(-100999, "New Group");
 
-    await waitFor(() => sink.store.messages.count() === 7, "7 stored messages");
+    await until(() => sink.store.messages.count() === 7, "7 stored messages");
     const msgs = sink.store.messages.since(`tg:${group}`, 0);
     expect(msgs.map((m) => m.content)).toEqual([
       "hello everyone",
@@ -101,7 +101,7 @@ describe("telegram inbound", () => {
     const dm = sink.store.messages.since("tg:42", 0);
     expect(dm[0]!.mentionsBot).toBe(true);
 
-    await waitFor(() => sink.discoveredChats.some((c) => c.jid === "tg:-100999"), "discovery");
+    await until(() => sink.discoveredChats.some((c) => c.jid === "tg:-100999"), "discovery");
     expect(sink.discoveredChats).toContainEqual({ jid: "tg:-100999", name: "New Group", isGroup: true });
     expect(sink.discoveredChats).toContainEqual({ jid: `tg:${group}`, name: "Team", isGroup: true });
     expect(sink.store.messages.chat("tg:-100999")?.name).toBe("New Group");
@@ -116,8 +116,8 @@ describe("telegram inbound", () => {
     sink.failNext(1);
     await ch.connect(sink);
     for (let i = 0; i < 5; i++) fake.pushMessage({ chatId: -1, text: `m${i}` });
-    await waitFor(() => sink.store.messages.count() === 5, "5 stored");
-    await waitFor(() => fake.pending === 0, "all confirmed");
+    await until(() => sink.store.messages.count() === 5, "5 stored");
+    await until(() => fake.pending === 0, "all confirmed");
     expect(storedIds(sink.store, "tg:-1")).toHaveLength(5);
     // the failed first one was retried: 6 calls, 5 rows
     expect(sink.inboundCalls.length).toBeGreaterThanOrEqual(6);
@@ -128,13 +128,13 @@ describe("telegram inbound", () => {
     setup();
     const ch = channel();
     await ch.connect(sink);
-    await waitFor(() => fake.polling, "first poll");
+    await until(() => fake.polling, "first poll");
     fake.dropConnection("getUpdates", 2);
     const ids: number[] = [];
     for (let i = 0; i < 20; i++) ids.push(fake.pushMessage({ chatId: -7, text: `burst ${i}` }));
-    await waitFor(() => sink.store.messages.count() === 20, "20 stored");
+    await until(() => sink.store.messages.count() === 20, "20 stored");
     for (let i = 0; i < 10; i++) ids.push(fake.pushMessage({ chatId: -7, text: `later ${i}` }));
-    await waitFor(() => sink.store.messages.count() === 30, "30 stored");
+    await until(() => sink.store.messages.count() === 30, "30 stored");
     expect(storedIds(sink.store, "tg:-7")).toEqual(ids.map(String));
     expect(sink.statuses.some((s) => s.state === "error")).toBe(true);
     expect(ch.health().state).toBe("connected");
@@ -145,10 +145,10 @@ describe("telegram inbound", () => {
     const ch = channel();
     await ch.connect(sink);
     fake.pushMessage({ chatId: -3, text: "once", messageId: 500 });
-    await waitFor(() => sink.store.messages.count() === 1, "stored");
+    await until(() => sink.store.messages.count() === 1, "stored");
     fake.pushMessage({ chatId: -3, text: "once", messageId: 500 }); // same message, new update id
     fake.pushMessage({ chatId: -3, text: "next", messageId: 501 });
-    await waitFor(() => storedIds(sink.store, "tg:-3").length === 2, "second stored");
+    await until(() => storedIds(sink.store, "tg:-3").length === 2, "second stored");
     expect(storedIds(sink.store, "tg:-3")).toEqual(["500", "501"]);
   });
 
@@ -158,7 +158,7 @@ describe("telegram inbound", () => {
     const ch = channel();
     await ch.connect(sink);
     fake.pushMessage({ chatId: -2, text: "after the flood wait" });
-    await waitFor(() => sink.store.messages.count() === 1, "stored after 429");
+    await until(() => sink.store.messages.count() === 1, "stored after 429");
     const polls = fake.calls.filter((c) => c.method === "getUpdates");
     expect(polls.length).toBeGreaterThanOrEqual(2);
     expect(polls[1]!.at - polls[0]!.at).toBeGreaterThanOrEqual(950);
@@ -171,19 +171,22 @@ describe("telegram inbound", () => {
     try {
       const b = channel();
       await a.connect(sink);
-      await waitFor(() => fake.polling, "a polling");
+      await until(() => fake.polling, "a polling");
       await b.connect(sinkB);
       const conflicted = () =>
         [...sink.statuses, ...sinkB.statuses].find(
           (s) => s.state === "error" && s.error?.includes("another bot instance"),
         );
-      await waitFor(() => conflicted() !== undefined, "conflict reported");
+      await until(() => conflicted() !== undefined, "conflict reported");
       expect(conflicted()!.error).toContain("another bot instance is polling this token");
       expect(conflicted()!.error).not.toContain(fake.token);
-      // With a 300 ms conflict back-off, one second holds a handful of polls, not hundreds.
-      const before = fake.calls.length;
-      await Bun.sleep(1000);
-      expect(fake.calls.length - before).toBeLessThan(20);
+      // With a 300 ms conflict back-off the polls are paced, not a tight loop: the next four
+      // polls (one instance long-polls, the other waits 300 ms after each 409) span >= 0.5 s.
+      const polls = () => fake.calls.filter((c) => c.method === "getUpdates");
+      const before = polls().length;
+      await until(() => polls().length >= before + 4, "four more polls");
+      const next = polls().slice(before, before + 4);
+      expect(next.at(-1)!.at - next[0]!.at).toBeGreaterThanOrEqual(500);
     } finally {
       for (const ch of channels.splice(0)) await ch.disconnect();
       sinkB.close();
@@ -194,18 +197,15 @@ describe("telegram inbound", () => {
     setup();
     const ch = channel();
     await ch.connect(sink);
-    await waitFor(() => fake.polling, "polling");
+    await until(() => fake.polling, "polling");
     fake.webhookUrl = "https://example.org/hook";
     fake.pushMessage({ chatId: -4, text: "x" }); // delivered by the running poll
-    await waitFor(
-      () => sink.statuses.some((s) => s.error?.includes("webhook is active") === true),
-      "409 seen",
-    );
+    await until(() => sink.statuses.some((s) => s.error?.includes("webhook is active") === true), "409 seen");
     expect(fake.webhookUrl).toBe("https://example.org/hook"); // not stolen
     expect(ch.health().state).toBe("error");
     fake.webhookUrl = "";
     fake.pushMessage({ chatId: -4, text: "y" });
-    await waitFor(() => storedIds(sink.store, "tg:-4").length === 2, "both stored");
+    await until(() => storedIds(sink.store, "tg:-4").length === 2, "both stored");
     expect(fake.calls.filter((c) => c.method === "deleteWebhook")).toHaveLength(1);
   });
 
@@ -218,8 +218,8 @@ describe("telegram inbound", () => {
     fake.pushRaw({ message: { message_id: 1, date: 1 } });
     fake.pushRaw({ message: "garbage" });
     fake.pushMessage({ chatId: -5, text: "good" });
-    await waitFor(() => sink.store.messages.count() === 1, "good message stored");
-    await waitFor(() => fake.pending === 0, "bad ones confirmed");
+    await until(() => sink.store.messages.count() === 1, "good message stored");
+    await until(() => fake.pending === 0, "bad ones confirmed");
     const warnings = logger.warnings().filter((w) => w.includes("malformed update"));
     expect(warnings).toHaveLength(3);
     expect(warnings[0]).toContain("message.message_id");
@@ -330,11 +330,15 @@ describe("telegram outbound", () => {
     setup();
     const ch = channel({}, undefined, { typingRefreshMs: 30 });
     await ch.setTyping!("tg:-8", true);
-    await waitFor(() => fake.chatActions.length >= 3, "refreshed typing");
+    await until(() => fake.chatActions.length >= 3, "refreshed typing");
     await ch.setTyping!("tg:-8", false);
-    const n = fake.chatActions.length;
-    await Bun.sleep(100);
-    expect(fake.chatActions.length).toBeLessThanOrEqual(n + 1);
+    const typed = (chatId: string) => fake.chatActions.filter((a) => a.chat_id === chatId).length;
+    const n = typed("-8");
+    // Witness: another chat's indicator refreshes three times, so three periods have passed.
+    await ch.setTyping!("tg:-9", true);
+    await until(() => typed("-9") >= 3, "the witness refreshed");
+    await ch.setTyping!("tg:-9", false);
+    expect(typed("-8")).toBeLessThanOrEqual(n + 1);
     expect(fake.chatActions[0]).toEqual({ chat_id: "-8", action: "typing", message_thread_id: undefined });
   });
 
@@ -393,6 +397,25 @@ describe("telegram webhook mode", () => {
     sink.failNext(1);
     update.message.message_id = 11;
     expect((await post("s3cret-value")).status).toBe(500); // Telegram will redeliver
+  });
+
+  test("refused calls are reported by reason (bad secret, body not JSON), never stored", async () => {
+    setup();
+    const reasons: string[] = [];
+    const ch = channel({ mode: "webhook", webhookSecret: "s3cret-value" }, undefined, {
+      onRejected: (reason: string) => void reasons.push(reason),
+    });
+    await ch.connect(sink);
+    const post = (secret: string, body: string) =>
+      ch.webhooks!.request("/hooks/telegram", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+        body,
+      });
+    expect((await post("wrong", "{}")).status).toBe(403);
+    expect((await post("s3cret-value", "{not json")).status).toBe(200);
+    expect(reasons).toEqual(["bad_secret", "bad_body"]);
+    expect(sink.store.messages.count()).toBe(0);
   });
 
   test("webhook mode without a secret refuses to start", async () => {

@@ -5,6 +5,7 @@
  * chatter doesn't trigger on its own.
  */
 import { afterEach, expect, test } from "bun:test";
+import { until } from "../support/wait.ts";
 import { createDiscordChannel } from "../../src/channels/discord/index.ts";
 import { createTelegramChannel } from "../../src/channels/telegram/index.ts";
 import type { Config } from "../../src/config/index.ts";
@@ -12,7 +13,7 @@ import { silentLogger } from "../../src/log/index.ts";
 import type { Channel } from "../../src/orchestrator/index.ts";
 import { createFakeDiscord, type FakeDiscord } from "../fakes/discord.ts";
 import { createFakeTelegram, type FakeTelegram } from "../fakes/telegram.ts";
-import { createLoopRig, type LoopRig, waitFor } from "./support.ts";
+import { createLoopRig, type LoopRig } from "./support.ts";
 
 let rig: LoopRig | undefined;
 let tg: FakeTelegram | undefined;
@@ -63,10 +64,10 @@ test("telegram: @bot mention (in a topic) → agent → reply, long replies chun
     "tg:-100777",
   );
   await orch.start();
-  await waitFor(() => ch.health().state === "connected", "telegram connected");
+  await until(() => ch.health().state === "connected", "telegram connected");
 
   fake.pushMessage({ chatId: -100777, text: "just chatting" });
-  await waitFor(() => store.messages.count() === 1, "chatter stored");
+  await until(() => store.messages.count() === 1, "chatter stored");
   expect(runner.starts).toHaveLength(0);
 
   const mention = `hey @${fake.botUsername} long please`;
@@ -76,8 +77,8 @@ test("telegram: @bot mention (in a topic) → agent → reply, long replies chun
     threadId: 12,
     entities: [{ type: "mention", offset: 4, length: fake.botUsername.length + 1 }],
   });
-  await waitFor(() => fake.sent.length >= 2, "chunked reply delivered", 15_000);
-  await waitFor(() => fake.sent.map((s) => s.text).join("\n\n") === LONG, "whole reply delivered");
+  await until(() => fake.sent.length >= 2, "chunked reply delivered", 15_000);
+  await until(() => fake.sent.map((s) => s.text).join("\n\n") === LONG, "whole reply delivered");
   expect(runner.starts).toHaveLength(1);
   expect(runner.starts[0]!.input.prompt).toContain("just chatting");
   for (const s of fake.sent) {
@@ -100,14 +101,14 @@ test("discord: <@bot> mention → agent → reply posted to the channel, chunked
     `dc:${channelId}`,
   );
   await orch.start();
-  await waitFor(() => ch.health().state === "connected" && fake.online, "discord connected");
+  await until(() => ch.health().state === "connected" && fake.online, "discord connected");
 
   fake.message({ content: "just chatting" });
-  await waitFor(() => store.messages.count() === 1, "chatter stored");
+  await until(() => store.messages.count() === 1, "chatter stored");
   expect(runner.starts).toHaveLength(0);
 
   fake.message({ content: `<@${fake.botId}> long please`, mentions: [fake.botId] });
-  await waitFor(() => fake.sent.map((s) => s.content).join("\n\n") === LONG, "long reply", 15_000);
+  await until(() => fake.sent.map((s) => s.content).join("\n\n") === LONG, "long reply", 15_000);
   expect(runner.starts).toHaveLength(1);
   expect(runner.starts[0]!.input.prompt).toContain("@Andy long please");
   expect(runner.starts[0]!.input.prompt).toContain("just chatting");

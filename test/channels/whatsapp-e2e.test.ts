@@ -4,11 +4,12 @@
  * the group. The owner's own (fromMe) messages are stored but do not trigger.
  */
 import { afterEach, expect, test } from "bun:test";
+import { until } from "../support/wait.ts";
 import { join } from "node:path";
 import { createWhatsAppChannel } from "../../src/channels/whatsapp/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import * as wa from "../fakes/whatsapp-events.ts";
-import { createLoopRig, type LoopRig, waitFor } from "./support.ts";
+import { createLoopRig, type LoopRig } from "./support.ts";
 
 let rig: LoopRig | undefined;
 
@@ -34,12 +35,12 @@ test("whatsapp mention → agent runs → reply sent to the group", async () => 
   });
   const { orch, runner } = rig;
   await orch.start();
-  await waitFor(() => fake.sockets.length === 1, "socket made");
+  await until(() => fake.sockets.length === 1, "socket made");
   const sock = fake.latest();
   sock.open();
   sock.emit("messages.upsert", { type: "notify", messages: [wa.fromMe] });
   sock.emit("messages.upsert", { type: "notify", messages: [wa.extendedWithMention] });
-  await waitFor(() => sock.sent.length === 1, "reply sent");
+  await until(() => sock.sent.length === 1, "reply sent");
   expect(sock.sent[0]).toEqual({ jid: wa.GROUP, text: "four" });
   expect(runner.starts).toHaveLength(1);
   expect(runner.starts[0]!.input.prompt).toContain("@Andy can you summarise?");

@@ -8,6 +8,7 @@
  * 3. lazy loading: the registry and other channels never load baileys.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { until } from "../support/wait.ts";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -15,7 +16,7 @@ import { createWhatsAppChannel, WA_CLOSE } from "../../src/channels/whatsapp/ind
 import { silentLogger } from "../../src/log/index.ts";
 import type { Channel } from "../../src/orchestrator/channel.ts";
 import * as ev from "../fakes/whatsapp-events.ts";
-import { capturingLogger, createStoreSink, type StoreSink, storedIds, waitFor } from "./support.ts";
+import { capturingLogger, createStoreSink, type StoreSink, storedIds } from "./support.ts";
 
 let dir: string;
 let sink: StoreSink;
@@ -62,9 +63,9 @@ describe("whatsapp adapter (fake baileys socket)", () => {
     await ch.connect(sink);
     const s = fake.latest();
     s.emit("connection.update", { qr: "2@fakeQrRef,abc,def,ghi" });
-    await waitFor(() => ch.health().qr === "2@fakeQrRef,abc,def,ghi", "qr in health");
+    await until(() => ch.health().qr === "2@fakeQrRef,abc,def,ghi", "qr in health");
     expect(sink.statuses.some((u) => u.qr === "2@fakeQrRef,abc,def,ghi")).toBe(true);
-    await waitFor(() => printed.length >= 2, "qr printed");
+    await until(() => printed.length >= 2, "qr printed");
     expect(printed[1]).toContain("▄"); // rendered blocks, not the raw string
     s.open();
     expect(ch.health().state).toBe("connected");
@@ -75,7 +76,7 @@ describe("whatsapp adapter (fake baileys socket)", () => {
       messages: [ev.groupText, ev.extendedWithMention, ev.reaction, ev.protocolRevoke],
     });
     s.emit("messages.upsert", { type: "append", messages: [ev.fromMe] });
-    await waitFor(() => storedIds(sink.store, ev.GROUP).length === 3, "3 stored");
+    await until(() => storedIds(sink.store, ev.GROUP).length === 3, "3 stored");
     const stored = sink.store.messages.since(ev.GROUP, 0);
     expect(stored.map((m) => [m.id, m.mentionsBot, m.isFromMe])).toEqual([
       ["3EB0A1B2C3D4E5F60004", false, false],
@@ -104,7 +105,7 @@ describe("whatsapp adapter (fake baileys socket)", () => {
     s.open();
     s.emit("messages.upsert", { type: "notify", messages: "not an array" });
     s.emit("messages.upsert", { type: "notify", messages: [null, { key: {} }, ev.textDm] });
-    await waitFor(() => storedIds(sink.store, ev.ALICE).length === 1, "good message stored");
+    await until(() => storedIds(sink.store, ev.ALICE).length === 1, "good message stored");
     expect(cap.warnings().join("\n")).toContain("without a messages array");
     expect(ch.health().state).toBe("connected");
   });
@@ -127,14 +128,14 @@ describe("whatsapp adapter (fake baileys socket)", () => {
     fake.latest().open();
     expect(existsSync(join(authDir, "creds.json"))).toBe(true);
     fake.latest().close(WA_CLOSE.loggedOut, "Intentional Logout");
-    await waitFor(() => ch.health().state === "error", "error state");
+    await until(() => ch.health().state === "error", "error state");
     expect(ch.health().lastError).toContain("logged out: re-pair with QR");
     expect(existsSync(authDir)).toBe(false);
     expect(fake.sockets.length).toBe(1);
     await ch.connect(sink);
     expect(fake.sockets.length).toBe(2);
     fake.latest().emit("connection.update", { qr: "2@newQr" });
-    await waitFor(() => ch.health().qr === "2@newQr", "new qr");
+    await until(() => ch.health().qr === "2@newQr", "new qr");
   });
 
   test("connection lost → reconnect with backoff; restartRequired → at once", async () => {
@@ -142,10 +143,10 @@ describe("whatsapp adapter (fake baileys socket)", () => {
     await ch.connect(sink);
     fake.latest().open();
     fake.latest().close(WA_CLOSE.connectionLost, "Connection was lost");
-    await waitFor(() => fake.sockets.length === 2, "second socket");
+    await until(() => fake.sockets.length === 2, "second socket");
     expect(sink.statuses.some((u) => u.state === "connecting" && u.error?.includes("408"))).toBe(true);
     fake.latest().close(WA_CLOSE.restartRequired, "Restart Required");
-    await waitFor(() => fake.sockets.length === 3, "third socket");
+    await until(() => fake.sockets.length === 3, "third socket");
     fake.latest().open();
     expect(ch.health().state).toBe("connected");
   });
@@ -155,7 +156,7 @@ describe("whatsapp adapter (fake baileys socket)", () => {
     await ch.connect(sink);
     fake.latest().open();
     fake.latest().close(WA_CLOSE.connectionReplaced, "Connection Replaced");
-    await waitFor(() => ch.health().state === "error", "error");
+    await until(() => ch.health().state === "error", "error");
     expect(ch.health().lastError).toContain("connection replaced");
     expect(fake.sockets.length).toBe(1);
   });
@@ -164,7 +165,7 @@ describe("whatsapp adapter (fake baileys socket)", () => {
     const { ch, fake, printed } = setup({ pairingPhone: "+1 555 000 1111" });
     await ch.connect(sink);
     fake.latest().emit("connection.update", { qr: "2@ignored" });
-    await waitFor(() => printed.some((p) => p.includes("ABCD-EFGH")), "pairing code printed");
+    await until(() => printed.some((p) => p.includes("ABCD-EFGH")), "pairing code printed");
     expect(fake.latest().pairingRequests).toEqual(["15550001111"]);
   });
 
@@ -211,7 +212,7 @@ describe("whatsapp adapter (real baileys, local WebSocket)", () => {
       print: () => {},
     });
     await channel.connect(sink);
-    await waitFor(() => connections >= 2, "a reconnect after the server hung up", 20_000);
+    await until(() => connections >= 2, "a reconnect after the server hung up", 20_000);
     // The client hello starts with WhatsApp's Noise header "WA" + protocol version.
     expect(frames[0]?.[0]).toBe(0x57);
     expect(frames[0]?.[1]).toBe(0x41);

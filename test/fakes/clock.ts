@@ -15,10 +15,12 @@ export const flush = () => new Promise<void>((r) => setImmediate(r));
 
 export function createFakeClock(start: number | string | Date = "2026-01-05T08:00:00Z") {
   let now = new Date(start).getTime();
+  /** Monotonic time: moves with advance() and set(), not with jump(). */
+  let mono = 0;
   let seq = 0;
   const pending: FakeTimer[] = [];
 
-  const clock: Clock = { now: () => now };
+  const clock: Clock = { now: () => now, monotonic: () => mono };
   const timers: Timers = {
     setTimeout(fn, ms) {
       const t = { id: ++seq, at: now + Math.max(0, ms), fn };
@@ -40,10 +42,12 @@ export function createFakeClock(start: number | string | Date = "2026-01-05T08:0
       const next = pending[0];
       if (!next || next.at > target) break;
       pending.shift();
+      mono += Math.max(0, next.at - now);
       now = Math.max(now, next.at);
       next.fn();
       await flush();
     }
+    mono += Math.max(0, target - now);
     now = target;
     await flush();
   }
@@ -56,8 +60,19 @@ export function createFakeClock(start: number | string | Date = "2026-01-05T08:0
     advanceTo: (t: number | string | Date) => advance(new Date(t).getTime() - now),
     /** Set the time without firing timers (a host that was down). */
     set(t: number | string | Date) {
-      now = new Date(t).getTime();
+      const next = new Date(t).getTime();
+      mono += Math.max(0, next - now);
+      now = next;
     },
+    /**
+     * Step the wall clock by `ms` (negative: back) while monotonic time stands still, as when
+     * someone sets the system clock or NTP steps it. Timers are due by monotonic time: unchanged.
+     */
+    jump(ms: number) {
+      now += ms;
+      for (const t of pending) t.at += ms;
+    },
+    monotonic: () => mono,
     now: () => now,
     pendingTimers: () => pending.map((t) => t.at),
   };

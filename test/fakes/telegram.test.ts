@@ -3,6 +3,7 @@
  * wait and wake on an update, offsets confirming earlier updates, 409 for overlapping polls.
  */
 import { afterEach, expect, test } from "bun:test";
+import { until } from "../support/wait.ts";
 import { createFakeTelegram, type FakeTelegram } from "./telegram.ts";
 
 let fake: FakeTelegram;
@@ -29,7 +30,7 @@ test("getUpdates long-polls: waits, answers as soon as an update is queued", asy
   expect(empty).toEqual({ ok: true, result: [] });
   expect(performance.now() - t0).toBeGreaterThanOrEqual(900);
   const pending = call("getUpdates", { timeout: 10 });
-  while (!fake.polling) await Bun.sleep(2);
+  await until(() => fake.polling, "the poll to be waiting");
   const t1 = performance.now();
   fake.pushMessage({ chatId: 1, text: "wake" });
   const res = await pending;
@@ -54,7 +55,7 @@ test("offsets confirm earlier updates; unconfirmed ones are redelivered", async 
 test("an overlapping poll terminates the older one with 409; 429 carries retry_after; bad token 401", async () => {
   fake = createFakeTelegram();
   const older = call("getUpdates", { timeout: 5 });
-  while (!fake.polling) await Bun.sleep(2);
+  await until(() => fake.polling, "the poll to be waiting");
   const newer = call("getUpdates", { timeout: 0 });
   expect((await older).error_code).toBe(409);
   expect((await newer).ok).toBe(true);

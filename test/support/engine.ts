@@ -4,6 +4,9 @@
  * is unset and the private engine of scripts/engine.sh is running, that one is used (and
  * DOCKER_HOST is set for the rest of the test process). Results are cached; the reason for a
  * skip is printed once.
+ *
+ * In CI (CI=true) or with NGB_TEST_REQUIRE=1 nothing may be skipped for a missing prerequisite:
+ * the check throws instead, so the test file fails with the reason (see `prerequisite`).
  */
 import { existsSync } from "node:fs";
 
@@ -15,10 +18,28 @@ let engine: Promise<{ ok: boolean; reason?: string }> | undefined;
 const images = new Map<string, Promise<boolean>>();
 const reported = new Set<string>();
 
+/** Every prerequisite is required: a missing one fails the tests instead of skipping them. */
+export const TESTS_REQUIRED = process.env.CI === "true" || process.env.NGB_TEST_REQUIRE === "1";
+
+export class MissingPrerequisiteError extends Error {
+  override name = "MissingPrerequisiteError";
+}
+
 function report(reason: string): void {
+  if (TESTS_REQUIRED)
+    throw new MissingPrerequisiteError(`${reason} (required here: CI=true or NGB_TEST_REQUIRE=1)`);
   if (reported.has(reason)) return;
   reported.add(reason);
   process.stderr.write(`[skip] ${reason}\n`);
+}
+
+/**
+ * `ok` for a test's prerequisite: true runs the tests; false skips them with `reason` printed —
+ * or, when prerequisites are required, throws so the tests fail.
+ */
+export function prerequisite(ok: boolean, reason: string): boolean {
+  if (!ok) report(reason);
+  return ok;
 }
 
 async function tryRun(cmd: string[], timeoutMs = 10_000): Promise<{ code: number; out: string }> {

@@ -61,6 +61,8 @@ export interface TelegramChannelOptions {
   format?: "html" | "plain";
   /** Typing indicator refresh period (Telegram shows it for ~5 s). Default 4 s. */
   typingRefreshMs?: number;
+  /** Counts and samples a refused webhook call (see src/web/rejections.ts); default: a warning. */
+  onRejected?: (reason: "bad_secret" | "bad_body") => void;
 }
 
 export const ALLOWED_UPDATES = ["message", "channel_post", "my_chat_member"] as const;
@@ -206,14 +208,16 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     app.post(config.webhookPath, async (c) => {
       const given = c.req.header("x-telegram-bot-api-secret-token") ?? "";
       if (expected.length === 0 || !safeEqual(given, expected)) {
-        log.warn("webhook call with a wrong secret token refused");
+        if (options.onRejected) options.onRejected("bad_secret");
+        else log.warn("webhook call with a wrong secret token refused");
         return c.json({ ok: false, error: "forbidden" }, 403);
       }
       let body: unknown;
       try {
         body = await c.req.json();
       } catch {
-        log.warn("webhook body is not JSON; ignored");
+        if (options.onRejected) options.onRejected("bad_body");
+        else log.warn("webhook body is not JSON; ignored");
         return c.json({ ok: true });
       }
       if (!sink) return c.json({ ok: false, error: "not connected" }, 503);

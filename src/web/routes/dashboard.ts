@@ -10,12 +10,6 @@ interface Assets {
   files: Map<string, { body: Uint8Array; gzip: Uint8Array; type: string }>;
 }
 
-let assets: Promise<Assets> | null = null;
-function loadOnce(): Promise<Assets> {
-  assets ??= load();
-  return assets;
-}
-
 async function load(): Promise<Assets> {
   const mod = await import("../dashboard/assets.gen.ts");
   const files = new Map<string, { body: Uint8Array; gzip: Uint8Array; type: string }>();
@@ -28,6 +22,12 @@ async function load(): Promise<Assets> {
 
 export function dashboardRoutes(): Hono {
   const app = new Hono();
+  // Loaded (and gzipped) on the first hit, then kept by this app, not by the module.
+  let assets: Promise<Assets> | null = null;
+  const loadOnce = () => {
+    assets ??= load();
+    return assets;
+  };
   const page = async (c: import("hono").Context) => {
     const a = await loadOnce();
     c.header("Cache-Control", "no-store");

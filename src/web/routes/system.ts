@@ -3,13 +3,10 @@ import * as v from "valibot";
 import { VERSION_STRING } from "../../version.ts";
 import type { Api } from "../api.ts";
 import { ContainerName, Folder, must } from "../api.ts";
-import { UnavailableError } from "../errors.ts";
 import type { ApiContext } from "./context.ts";
 
-const startedAt = Date.now();
-
 export function systemRoutes(api: Api, ctx: ApiContext): void {
-  const { store } = ctx.deps;
+  const { store, runtime } = ctx.deps;
 
   api.route(
     {
@@ -21,21 +18,20 @@ export function systemRoutes(api: Api, ctx: ApiContext): void {
     (c) =>
       c.json({
         version: VERSION_STRING,
-        uptimeSec: Math.round((Date.now() - startedAt) / 1000),
-        statusSource: ctx.statusSource,
-        channels: ctx.channels(),
-        containers: ctx.containers(),
-        queue: ctx.queue(),
+        uptimeSec: Math.round(runtime.uptimeMs() / 1000),
+        channels: runtime.channels(),
+        containers: runtime.containers(),
+        queue: runtime.queue(),
         groups: store.groups.list().length,
         chats: store.messages.chats().length,
         tasks: store.tasks.list().filter((t) => t.status === "active").length,
-        recentErrors: ctx.live.errors(),
+        recentErrors: ctx.errors.list(),
       }),
   );
 
   api.route(
     { method: "get", path: "/api/containers", tag: "containers", summary: "Running agent containers" },
-    (c) => c.json({ containers: ctx.containers(), source: ctx.statusSource }),
+    (c) => c.json({ containers: runtime.containers() }),
   );
 
   api.route(
@@ -47,9 +43,7 @@ export function systemRoutes(api: Api, ctx: ApiContext): void {
       params: v.strictObject({ name: ContainerName }),
     },
     async (c, { params }) => {
-      const rt = ctx.deps.runtime;
-      if (!rt) throw new UnavailableError("container control needs the runtime (ngb serve); not wired here");
-      const stopped = await rt.stopContainer(params.name);
+      const stopped = await runtime.stopContainer(params.name);
       must(stopped || null, "container", params.name);
       return c.json({ stopped: true, name: params.name });
     },
@@ -82,7 +76,7 @@ export function systemRoutes(api: Api, ctx: ApiContext): void {
       tag: "system",
       summary: "Channel status, connected since, last error, pairing QR",
     },
-    (c) => c.json({ channels: ctx.channels(), source: ctx.statusSource }),
+    (c) => c.json({ channels: runtime.channels() }),
   );
 
   api.route(
