@@ -19,7 +19,7 @@ const JID = `dc:${GENERAL}`;
 
 function setup(options: FakeDiscordOptions = {}) {
   fake = createFakeDiscord({ heartbeatIntervalMs: 200, ...options });
-  sink = createStoreSink("ngb-dc-");
+  sink = createStoreSink("ngb-dc-", "discord");
 }
 
 function channel(logger?: CapturingLogger, token?: string): DiscordChannel {

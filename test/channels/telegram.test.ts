@@ -45,7 +45,7 @@ function channel(over: Partial<TelegramConfig> = {}, logger?: CapturingLogger, e
 
 function setup() {
   fake = createFakeTelegram();
-  sink = createStoreSink("ngb-tg-");
+  sink = createStoreSink("ngb-tg-", "telegram");
 }
 
 afterEach(async () => {
@@ -167,7 +167,7 @@ describe("telegram inbound", () => {
   test("409 Conflict (a second poller) is reported clearly and not hot-looped", async () => {
     setup();
     const a = channel();
-    const sinkB = createStoreSink("ngb-tg-b-");
+    const sinkB = createStoreSink("ngb-tg-b-", "telegram");
     try {
       const b = channel();
       await a.connect(sink);
