@@ -333,7 +333,8 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
     },
 
     async send(jid: string, text: string, options = {}) {
-      if (!isWhatsAppJid(jid)) throw new ChannelError("whatsapp", "config", `not a WhatsApp chat id: ${jid}`);
+      if (!isWhatsAppJid(jid))
+        throw new ChannelError("whatsapp", "refused", `not a WhatsApp chat id: ${jid}`);
       const key = options.idempotencyKey;
       await sendChunks("whatsapp", splitMessage(text, WHATSAPP_TEXT_LIMIT), options, async (chunk, index) => {
         const s = sock;
