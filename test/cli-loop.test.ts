@@ -95,7 +95,7 @@ describe("loop CLI", () => {
   });
 
   test("ngb logs prints the newest run's log; unknown group is an error", async () => {
-    const logs = join(dir, "groups", "main", "logs");
+    const logs = join(dir, "data", "logs", "main");
     mkdirSync(logs, { recursive: true });
     writeFileSync(join(logs, "container-2026-01-01T00-00-00-000Z.log"), "old run\n");
     writeFileSync(join(logs, "container-2026-01-02T00-00-00-000Z.log"), "new run\n");

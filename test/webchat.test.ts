@@ -164,18 +164,24 @@ describe("webchat through the real runtime", () => {
     );
   });
 
-  test("an agent's send_message IPC file reaches the webchat", async () => {
+  test("an agent's send_message request reaches the webchat, before the turn's answer", async () => {
     const { events } = await openWs();
-    const d = join(dir, "data", "ipc", "main", "messages");
-    mkdirSync(d, { recursive: true });
-    writeFileSync(
-      join(d, "1.json.tmp"),
-      JSON.stringify({ type: "message", chatJid: "web:default", text: "from a tool" }),
-    );
-    renameSync(join(d, "1.json.tmp"), join(d, "1.json"));
-    await until(() => events.find((e) => e.type === "message" && e.text === "from a tool"), {
-      what: "ipc message",
+    const answers: string[] = [];
+    runner.setRespond(() => [
+      {
+        request: { type: "message", chatJid: "web:default", text: "from a tool" },
+        onReply: (r) => answers.push(r.text),
+      },
+      { status: "success", result: "and the answer" },
+    ]);
+    expect((await post("/api/webchat/messages", { text: "use the tool" })).status).toBe(201);
+    await until(() => events.find((e) => e.type === "message" && e.text === "and the answer"), {
+      what: "the turn's answer",
     });
+    const texts = events.filter((e) => e.type === "message" && e.from === "assistant").map((e) => e.text);
+    expect(texts.indexOf("from a tool")).toBeGreaterThanOrEqual(0);
+    expect(texts.indexOf("from a tool")).toBeLessThan(texts.indexOf("and the answer"));
+    expect(answers).toEqual(["Message to web:default sent."]);
   });
 
   test("restart: messages stored while down are answered once at start-up", async () => {

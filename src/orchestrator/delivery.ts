@@ -72,12 +72,13 @@ export interface DeliveryDeps {
 
 const DEFAULT_BACKOFF_MS = [500, 2_000, 10_000, 60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000];
 
-/** The platform said no (bad chat, no permission, bad token): sending again won't help. */
+/**
+ * The platform said no (bad chat, no permission, bad token): sending again won't help. Every
+ * channel throws a ChannelError that says so (`permanent`); an error without that flag is
+ * taken as transient.
+ */
 export function isPermanentSendError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const p = (err as { permanent?: unknown }).permanent;
-  if (typeof p === "boolean") return p;
-  return /(Api|Auth|Config)Error$/.test(err.name);
+  return err instanceof Error && (err as { permanent?: unknown }).permanent === true;
 }
 
 export function findChannel(channels: readonly Channel[], jid: string): Channel | undefined {
@@ -118,7 +119,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   };
 
   /** The history message of a reply (same id whatever its fate, so it is stored once). */
-  const history = (row: OutboxRow, at: number) =>
+  const history = (row: OutboxRow, at: number, channel?: string) =>
     store.messages.insert(
       {
         id: `out:${row.key}`,
@@ -133,16 +134,17 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         replyToId: row.replyToId ?? undefined,
       },
       at,
+      channel,
     );
-  const saveSent = store.db.transaction((row: OutboxRow, at: number) => {
+  const saveSent = store.db.transaction((row: OutboxRow, at: number, channel: string) => {
     store.outbox.markSent(row.id, at);
-    return history(row, at);
+    return history(row, at, channel);
   });
   /** The send was cut off: most likely the platform has it (the window is one call), so the
    *  history shows it; the outbox says its fate is unknown. */
-  const saveUnknown = store.db.transaction((row: OutboxRow, note: string, at: number) => {
+  const saveUnknown = store.db.transaction((row: OutboxRow, note: string, at: number, channel?: string) => {
     store.outbox.markUnknown(row.id, note);
-    return history(row, at);
+    return history(row, at, channel);
   });
 
   function schedule(jid: string, at: number): void {
@@ -234,7 +236,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const sent = { ...row, text };
     let seq: number | null = null;
     try {
-      seq = saveSent(sent, at);
+      seq = saveSent(sent, at, channel.name);
     } catch (err) {
       // Sent, but the store refused the record (disk full, busy): the row stays `sending`, which a
       // restart treats as a fate unknown; retry the bookkeeping, never the send.
@@ -245,7 +247,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       for (const wait of [200, 1_000, 5_000]) {
         await Bun.sleep(wait);
         try {
-          seq = saveSent(sent, now());
+          seq = saveSent(sent, now(), channel.name);
           break;
         } catch {
           // keep trying
@@ -334,7 +336,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         } else {
           const note =
             "the process stopped during this send; not re-sent to avoid a duplicate (delivery.unknownFate: skip)";
-          saveUnknown(row, note, now());
+          saveUnknown(row, note, now(), channel?.name);
           log.warn("a reply's fate is unknown; not re-sending it", { key: row.key, chatJid: row.chatJid });
           events.emit("message.failed", {
             chatJid: row.chatJid,

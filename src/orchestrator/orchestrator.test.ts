@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { createFakeRunner, type FakeRespond, type FakeRunner } from "../../test/fakes/agent-runner.ts";
 import { createMemoryChannel, type MemoryChannel } from "../../test/fakes/memory-channel.ts";
 import { until } from "../../test/support/wait.ts";
+import { ChannelError } from "../channels/index.ts";
 import { Config } from "../config/index.ts";
 import { createEventBus, type EventBus } from "../events/index.ts";
 import { silentLogger } from "../log/index.ts";
@@ -123,13 +124,14 @@ describe("orchestrator", () => {
     expect(reply!.text).toStartWith("echo: <messages>");
     await until(() => r.store.groups.cursor("mem:g1") > 0);
     // The reply is stored as a bot message, after the inbound ones.
+    await until(() => r.store.messages.since("mem:g1", 0).at(-1)?.isFromMe);
     const history = r.store.messages.since("mem:g1", 0);
     expect(history.at(-1)).toMatchObject({ isFromMe: true, isBot: true, senderName: "Andy" });
     expect(r.store.groups.cursor("mem:g1")).toBe(trigSeq);
     expect(r.store.groups.session("mem-g1")).toStartWith("sess-");
     // The reply's identity comes from the input it answers (its seqs), fixed before sending.
     expect(sent).toEqual([`reply:mem:g1:m1-${trigSeq}`]);
-    expect(r.channel.sent[0]!.replyToId).toBe(r.store.messages.get(trigSeq)!.id);
+    expect(r.channel.calls[0]!.options?.replyToId).toBe(r.store.messages.get(trigSeq)!.id);
     expect(r.channel.typing.map((t) => t.on)).toContain(true);
     await until(() => r.channel.typing.at(-1)?.on === false);
   });
@@ -219,7 +221,7 @@ describe("orchestrator", () => {
     const r = await rig();
     addGroup(r.store, "mem:g1", { requiresTrigger: false });
     r.channel.failNext = 1;
-    r.channel.failWith = () => Object.assign(new Error("not_in_channel"), { name: "SlackApiError" });
+    r.channel.failWith = () => new ChannelError("memory", "refused", "not_in_channel");
     const failed: string[] = [];
     r.events.on("message.failed", (e) => failed.push(e.error));
     await r.channel.receive("mem:g1", "hello");
@@ -239,9 +241,9 @@ describe("orchestrator", () => {
     await r.channel.receive("mem:g1", "hello");
     await r.channel.waitForSent(1);
     expect(r.runner.starts).toHaveLength(1);
-    expect(r.channel.attempts).toHaveLength(3);
+    expect(r.channel.calls).toHaveLength(3);
     // Every attempt carries the same identity, for platforms that de-duplicate.
-    expect(new Set(r.channel.attempts.map((a) => a.options?.idempotencyKey)).size).toBe(1);
+    expect(new Set(r.channel.calls.map((a) => a.options?.idempotencyKey)).size).toBe(1);
     await until(() => r.store.outbox.recent("sent").length === 1);
   });
 
@@ -385,7 +387,7 @@ describe("orchestrator", () => {
         expect(r.channel.sent).toHaveLength(0);
       } else {
         await r.channel.waitForSent(1);
-        expect(r.channel.attempts[0]!.options?.idempotencyKey).toBe("reply:k");
+        expect(r.channel.calls[0]!.options?.idempotencyKey).toBe("reply:k");
       }
       expect(r.runner.starts).toHaveLength(0);
     }
@@ -416,7 +418,7 @@ describe("orchestrator", () => {
       channel.failNext = 1;
       channel.failWith = () => Object.assign(new Error("chat not found"), { permanent: true });
       await expect(deliver({ chatJid: "mem:a", text: "z", idemKey: "k3" })).rejects.toThrow(/chat not found/);
-      expect(channel.attempts.filter((a) => a.text === "z")).toHaveLength(1);
+      expect(channel.calls.filter((a) => a.text === "z")).toHaveLength(1);
       await expect(deliver({ chatJid: "tg:1", text: "x", idemKey: "k4" })).rejects.toThrow(
         /no connected channel/,
       );
@@ -603,9 +605,8 @@ describe("orchestrator", () => {
     for (const m of sent) expect(m.text.includes("beta") && m.text.includes("alpha")).toBe(false);
     expect(byThread.T2).toContain("beta");
     expect(byThread.T1).toContain("alpha");
-    expect(sent.find((m) => m.threadId === "T1")!.replyToId).toBe(
-      sent.find((m) => m.threadId === "T1")!.text.includes("gamma") ? "c" : "a",
-    );
+    const t1 = r.channel.calls.find((c) => c.options?.threadId === "T1")!;
+    expect(t1.options?.replyToId).toBe(t1.text.includes("gamma") ? "c" : "a");
   });
 
   test("a runner that reports inputs it was not given, or twice, never causes a duplicate", async () => {
@@ -620,6 +621,7 @@ describe("orchestrator", () => {
     await r.channel.waitForSent(1);
     await until(() => r.store.groups.cursor("mem:g1") >= 1);
     // The second result answered nothing it was given: it is a turn of its own, not a repeat.
+    await until(() => r.store.outbox.recent("sent").length >= 1);
     const keys = r.store.outbox.recent("sent").map((o) => o.key);
     expect(keys.filter((k) => k.startsWith("reply:mem:g1:m1-1"))).toHaveLength(1);
     expect(r.runner.starts).toHaveLength(1);

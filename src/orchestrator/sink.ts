@@ -43,8 +43,8 @@ export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
         else if (r.content !== m.content) msg = { ...m, content: r.content };
       }
       const seq = dropped
-        ? store.turns.insertDropped(msg, dropped, now())
-        : store.messages.insert(msg, now());
+        ? store.turns.insertDropped(msg, dropped, now(), channel.name)
+        : store.messages.insert(msg, now(), channel.name);
       if (seq === null) return false;
       if (!known && !store.groups.get(m.chatJid))
         events.emit("chat.discovered", { jid: m.chatJid, channel: channel.name });
@@ -62,7 +62,7 @@ export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
     },
     discovered(chat) {
       const known = store.messages.chat(chat.jid) !== null;
-      store.messages.discoverChat(chat, now());
+      store.messages.discoverChat(chat, now(), channel.name);
       if (!known) events.emit("chat.discovered", { jid: chat.jid, name: chat.name, channel: channel.name });
     },
     status(update) {

@@ -54,8 +54,8 @@ export function createTurnRepo(
   );
 
   const drop = db.query<unknown, [string, number]>("UPDATE messages SET dropped_by = ? WHERE seq = ?");
-  const insertDroppedTx = db.transaction((m: InboundMessage, by: string, now: number) => {
-    const seq = messages.insert(m, now);
+  const insertDroppedTx = db.transaction((m: InboundMessage, by: string, now: number, channel?: string) => {
+    const seq = messages.insert(m, now, channel);
     if (seq !== null) drop.run(by, seq);
     return seq;
   });
@@ -113,8 +113,8 @@ export function createTurnRepo(
       return n;
     },
     /** Store a message a plugin dropped: kept in the history, never agent input. */
-    insertDropped(m: InboundMessage, droppedBy: string, now = Date.now()): number | null {
-      return insertDroppedTx(m, droppedBy, now);
+    insertDropped(m: InboundMessage, droppedBy: string, now = Date.now(), channel?: string): number | null {
+      return insertDroppedTx(m, droppedBy, now, channel);
     },
     /** Advance the cursor over what is done (start-up, after a window moved). */
     advance(chatJid: string, window: number, now = Date.now()): number {

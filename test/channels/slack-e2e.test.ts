@@ -5,7 +5,7 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { until } from "../support/wait.ts";
-import { createSlackChannel } from "../../src/channels/slack/index.ts";
+import { createSlackChannel } from "../../src/channels/slack/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeSlack, type FakeSlack, slackTs } from "../fakes/slack.ts";
 import { createLoopRig, type LoopRig } from "./support.ts";

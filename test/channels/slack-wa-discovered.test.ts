@@ -7,8 +7,8 @@ import { afterEach, expect, test } from "bun:test";
 import { until } from "../support/wait.ts";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createSlackChannel } from "../../src/channels/slack/index.ts";
-import { createWhatsAppChannel } from "../../src/channels/whatsapp/index.ts";
+import { createSlackChannel } from "../../src/channels/slack/channel.ts";
+import { createWhatsAppChannel } from "../../src/channels/whatsapp/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import type { ChannelSink } from "../../src/orchestrator/channel.ts";
 import { openStore } from "../../src/store/index.ts";
@@ -26,11 +26,12 @@ test("slack and whatsapp discoveries are listed by ngb groups list --discovered"
   using work = tempWorkdir("ngb-discovered-");
   mkdirSync(join(work.dir, "store"), { recursive: true });
   const store = openStore(join(work.dir, "store", "ngb.db"));
-  const sink: ChannelSink = {
-    inbound: async (m) => store.messages.insert(m) !== null,
-    discovered: (c) => store.messages.discoverChat(c),
+  // One sink per channel, as serve has: the store records the sink's channel name.
+  const sinkOf = (channel: string): ChannelSink => ({
+    inbound: async (m) => store.messages.insert(m, Date.now(), channel) !== null,
+    discovered: (c) => store.messages.discoverChat(c, Date.now(), channel),
     status: () => {},
-  };
+  });
   fake = createFakeSlack();
   const slack = createSlackChannel({
     apiBaseUrl: fake.apiBaseUrl,
@@ -48,8 +49,8 @@ test("slack and whatsapp discoveries are listed by ngb groups list --discovered"
     print: () => {},
   });
   try {
-    await slack.connect(sink);
-    await whatsapp.connect(sink);
+    await slack.connect(sinkOf("slack"));
+    await whatsapp.connect(sinkOf("whatsapp"));
     fakeWa.latest().open();
     fake.pushEvent({
       type: "member_joined_channel",
@@ -74,6 +75,9 @@ test("slack and whatsapp discoveries are listed by ngb groups list --discovered"
     isMain: false,
     containerConfig: null,
   });
+  // A chat stored without a channel name (before the store took it from the sink) is named by
+  // the registry's jid rules.
+  store.messages.discoverChat({ jid: "dc:3000000000000000009", name: "old row" });
   store.close();
 
   const r = await runNgb(["groups", "list", "--discovered", "--json"], { cwd: work.dir });
@@ -87,6 +91,7 @@ test("slack and whatsapp discoveries are listed by ngb groups list --discovered"
   expect(chats.sort()).toEqual(
     [
       ["slack:C0JOINED", "slack", null],
+      ["dc:3000000000000000009", "discord", "old row"],
       [wa.GROUP, "whatsapp", "Project chat"],
       [wa.ALICE, "whatsapp", null],
     ].sort(),

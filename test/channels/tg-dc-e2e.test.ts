@@ -6,8 +6,8 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { until } from "../support/wait.ts";
-import { createDiscordChannel } from "../../src/channels/discord/index.ts";
-import { createTelegramChannel } from "../../src/channels/telegram/index.ts";
+import { createDiscordChannel } from "../../src/channels/discord/channel.ts";
+import { createTelegramChannel } from "../../src/channels/telegram/channel.ts";
 import type { Config } from "../../src/config/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import type { Channel } from "../../src/orchestrator/index.ts";
@@ -66,8 +66,9 @@ test("telegram: @bot mention (in a topic) → agent → reply, long replies chun
   await orch.start();
   await until(() => ch.health().state === "connected", "telegram connected");
 
-  fake.pushMessage({ chatId: -100777, text: "just chatting" });
-  await until(() => store.messages.count() === 1, "chatter stored");
+  fake.pushMessage({ chatId: -100777, text: "just chatting", threadId: 12 });
+  fake.pushMessage({ chatId: -100777, text: "chatter in another topic", threadId: 13 });
+  await until(() => store.messages.count() === 2, "chatter stored");
   expect(runner.starts).toHaveLength(0);
 
   const mention = `hey @${fake.botUsername} long please`;
@@ -81,6 +82,8 @@ test("telegram: @bot mention (in a topic) → agent → reply, long replies chun
   await until(() => fake.sent.map((s) => s.text).join("\n\n") === LONG, "whole reply delivered");
   expect(runner.starts).toHaveLength(1);
   expect(runner.starts[0]!.input.prompt).toContain("just chatting");
+  // Another topic's messages are never part of this topic's answer.
+  expect(runner.starts[0]!.input.prompt).not.toContain("another topic");
   for (const s of fake.sent) {
     expect(s.text.length).toBeLessThanOrEqual(4096);
     expect(String(s.chat_id)).toBe("-100777");

@@ -6,7 +6,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { until } from "../support/wait.ts";
 import { join } from "node:path";
-import { createWhatsAppChannel } from "../../src/channels/whatsapp/index.ts";
+import { createWhatsAppChannel } from "../../src/channels/whatsapp/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import * as wa from "../fakes/whatsapp-events.ts";
 import { createLoopRig, type LoopRig } from "./support.ts";
@@ -41,7 +41,7 @@ test("whatsapp mention → agent runs → reply sent to the group", async () => 
   sock.emit("messages.upsert", { type: "notify", messages: [wa.fromMe] });
   sock.emit("messages.upsert", { type: "notify", messages: [wa.extendedWithMention] });
   await until(() => sock.sent.length === 1, "reply sent");
-  expect(sock.sent[0]).toEqual({ jid: wa.GROUP, text: "four" });
+  expect(sock.sent[0]).toMatchObject({ jid: wa.GROUP, text: "four" });
   expect(runner.starts).toHaveLength(1);
   expect(runner.starts[0]!.input.prompt).toContain("@Andy can you summarise?");
 });

@@ -12,7 +12,7 @@ import { until } from "../support/wait.ts";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createWhatsAppChannel, WA_CLOSE } from "../../src/channels/whatsapp/index.ts";
+import { createWhatsAppChannel, WA_CLOSE } from "../../src/channels/whatsapp/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import type { Channel } from "../../src/orchestrator/channel.ts";
 import * as ev from "../fakes/whatsapp-events.ts";
@@ -32,7 +32,7 @@ afterEach(async () => {
 /** A temp dir and a store sink, both cleaned up after the test. */
 function fresh() {
   const d = mkdtempSync(join(tmpdir(), "ngb-wa-"));
-  const k = createStoreSink("ngb-wa-store-");
+  const k = createStoreSink("ngb-wa-store-", "whatsapp");
   cleanups.push(
     () => k.close(),
     () => rmSync(d, { recursive: true, force: true }),
@@ -179,6 +179,45 @@ describe("whatsapp adapter (fake baileys socket)", () => {
   });
 });
 
+describe("whatsapp sends once and knows its own posts (issues 9, 20)", () => {
+  test("each chunk's message id comes from the reply's key: a re-send after a crash is delivered once", async () => {
+    const { ch, fake } = setup();
+    await ch.connect(sink);
+    const sock = fake.latest();
+    sock.open();
+    const text = Array.from({ length: 2 }, (_, i) => `${i} ${"w".repeat(4000)}`).join("\n\n");
+    await ch.send(ev.ALICE, text, { idempotencyKey: "reply:main:7" });
+    expect(sock.sent).toHaveLength(2);
+    for (const m of sock.sent) expect(m.messageId).toMatch(/^3EB0[0-9A-F]{18}$/);
+    expect(sock.sent[0]!.messageId).not.toBe(sock.sent[1]!.messageId);
+    // The same reply again (the process died before recording it): same ids, nothing new delivered.
+    await ch.send(ev.ALICE, text, { idempotencyKey: "reply:main:7" });
+    expect(sock.sent).toHaveLength(2);
+    expect(sock.duplicates).toHaveLength(2);
+    expect(ch.dedupesSends).toBe(true);
+    // Resuming at a chunk sends only the rest.
+    const done: number[] = [];
+    await ch.send(ev.ALICE, text, {
+      idempotencyKey: "reply:main:8",
+      fromChunk: 1,
+      onChunkSent: (i) => done.push(i),
+    });
+    expect(done).toEqual([1]);
+    expect(sock.sent).toHaveLength(3);
+  });
+
+  test("a message from this account (another device) is ours: isFromMe and isBot", async () => {
+    const { ch, fake } = setup();
+    await ch.connect(sink);
+    const sock = fake.latest();
+    sock.open();
+    sock.emit("messages.upsert", { type: "notify", messages: [ev.fromMe] });
+    await until(() => sink.store.messages.count() === 1, "stored");
+    const [m] = sink.store.messages.since(ev.fromMe.key.remoteJid!, 0);
+    expect(m).toMatchObject({ isFromMe: true, isBot: true });
+  });
+});
+
 describe("whatsapp adapter (real baileys, local WebSocket)", () => {
   test("dials waWebSocketUrl, reports connecting/errors and backs off when the server hangs up", async () => {
     const frames: Uint8Array[] = [];
@@ -227,16 +266,16 @@ describe("whatsapp lazy loading", () => {
   test("the registry and other channels never load baileys; connect() does", async () => {
     const script = `
       const loaded = () => Object.keys(require.cache).filter((k) => k.includes("/node_modules/baileys/")).length;
-      const { CHANNEL_FACTORIES } = await import("./src/channels/index.ts");
+      const { channelDefinition, createChannel } = await import("./src/channels/index.ts");
       const { Config } = await import("./src/config/index.ts");
       const v = await import("valibot");
       const { silentLogger } = await import("./src/log/index.ts");
       const config = v.parse(Config, { storeDir: "/nonexistent-ngb-store" });
       const log = silentLogger();
-      await CHANNEL_FACTORIES.slack({ config, log });
-      await CHANNEL_FACTORIES.whatsapp({ config, log });
+      await createChannel(channelDefinition("slack"), { config, log });
+      await createChannel(channelDefinition("whatsapp"), { config, log });
       const before = loaded();
-      const { loadBaileys } = await import("./src/channels/whatsapp/index.ts");
+      const { loadBaileys } = await import("./src/channels/whatsapp/channel.ts");
       await loadBaileys();
       console.log(JSON.stringify({ before, after: loaded() }));
     `;

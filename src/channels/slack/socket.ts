@@ -7,15 +7,18 @@
  * stops for good with a clear error.
  */
 import type { Logger } from "../../log/index.ts";
-import { type Backoff, sleep } from "../backoff.ts";
-import { SocketFrame } from "./events.ts";
+import { type Backoff, sleep } from "../kit/backoff.ts";
+import { ChannelError } from "../kit/errors.ts";
+import { SocketFrame } from "./map.ts";
 import * as v from "valibot";
 
 /** Socket Mode was switched off for the app: reconnecting cannot help. */
-export class SlackLinkDisabledError extends Error {
+export class SlackLinkDisabledError extends ChannelError {
   override name = "SlackLinkDisabledError";
   constructor() {
     super(
+      "slack",
+      "config",
       "slack socket mode is disabled for this app (link_disabled): enable Socket Mode in the app settings",
     );
   }
