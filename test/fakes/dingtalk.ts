@@ -36,6 +36,8 @@ export interface AckRecord {
   message: string;
   data: string;
   conn: number;
+  /** The ack frame as received. */
+  raw: string;
 }
 
 export interface SentRecord {
@@ -87,6 +89,8 @@ export interface FakeDingTalk {
   /** Acks whose shape was wrong (kept raw). */
   readonly badAcks: string[];
   readonly sent: SentRecord[];
+  /** Bodies of connections/open requests that got a ticket (subscriptions, ua). */
+  readonly opens: { subscriptions: unknown; ua: unknown; accept: string }[];
   /** Every HTTP call: path and status. */
   readonly calls: { path: string; status: number }[];
   /** Ping opaques echoed correctly. */
@@ -149,6 +153,7 @@ export function createFakeDingTalk(options: FakeDingTalkOptions = {}): FakeDingT
   const badAcks: string[] = [];
   const sent: SentRecord[] = [];
   const calls: { path: string; status: number }[] = [];
+  const opens: FakeDingTalk["opens"] = [];
   const pongs: string[] = [];
   const staff = new Set<string>(["staff001", "staff002"]);
   const flowControlled = new Set<string>();
@@ -287,7 +292,7 @@ export function createFakeDingTalk(options: FakeDingTalkOptions = {}): FakeDingT
       badAcks.push(raw);
       return;
     }
-    acks.push({ messageId, code: a.code, message: a.message, data: a.data, conn: ws.data.id });
+    acks.push({ messageId, code: a.code, message: a.message, data: a.data, conn: ws.data.id, raw });
     const p = pending.get(messageId);
     if (p && a.code === 200) {
       clearTimeout(p.timer);
@@ -353,6 +358,7 @@ export function createFakeDingTalk(options: FakeDingTalkOptions = {}): FakeDingT
             return refused(400, "InvalidParameter", "subscriptions must list {type, topic}");
           if (subs.some((s) => s.type === "EVENT" && s.topic !== "*"))
             return refused(400, "InvalidParameter", "EVENT subscriptions only support topic *");
+          opens.push({ subscriptions: b.subscriptions, ua: b.ua, accept: req.headers.get("accept") ?? "" });
           const ticket = crypto.randomUUID();
           tickets.set(ticket, { at: Date.now(), used: false, topics: subs.map((s) => String(s.topic)) });
           return json({ endpoint: `ws://127.0.0.1:${srv.port}/connect`, ticket });
@@ -444,6 +450,7 @@ export function createFakeDingTalk(options: FakeDingTalkOptions = {}): FakeDingT
     chatbotUserId,
     acks,
     badAcks,
+    opens,
     sent,
     calls,
     pongs,
