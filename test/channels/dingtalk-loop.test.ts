@@ -4,7 +4,7 @@
  * webhook while it is valid, by the OpenAPI once it expired.
  */
 import { afterEach, expect, test } from "bun:test";
-import { createDingTalkChannel } from "../../src/channels/dingtalk/index.ts";
+import { createDingTalkChannel } from "../../src/channels/dingtalk/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeDingTalk, type FakeDingTalk } from "../fakes/dingtalk.ts";
 import { createLoopRig, type LoopRig, waitFor } from "./support.ts";

@@ -5,12 +5,12 @@
  * expiry, flow control and error codes, bad payloads contained with one log line.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { DingTalkApiError } from "../../src/channels/dingtalk/api.ts";
 import {
   createDingTalkChannel,
   type DingTalkChannel,
   type DingTalkChannelOptions,
-  DingTalkApiError,
-} from "../../src/channels/dingtalk/index.ts";
+} from "../../src/channels/dingtalk/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeDingTalk, type FakeDingTalk, type FakeDingTalkOptions } from "../fakes/dingtalk.ts";
 import {
@@ -339,7 +339,7 @@ describe("dingtalk outbound", () => {
   test("a token endpoint that fails or answers garbage: the send fails clearly, the connection carries on", async () => {
     setup({ webhookTtlMs: 1 });
     const logger = capturingLogger();
-    const ch = channel({}, logger);
+    const ch = channel({ tokenFailureCooldownMs: 0 }, logger);
     await ch.connect(sink);
     fake.tokenEndpoint = "fail";
     await expect(ch.send(USER, "x")).rejects.toThrow("HTTP 500");

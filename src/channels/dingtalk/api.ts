@@ -5,7 +5,7 @@
  * with the platform's code) from "the network failed" (DingTalkNetworkError) and never puts the
  * secret, the token or a session webhook's query in a message.
  */
-import { RateLimitedError, retryAfterFromHeaders } from "../backoff.ts";
+import { ChannelError, RateLimitedError, retryAfterFromHeaders } from "../kit/index.ts";
 
 export interface DingTalkApiOptions {
   /** OpenAPI base (https://api.dingtalk.com). The gateway's connections/open lives here too. */
@@ -19,13 +19,13 @@ export interface DingTalkApiOptions {
   timeoutMs?: number;
 }
 
-export type DingTalkErrorKind = "auth" | "refused" | "rate_limited" | "network" | "config";
-
-/** DingTalk answered, and the answer was no. `code` is the platform's (e.g. InvalidAuthentication). */
-export class DingTalkApiError extends Error {
+/**
+ * DingTalk answered, and the answer was no. `code` is the platform's (e.g. InvalidAuthentication).
+ * A refusal of the request (4xx: bad ids, no permission, bad secret) is permanent; a server
+ * error or an unreadable answer may pass.
+ */
+export class DingTalkApiError extends ChannelError {
   override name = "DingTalkApiError";
-  readonly kind: DingTalkErrorKind;
-  readonly permanent: boolean;
   constructor(
     readonly endpoint: string,
     readonly status: number,
@@ -33,11 +33,12 @@ export class DingTalkApiError extends Error {
     detail?: string,
     permanent?: boolean,
   ) {
-    super(`dingtalk ${endpoint} refused (HTTP ${status}, ${code})${detail ? `: ${detail}` : ""}`);
-    this.kind = isAuthCode(status, code) ? "auth" : "refused";
-    // A refused body (bad ids, no permission, bad secret) does not get better by retrying; a
-    // server error or an unreadable answer may.
-    this.permanent = permanent ?? (status >= 400 && status < 500);
+    super(
+      "dingtalk",
+      isAuthCode(status, code) ? "auth" : status >= 500 || code === "bad_response" ? "network" : "refused",
+      `dingtalk ${endpoint} refused (HTTP ${status}, ${code})${detail ? `: ${detail}` : ""}`,
+      { permanent: permanent ?? (status >= 400 && status < 500) },
+    );
   }
   get isAuthError(): boolean {
     return this.kind === "auth";
@@ -45,15 +46,22 @@ export class DingTalkApiError extends Error {
 }
 
 /** The request never got an answer (DNS, TCP, TLS, timeout). */
-export class DingTalkNetworkError extends Error {
+export class DingTalkNetworkError extends ChannelError {
   override name = "DingTalkNetworkError";
-  readonly kind = "network" as const;
-  readonly permanent = false;
   constructor(
     readonly endpoint: string,
     cause: unknown,
+    secrets: readonly (string | undefined)[] = [],
   ) {
-    super(`dingtalk ${endpoint} unreachable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(
+      "dingtalk",
+      "network",
+      `dingtalk ${endpoint} unreachable: ${(cause as Error)?.message ?? String(cause)}`,
+      {
+        cause,
+        secrets,
+      },
+    );
   }
 }
 
@@ -135,7 +143,12 @@ export function createDingTalkApi(opts: DingTalkApiOptions): DingTalkApi {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      throw new DingTalkNetworkError(endpoint, err);
+      // A session webhook URL carries its session secret in the query: keep it out of messages.
+      throw new DingTalkNetworkError(endpoint, err, [
+        opts.clientSecret,
+        ...Object.values(headers),
+        url.split("?")[1],
+      ]);
     }
     const text = await res.text().catch(() => "");
     let json: unknown;
@@ -242,8 +255,9 @@ export function createDingTalkApi(opts: DingTalkApiOptions): DingTalkApi {
 }
 
 /** Our own settings or the chat id cannot work (missing credentials, unreachable chat). */
-export class DingTalkConfigError extends Error {
+export class DingTalkConfigError extends ChannelError {
   override name = "DingTalkConfigError";
-  readonly kind = "config" as const;
-  readonly permanent = true;
+  constructor(message: string) {
+    super("dingtalk", "config", message);
+  }
 }

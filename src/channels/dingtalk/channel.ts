@@ -7,18 +7,20 @@
  */
 import * as v from "valibot";
 import type { Logger } from "../../log/index.ts";
-import type {
-  Channel,
-  ChannelHealth,
-  ChannelSink,
-  ChannelStatusUpdate,
-  SendOptions,
-} from "../../orchestrator/channel.ts";
-import { type BackoffOptions, createBackoff, sleep } from "../backoff.ts";
-import { createDingTalkApi, DingTalkApiError, DingTalkConfigError, type DingTalkApi } from "./api.ts";
+import type { Channel, ChannelSink, SendOptions } from "../../orchestrator/channel.ts";
+import {
+  type BackoffOptions,
+  type Clock,
+  createBackoff,
+  createHealth,
+  createTokenCaches,
+  systemClock,
+  type TokenCaches,
+} from "../kit/index.ts";
+import { createDingTalkApi, DingTalkApiError, DingTalkConfigError } from "./api.ts";
 import { issuePath, parseData, type StreamFrame, TOPIC_ROBOT } from "./frames.ts";
 import { JID_PREFIX, mapRobotMessage, RobotMessage } from "./map.ts";
-import { createSender, createSessionWebhooks, type Route, type TokenSource } from "./send.ts";
+import { createSender, createSessionWebhooks, type Route } from "./send.ts";
 import { createStreamClient, type StreamClient } from "./stream.ts";
 
 export interface DingTalkConfig {
@@ -34,18 +36,22 @@ export interface DingTalkChannelOptions {
   assistantName: string;
   log: Logger;
   fetch?: typeof fetch;
-  /** The shared access-token cache for this app; built from the API when absent. */
-  tokens?: TokenSource & { invalidate(token?: string): void };
+  clock?: Clock;
+  /** The shared access-token caches (one per app credential); a private one when absent. */
+  tokens?: TokenCaches;
+  /** After a failed token request, answer with that failure for this long. Default 1 s. */
+  tokenFailureCooldownMs?: number;
   backoff?: BackoffOptions;
   pingIntervalMs?: number;
   silenceTimeoutMs?: number;
   maxRateLimitRetries?: number;
   flowControlRetryMs?: number;
+  /** A session webhook this close to its expiry is not used. Default 60 s. */
+  webhookMarginMs?: number;
   /** Store attempts per message before it is left un-acked. Default 4. */
   inboundAttempts?: number;
   /** Each refused inbound frame or message, by reason (for /metrics). */
   onRejected?: (reason: string) => void;
-  now?: () => number;
   WebSocket?: typeof WebSocket;
 }
 
@@ -58,47 +64,10 @@ export interface DingTalkChannel extends Channel {
 const UA = "nanogridbot-dingtalk/1";
 const RECENT_IDS = 5_000;
 
-/** A tiny per-channel token cache, used when no shared one is passed. */
-function ownTokens(api: DingTalkApi, now: () => number): TokenSource & { invalidate(token?: string): void } {
-  let cached: { token: string; refreshAt: number } | undefined;
-  let inFlight: Promise<string> | undefined;
-  const get = async () => {
-    if (cached && now() < cached.refreshAt) return cached.token;
-    inFlight ??= api
-      .getAccessToken()
-      .then((t) => {
-        cached = {
-          token: t.token,
-          refreshAt: now() + t.expiresInMs - Math.min(5 * 60_000, t.expiresInMs / 2),
-        };
-        return t.token;
-      })
-      .finally(() => {
-        inFlight = undefined;
-      });
-    return inFlight;
-  };
-  const invalidate = (token?: string) => {
-    if (!token || cached?.token === token) cached = undefined;
-  };
-  return {
-    invalidate,
-    async withToken(fn) {
-      const token = await get();
-      try {
-        return await fn(token);
-      } catch (err) {
-        if (!(err instanceof DingTalkApiError) || !err.isAuthError) throw err;
-        invalidate(token);
-        return fn(await get());
-      }
-    },
-  };
-}
-
 export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkChannel {
   const log = opts.log.withTag("dingtalk");
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
   const { clientId, clientSecret } = opts.config;
   const api = createDingTalkApi({
     apiBaseUrl: opts.config.apiBaseUrl,
@@ -107,7 +76,12 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
     clientSecret: clientSecret ?? "",
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
-  const tokens = opts.tokens ?? ownTokens(api, now);
+  const tokens = (opts.tokens ?? createTokenCaches()).get(`dingtalk:${clientId}`, {
+    channel: "dingtalk",
+    fetchToken: () => api.getAccessToken(),
+    clock,
+    ...(opts.tokenFailureCooldownMs !== undefined ? { failureCooldownMs: opts.tokenFailureCooldownMs } : {}),
+  });
   const webhooks = createSessionWebhooks();
   const sender = createSender({
     api,
@@ -118,23 +92,14 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
     now,
     ...(opts.maxRateLimitRetries !== undefined ? { maxRateLimitRetries: opts.maxRateLimitRetries } : {}),
     ...(opts.flowControlRetryMs !== undefined ? { flowControlRetryMs: opts.flowControlRetryMs } : {}),
+    ...(opts.webhookMarginMs !== undefined ? { webhookMarginMs: opts.webhookMarginMs } : {}),
   });
-  const health: ChannelHealth = { name: "dingtalk", state: "disconnected" };
+  const health = createHealth("dingtalk", { clock });
   const recent = new Set<string>();
   const known = new Set<string>();
   const attempts = opts.inboundAttempts ?? 4;
   let sink: ChannelSink | null = null;
   let client: StreamClient | null = null;
-
-  function setStatus(state: ChannelStatusUpdate["state"], error?: string) {
-    health.state = state;
-    if (state === "connected") health.connectedSince = now();
-    if (error) {
-      health.lastError = error;
-      health.lastErrorAt = now();
-    }
-    sink?.status({ state, ...(error ? { error } : {}) });
-  }
 
   function reject(reason: string) {
     log.warn(`ignored ${reason}`);
@@ -164,7 +129,7 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
       } catch (err) {
         if (i >= attempts) throw err;
         log.warn("store failed, retrying", { msgId: message.id, attempt: i, error: (err as Error).message });
-        await sleep(50 * 4 ** (i - 1));
+        await clock.sleep(50 * 4 ** (i - 1));
       }
     }
   }
@@ -213,8 +178,9 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
 
     async connect(s) {
       sink = s;
+      health.attach(s);
       requireCredentials();
-      setStatus("connecting");
+      health.set({ state: "connecting" });
       client = createStreamClient({
         log,
         backoff: createBackoff(opts.backoff),
@@ -222,7 +188,7 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
         ...(opts.silenceTimeoutMs ? { silenceTimeoutMs: opts.silenceTimeoutMs } : {}),
         ...(opts.WebSocket ? { WebSocket: opts.WebSocket } : {}),
         isFatal: (err) => err instanceof DingTalkApiError && err.isAuthError,
-        onStatus: (state, error) => setStatus(state, error),
+        onStatus: (state, error) => health.set({ state, ...(error ? { error } : {}) }),
         onBadFrame: (reason) => reject(`a stream frame: ${reason}`),
         onFrame,
         openConnection: () => api.openConnection([{ type: "CALLBACK", topic: TOPIC_ROBOT }], UA),
@@ -233,7 +199,7 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
     async disconnect() {
       await client?.stop();
       client = null;
-      setStatus("disconnected");
+      health.set({ state: "disconnected" });
     },
 
     async send(jid, text, options) {
@@ -245,7 +211,7 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
     /** DingTalk robots have no typing indicator (AI cards can show progress, a separate product). */
     async setTyping() {},
 
-    health: () => ({ ...health }),
+    health: () => health.snapshot(),
 
     async verify() {
       try {

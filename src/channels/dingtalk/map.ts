@@ -9,6 +9,7 @@
  */
 import * as v from "valibot";
 import type { Attachment, ChatInfo, InboundMessage } from "../../orchestrator/channel.ts";
+import { authorship } from "../kit/index.ts";
 
 export const JID_PREFIX = "dingtalk:";
 /** Stored content is cut here (a robot message is far shorter; this bounds a hostile one). */
@@ -154,7 +155,8 @@ export function mapRobotMessage(msg: RobotMessage, ctx: MapContext): Mapped {
   // text: put the trigger back so `^@<name>\b` matches. 1:1 chats need no trigger.
   const mentioned = isGroup ? msg.isInAtList === true : true;
   if (isGroup && mentioned) text = `@${ctx.assistantName} ${text}`;
-  const isFromMe = !!msg.chatbotUserId && msg.senderId === msg.chatbotUserId;
+  // The gateway does not push the robot's own messages; should one come, it is ours.
+  const ours = !!msg.chatbotUserId && msg.senderId === msg.chatbotUserId;
   const message: InboundMessage = {
     id: msg.msgId,
     chatJid: jid,
@@ -163,7 +165,7 @@ export function mapRobotMessage(msg: RobotMessage, ctx: MapContext): Mapped {
     content: text,
     timestamp: msg.createAt ?? ctx.now,
     mentionsBot: mentioned,
-    ...(isFromMe ? { isFromMe: true, isBot: true } : {}),
+    ...authorship({ ours }),
     ...(attachments.length > 0 ? { attachments } : {}),
   };
   const name = isGroup ? msg.conversationTitle : msg.senderNick;

@@ -9,8 +9,7 @@
  */
 import type { Logger } from "../../log/index.ts";
 import type { SendOptions } from "../../orchestrator/channel.ts";
-import { RateLimitedError, withRateLimitRetry } from "../backoff.ts";
-import { splitMessage } from "../chunk.ts";
+import { RateLimitedError, sendChunks, splitMessage, withRateLimitRetry } from "../kit/index.ts";
 import { type DingTalkApi, DingTalkApiError, DingTalkConfigError } from "./api.ts";
 import { DINGTALK_TEXT_LIMIT, openApiPayload, webhookBody } from "./format.ts";
 import { type DingTalkTarget, isEncryptedUserId, parseJid, type SessionWebhook } from "./map.ts";
@@ -146,14 +145,10 @@ export function createSender(opts: SenderOptions) {
         throw new DingTalkConfigError(
           `not a DingTalk chat id: ${jid} (dingtalk:group:<cid> or dingtalk:user:<id>)`,
         );
-      const chunks = splitMessage(text, DINGTALK_TEXT_LIMIT);
-      const from = (options as { fromChunk?: number }).fromChunk ?? 0;
-      const done = (options as { onChunkSent?: (i: number) => void }).onChunkSent;
       const routes: Route[] = [];
-      for (let i = from; i < chunks.length; i++) {
-        routes.push(await deliver(jid, target, chunks[i]!));
-        done?.(i);
-      }
+      await sendChunks("dingtalk", splitMessage(text, DINGTALK_TEXT_LIMIT), options, async (chunk) => {
+        routes.push(await deliver(jid, target, chunk));
+      });
       return routes;
     },
   };

@@ -8,7 +8,7 @@
  * silent for `silenceTimeoutMs` despite our pings is a zombie and is replaced.
  */
 import type { Logger } from "../../log/index.ts";
-import { type Backoff, sleep } from "../backoff.ts";
+import { type Backoff, sleep } from "../kit/index.ts";
 import type { Connection } from "./api.ts";
 import {
   ackDataFor,
