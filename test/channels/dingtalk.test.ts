@@ -5,6 +5,9 @@
  * expiry, flow control and error codes, bad payloads contained with one log line.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DingTalkApiError } from "../../src/channels/dingtalk/api.ts";
 import {
   createDingTalkChannel,
@@ -334,6 +337,23 @@ describe("dingtalk outbound", () => {
     const jid = sink.discoveredChats[0]!.jid;
     expect(jid).toBe("dingtalk:user:$:LWCP_v1:$senderexternal");
     expect(await ch.sendWithRoutes(jid, "hello guest")).toEqual(["webhook"]);
+  });
+
+  test("session webhooks survive a restart (file, mode 0600): an external user is still answered", async () => {
+    setup();
+    const file = join(tmpdir(), `ngb-dt-webhooks-${process.pid}-${Date.now()}.json`);
+    const first = channel({ webhookFile: file });
+    await first.connect(sink);
+    fake.pushRobotMessage({ chat: "user", text: "hi", senderStaffId: null });
+    await waitFor(() => sink.store.messages.count() === 1, "stored");
+    await first.disconnect();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, "utf8")).toContain("sendBySession");
+    const second = channel({ webhookFile: file });
+    expect(await second.sendWithRoutes("dingtalk:user:$:LWCP_v1:$senderexternal", "after restart")).toEqual([
+      "webhook",
+    ]);
+    rmSync(file, { force: true });
   });
 
   test("a token endpoint that fails or answers garbage: the send fails clearly, the connection carries on", async () => {

@@ -20,8 +20,9 @@ import {
 import { createDingTalkApi, DingTalkApiError, DingTalkConfigError } from "./api.ts";
 import { issuePath, parseData, type StreamFrame, TOPIC_ROBOT } from "./frames.ts";
 import { JID_PREFIX, mapRobotMessage, RobotMessage } from "./map.ts";
-import { createSender, createSessionWebhooks, type Route } from "./send.ts";
+import { createSender, type Route } from "./send.ts";
 import { createStreamClient, type StreamClient } from "./stream.ts";
+import { createSessionWebhooks } from "./webhooks.ts";
 
 export interface DingTalkConfig {
   apiBaseUrl: string;
@@ -48,6 +49,8 @@ export interface DingTalkChannelOptions {
   flowControlRetryMs?: number;
   /** A session webhook this close to its expiry is not used. Default 60 s. */
   webhookMarginMs?: number;
+  /** Keep session webhooks in this file across restarts (mode 0600). In memory only when absent. */
+  webhookFile?: string;
   /** Store attempts per message before it is left un-acked. Default 4. */
   inboundAttempts?: number;
   /** Each refused inbound frame or message, by reason (for /metrics). */
@@ -82,7 +85,11 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
     clock,
     ...(opts.tokenFailureCooldownMs !== undefined ? { failureCooldownMs: opts.tokenFailureCooldownMs } : {}),
   });
-  const webhooks = createSessionWebhooks();
+  const webhooks = createSessionWebhooks({
+    log,
+    now,
+    ...(opts.webhookFile ? { file: opts.webhookFile } : {}),
+  });
   const sender = createSender({
     api,
     tokens,
@@ -199,6 +206,7 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
     async disconnect() {
       await client?.stop();
       client = null;
+      webhooks.flush();
       health.set({ state: "disconnected" });
     },
 

@@ -6,6 +6,7 @@
  * without a staff id: `dingtalk:user:<encrypted senderId>`, reachable only by session webhook).
  * `ngb doctor` asks for an access token and opens a Stream connection.
  */
+import { join } from "node:path";
 import * as v from "valibot";
 import { defineChannel } from "../kit/define.ts";
 
@@ -42,6 +43,7 @@ export const dingtalk = defineChannel({
       fetch: ctx.fetch,
       clock: ctx.clock,
       tokens: ctx.tokens,
+      webhookFile: join(ctx.storeDir, "dingtalk-session-webhooks.json"),
     });
   },
 });

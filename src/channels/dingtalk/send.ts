@@ -12,7 +12,8 @@ import type { SendOptions } from "../../orchestrator/channel.ts";
 import { RateLimitedError, sendChunks, splitMessage, withRateLimitRetry } from "../kit/index.ts";
 import { type DingTalkApi, DingTalkApiError, DingTalkConfigError } from "./api.ts";
 import { DINGTALK_TEXT_LIMIT, openApiPayload, webhookBody } from "./format.ts";
-import { type DingTalkTarget, isEncryptedUserId, parseJid, type SessionWebhook } from "./map.ts";
+import { type DingTalkTarget, isEncryptedUserId, parseJid } from "./map.ts";
+import type { SessionWebhooks } from "./webhooks.ts";
 
 /** The parts of the shared token cache the sender uses. */
 export interface TokenSource {
@@ -36,32 +37,6 @@ export interface SenderOptions {
 }
 
 export type Route = "webhook" | "openapi";
-
-/** Session webhooks by chat, the latest message's one; bounded (oldest dropped). */
-export interface SessionWebhooks {
-  get(jid: string): SessionWebhook | undefined;
-  set(jid: string, hook: SessionWebhook): void;
-  delete(jid: string): void;
-  readonly size: number;
-}
-
-export function createSessionWebhooks(max = 10_000): SessionWebhooks {
-  const map = new Map<string, SessionWebhook>();
-  return {
-    get: (jid) => map.get(jid),
-    set(jid, hook) {
-      const cur = map.get(jid);
-      if (cur && cur.expiresAt >= hook.expiresAt) return;
-      map.delete(jid);
-      map.set(jid, hook);
-      if (map.size > max) map.delete(map.keys().next().value!);
-    },
-    delete: (jid) => void map.delete(jid),
-    get size() {
-      return map.size;
-    },
-  };
-}
 
 const NOT_ALLOW_OTO = "chatbotId.notAllow.sendOTO";
 
