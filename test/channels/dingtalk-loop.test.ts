@@ -41,6 +41,9 @@ test("group message @-ing the bot → agent → reply through the session webhoo
   const { dt, rig } = start("dingtalk:group:cidTeam==");
   await rig.orch.start();
   await waitFor(() => rig.channel.health().state === "connected", "connected");
+  // A group that is not registered: stored and discovered, never acted on.
+  dt.pushRobotMessage({ chat: "group", conversationId: "cidOther==", text: "not for us" });
+  await waitFor(() => rig.store.messages.count() === 1, "unregistered message stored");
   dt.pushRobotMessage({ chat: "group", conversationId: "cidTeam==", text: "what is 2+2?" });
   await waitFor(() => dt.sent.length === 1, "reply at the fake");
   expect(dt.sent[0]).toMatchObject({
@@ -55,6 +58,8 @@ test("group message @-ing the bot → agent → reply through the session webhoo
   expect(rig.runner.starts).toHaveLength(1);
   expect(dt.sent).toHaveLength(1);
   expect(dt.pendingCount).toBe(0);
+  expect(dt.sent.some((x) => x.to === "cidOther==")).toBe(false);
+  expect(rig.runner.starts[0]!.input.prompt).not.toContain("not for us");
 });
 
 test("a 1:1 message whose webhook expired is answered through oToMessages/batchSend", async () => {
