@@ -79,7 +79,7 @@ function freezingProxy(upstreamPort: number) {
 
 function setup(opts: { ackTimeoutMs?: number; log?: Logger; pingIntervalMs?: number } = {}) {
   fake = createFakeSlack({ ackTimeoutMs: opts.ackTimeoutMs ?? 2_000 });
-  sink = createStoreSink("ngb-slack-");
+  sink = createStoreSink("ngb-slack-", "slack");
   channel = createSlackChannel({
     apiBaseUrl: fake.apiBaseUrl,
     botToken: fake.botToken,
@@ -314,7 +314,7 @@ describe("slack channel", () => {
 
   test("wrong credentials: connect throws a SlackApiError naming the fix; verify says so", async () => {
     fake = createFakeSlack();
-    sink = createStoreSink("ngb-slack-");
+    sink = createStoreSink("ngb-slack-", "slack");
     channel = createSlackChannel({
       apiBaseUrl: fake.apiBaseUrl,
       botToken: "xoxb-wrong",
@@ -340,7 +340,7 @@ describe("slack channel", () => {
 
   test("a network failure at start: keeps retrying until the server is reachable", async () => {
     fake = createFakeSlack();
-    sink = createStoreSink("ngb-slack-");
+    sink = createStoreSink("ngb-slack-", "slack");
     let reachable = false;
     const flaky: typeof fetch = Object.assign(
       (input: string | URL | Request, init?: RequestInit) =>

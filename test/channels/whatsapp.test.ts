@@ -31,7 +31,7 @@ afterEach(async () => {
 /** A temp dir and a store sink, both cleaned up after the test. */
 function fresh() {
   const d = mkdtempSync(join(tmpdir(), "ngb-wa-"));
-  const k = createStoreSink("ngb-wa-store-");
+  const k = createStoreSink("ngb-wa-store-", "whatsapp");
   cleanups.push(
     () => k.close(),
     () => rmSync(d, { recursive: true, force: true }),
