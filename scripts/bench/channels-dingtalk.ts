@@ -38,8 +38,8 @@ async function inbound(): Promise<string> {
   });
   try {
     await channel.connect({
-      inbound: async (m) => store.messages.insert(m) !== null,
-      discovered: (c) => store.messages.discoverChat(c),
+      inbound: async (m) => store.messages.insert(m, Date.now(), "dingtalk") !== null,
+      discovered: (c) => store.messages.discoverChat(c, Date.now(), "dingtalk"),
       status: () => {},
     });
     for (let i = 0; i < 50; i++) fake.pushRobotMessage({ chat: "user", text: `warm ${i}` });

@@ -37,7 +37,7 @@ afterEach(async () => {
 
 function setup(o: FakeDingTalkOptions = {}) {
   fake = createFakeDingTalk({ disconnectCloseMs: 100, redeliverAfterMs: 300, ...o });
-  sink = createStoreSink("ngb-dt-");
+  sink = createStoreSink("ngb-dt-", "dingtalk");
 }
 
 function channel(extra: Partial<DingTalkChannelOptions> = {}, logger?: CapturingLogger): DingTalkChannel {
