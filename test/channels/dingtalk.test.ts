@@ -139,6 +139,27 @@ describe("dingtalk inbound", () => {
     expect(ch.health().state).toBe("connected");
   });
 
+  test("a silent socket (no frames, no pongs) is replaced; pongs keep a quiet socket alive", async () => {
+    setup();
+    // Pings that go nowhere: the link looks dead (half-open TCP after a NAT timeout).
+    class Unanswered extends WebSocket {
+      ping() {}
+    }
+    const ch = channel({ WebSocket: Unanswered, pingIntervalMs: 20, silenceTimeoutMs: 150 });
+    await ch.connect(sink);
+    await waitFor(() => fake.connectionCount >= 2, "replacement connection", 5_000);
+    fake.pushRobotMessage({ chat: "user", text: "after the zombie" });
+    await waitFor(() => sink.store.messages.count() === 1, "stored on the new socket");
+    await ch.disconnect();
+    // With real pings the server's pongs keep the same quiet socket.
+    const before = fake.connectionCount;
+    const live = channel({ pingIntervalMs: 20, silenceTimeoutMs: 150 });
+    await live.connect(sink);
+    await Bun.sleep(400);
+    expect(fake.connectionCount).toBe(before + 1);
+    expect(live.health().state).toBe("connected");
+  });
+
   test("a store failure is retried in place; an un-acked callback pushed again is not stored twice", async () => {
     setup();
     const ch = channel();
@@ -174,7 +195,8 @@ describe("dingtalk inbound", () => {
   test("bad payloads: each refused with one log line, the connection carries on, nothing stored twice", async () => {
     setup();
     const logger = capturingLogger();
-    const ch = channel({}, logger);
+    const rejected: string[] = [];
+    const ch = channel({ onRejected: (kind) => rejected.push(kind) }, logger);
     await ch.connect(sink);
     fake.pushRaw("{not json");
     fake.pushRaw(JSON.stringify({ specVersion: "1.0", type: "CALLBACK", headers: "nope", data: "{}" }));
@@ -207,6 +229,17 @@ describe("dingtalk inbound", () => {
     expect(warnings.some((w) => w.includes("unknown frame type"))).toBe(true);
     expect(warnings.some((w) => w.includes("msgId"))).toBe(true);
     expect(warnings.join("\n")).not.toContain(fake.clientSecret);
+    expect(rejected.sort()).toEqual([
+      "bad_frame",
+      "bad_frame",
+      "bad_frame",
+      "bad_frame",
+      "bad_message",
+      "bad_message",
+      "unknown_topic",
+      "unknown_topic",
+    ]);
+    expect(warnings.length).toBe(rejected.length + 1); // + the cut long message
     expect(fake.connectionCount).toBe(1);
   });
 });

@@ -53,8 +53,8 @@ export interface DingTalkChannelOptions {
   webhookFile?: string;
   /** Store attempts per message before it is left un-acked. Default 4. */
   inboundAttempts?: number;
-  /** Each refused inbound frame or message, by reason (for /metrics). */
-  onRejected?: (reason: string) => void;
+  /** Each refused inbound frame or message, by kind (a /metrics label). */
+  onRejected?: (kind: RejectKind) => void;
   WebSocket?: typeof WebSocket;
 }
 
@@ -63,6 +63,9 @@ export interface DingTalkChannel extends Channel {
   sendWithRoutes(jid: string, text: string, options?: SendOptions): Promise<Route[]>;
   readonly connectionCount: number;
 }
+
+/** Why an inbound frame or message was refused (low-cardinality, for counting). */
+export type RejectKind = "bad_frame" | "unknown_topic" | "bad_message";
 
 const UA = "nanogridbot-dingtalk/1";
 const RECENT_IDS = 5_000;
@@ -108,9 +111,10 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
   let sink: ChannelSink | null = null;
   let client: StreamClient | null = null;
 
-  function reject(reason: string) {
-    log.warn(`ignored ${reason}`);
-    opts.onRejected?.(reason);
+  /** One log line (never the payload, never a secret) and one count per refusal. */
+  function reject(kind: RejectKind, reason: string) {
+    log.warn(`ignored ${reason}`, { kind });
+    opts.onRejected?.(kind);
   }
 
   function requireCredentials(): { clientId: string; clientSecret: string } {
@@ -144,18 +148,19 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
   async function onFrame(frame: StreamFrame): Promise<200 | 404> {
     if (frame.type !== "CALLBACK" || frame.headers.topic !== TOPIC_ROBOT) {
       reject(
+        "unknown_topic",
         `a ${frame.type} frame for topic ${JSON.stringify(String(frame.headers.topic ?? "").slice(0, 80))}`,
       );
       return frame.type === "EVENT" ? 200 : 404;
     }
     const data = parseData(frame);
     if (!data.ok) {
-      reject(`a robot message: ${data.reason}`);
+      reject("bad_message", `a robot message: ${data.reason}`);
       return 200;
     }
     const parsed = v.safeParse(RobotMessage, data.data);
     if (!parsed.success) {
-      reject(`a robot message without a valid ${issuePath(parsed.issues)}`);
+      reject("bad_message", `a robot message without a valid ${issuePath(parsed.issues)}`);
       return 200;
     }
     const msg = parsed.output;
@@ -165,7 +170,7 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
     }
     const mapped = mapRobotMessage(msg, { assistantName: opts.assistantName, now: now() });
     if (mapped.kind === "ignored") {
-      reject(`a robot message: ${mapped.reason}`);
+      reject("bad_message", `a robot message: ${mapped.reason}`);
       return 200;
     }
     if (mapped.truncated) log.warn("long message cut for storage", { msgId: msg.msgId });
@@ -196,7 +201,7 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
         ...(opts.WebSocket ? { WebSocket: opts.WebSocket } : {}),
         isFatal: (err) => err instanceof DingTalkApiError && err.isAuthError,
         onStatus: (state, error) => health.set({ state, ...(error ? { error } : {}) }),
-        onBadFrame: (reason) => reject(`a stream frame: ${reason}`),
+        onBadFrame: (reason) => reject("bad_frame", `a stream frame: ${reason}`),
         onFrame,
         openConnection: () => api.openConnection([{ type: "CALLBACK", topic: TOPIC_ROBOT }], UA),
       });
