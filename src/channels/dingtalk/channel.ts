@@ -105,7 +105,9 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
     ...(opts.webhookMarginMs !== undefined ? { webhookMarginMs: opts.webhookMarginMs } : {}),
   });
   const health = createHealth("dingtalk", { clock });
+  /** msgIds stored lately (redeliveries skipped cheaply; the store de-duplicates as well). */
   const recent = new Set<string>();
+  /** Chats announced to the sink in this process. */
   const known = new Set<string>();
   const attempts = opts.inboundAttempts ?? 4;
   let sink: ChannelSink | null = null;
@@ -178,6 +180,7 @@ export function createDingTalkChannel(opts: DingTalkChannelOptions): DingTalkCha
     if (!known.has(mapped.chat.jid)) {
       sink!.discovered(mapped.chat);
       known.add(mapped.chat.jid);
+      if (known.size > RECENT_IDS) known.delete(known.values().next().value!);
     }
     await store(mapped.message);
     remember(msg.msgId);
