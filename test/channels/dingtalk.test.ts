@@ -306,7 +306,7 @@ describe("dingtalk outbound", () => {
     const paragraphs = Array.from({ length: 30 }, (_, i) => `para ${i} ${"字".repeat(300)}`);
     await ch.send(GROUP, paragraphs.join("\n\n"));
     expect(fake.sent.length).toBeGreaterThan(2);
-    expect(fake.sent.every((s) => s.text.length <= 4_000)).toBe(true);
+    expect(fake.sent.every((s) => s.text.length <= 3_500)).toBe(true);
     expect(fake.sent.map((s) => s.text).join("\n\n")).toBe(paragraphs.join("\n\n"));
   });
 

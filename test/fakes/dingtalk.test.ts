@@ -148,3 +148,20 @@ test("robot sends need the token header, robotCode and a JSON-string msgParam", 
   expect(res.invalidStaffIdList).toEqual(["ghost"]);
   expect(fake.sent).toEqual([{ route: "oto", to: "staff001", msgtype: "text", text: "hi" }]);
 });
+
+test("a session webhook honours its expiry and refuses bodies over 20,000 bytes", async () => {
+  fake = createFakeDingTalk({ webhookTtlMs: 200 });
+  const { msgId } = fake.pushRobotMessage({ chat: "group", text: "hi" });
+  const url = fake.webhookOf(msgId)!;
+  const hook = async (content: string) =>
+    (await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ msgtype: "text", text: { content } }),
+    }).then((r) => r.json())) as { errcode: number };
+  expect((await hook("字".repeat(7_000))).errcode).toBe(460101);
+  expect((await hook("fits")).errcode).toBe(0);
+  await Bun.sleep(250);
+  expect((await hook("too late")).errcode).toBe(300001);
+  expect(fake.sent.map((s) => s.text)).toEqual(["fits"]);
+});

@@ -10,6 +10,8 @@
 import type { Server, ServerWebSocket } from "bun";
 
 export const ROBOT_TOPIC = "/v1.0/im/bot/messages/get";
+/** Robot message bodies over this are refused (errcode 460101 as users report it). */
+const MAX_BODY_BYTES = 20_000;
 
 export interface FakeDingTalkOptions {
   clientId?: string;
@@ -179,9 +181,9 @@ export function createFakeDingTalk(options: FakeDingTalkOptions = {}): FakeDingT
   const refused = (status: number, code: string, message: string) =>
     json({ code, message, requestid: uid("req") }, status);
 
-  async function body(req: Request): Promise<Record<string, unknown> | null> {
+  function parseObject(raw: string): Record<string, unknown> | null {
     try {
-      const parsed = (await req.json()) as unknown;
+      const parsed = JSON.parse(raw) as unknown;
       return parsed && typeof parsed === "object" && !Array.isArray(parsed)
         ? (parsed as Record<string, unknown>)
         : null;
@@ -189,6 +191,7 @@ export function createFakeDingTalk(options: FakeDingTalkOptions = {}): FakeDingT
       return null;
     }
   }
+  const body = async (req: Request) => parseObject(await req.text());
 
   function tokenOk(req: Request): boolean {
     const t = req.headers.get("x-acs-dingtalk-access-token");
@@ -366,7 +369,10 @@ export function createFakeDingTalk(options: FakeDingTalkOptions = {}): FakeDingT
         if (path === "/robot/sendBySession") {
           const s = sessions.get(url.searchParams.get("session") ?? "");
           if (!s || s.expiresAt <= Date.now()) return json({ errcode: 300001, errmsg: "session is expired" });
-          const b = await body(req);
+          const raw = await req.text();
+          if (Buffer.byteLength(raw) > MAX_BODY_BYTES)
+            return json({ errcode: 460101, errmsg: "message too long, exceed 20000 bytes" });
+          const b = parseObject(raw);
           const content =
             b?.msgtype === "text"
               ? (b.text as { content?: unknown } | undefined)?.content
@@ -387,7 +393,10 @@ export function createFakeDingTalk(options: FakeDingTalkOptions = {}): FakeDingT
         }
         if (path === "/v1.0/robot/oToMessages/batchSend" || path === "/v1.0/robot/groupMessages/send") {
           if (!tokenOk(req)) return refused(400, "InvalidAuthentication", "不合法的access_token");
-          const b = await body(req);
+          const raw = await req.text();
+          if (Buffer.byteLength(raw) > MAX_BODY_BYTES)
+            return refused(400, "InvalidParameter", "request body exceeds 20000 bytes");
+          const b = parseObject(raw);
           if (!b) return refused(400, "InvalidParameter", "body is not JSON");
           const msg = robotMessage(b);
           if (typeof msg === "string") return refused(400, "InvalidParameter", msg);

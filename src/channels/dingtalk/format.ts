@@ -6,11 +6,12 @@
 import type { RobotPayload, WebhookBody } from "./api.ts";
 
 /**
- * One message's text limit. DingTalk documents none for robot messages; the custom-robot
- * webhook refuses bodies over 20,000 bytes (errcode 460101). 4,000 UTF-16 units stay under that
- * for any script (≤ 12 KB of UTF-8) and render well as one bubble.
+ * One message's text limit. DingTalk documents none for robot messages. Known from users: the
+ * robot webhook refuses bodies over 20,000 bytes (errcode 460101, "message too long, exceed 20000
+ * bytes"), and markdown longer than ~3,500 characters may stop rendering (a peer downgrades such
+ * replies to text). 3,500 UTF-16 units stay under both for any script (≤ 10.5 KB of UTF-8).
  */
-export const DINGTALK_TEXT_LIMIT = 4_000;
+export const DINGTALK_TEXT_LIMIT = 3_500;
 
 const MARKDOWN =
   /(^#{1,6}\s)|(\*\*[^*\n]+\*\*)|(`[^`\n]+`)|(^```)|(^\s*[-*+]\s+\S)|(^\s*\d+\.\s+\S)|(\[[^\]\n]+\]\([^)\s]+\))|(^>\s)/m;
