@@ -2,9 +2,10 @@
  * Every platform channel in this build, one definition a line. Adding a channel: write
  * `src/channels/<name>/index.ts` exporting its `defineChannel(…)`, and add it here.
  */
+import { dingtalk } from "./dingtalk/index.ts";
 import { discord } from "./discord/index.ts";
 import { slack } from "./slack/index.ts";
 import { telegram } from "./telegram/index.ts";
 import { whatsapp } from "./whatsapp/index.ts";
 
-export const CHANNEL_DEFINITIONS = [telegram, discord, slack, whatsapp] as const;
+export const CHANNEL_DEFINITIONS = [telegram, discord, slack, whatsapp, dingtalk] as const;
