@@ -178,14 +178,11 @@ export function rewriteMentions(
   assistantName: string,
 ): string {
   let out = text;
+  // A mention mid-sentence still triggers: the message carries `mentionsBot`.
   for (const m of mentions) {
     if (!/^@[\w-]+$/.test(m.key)) continue;
     const replacement = botKeys.has(m.key) ? `@${assistantName}` : `@${m.name ?? "user"}`;
     out = out.replace(new RegExp(`${m.key}(?![\\w-])`, "g"), () => replacement);
-  }
-  if (botKeys.size > 0 && !out.trimStart().startsWith(`@${assistantName}`)) {
-    // The mention was mid-sentence: keep the text, but lead with the trigger.
-    out = `@${assistantName} ${out.trim()}`;
   }
   return out.replace(/@_all(?![\w-])/g, "@all");
 }

@@ -173,9 +173,12 @@ class Reader {
       case 1:
         this.advance(8);
         return;
-      case 2:
-        this.pos += this.length();
+      case 2: {
+        // Read the length first: `this.pos += this.length()` would add to the stale position.
+        const n = this.length();
+        this.pos += n;
         return;
+      }
       case 5:
         this.advance(4);
         return;
