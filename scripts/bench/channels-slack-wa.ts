@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createSlackChannel } from "../../src/channels/slack/index.ts";
+import { createSlackChannel } from "../../src/channels/slack/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { openStore } from "../../src/store/index.ts";
 import { createFakeSlack, slackTs } from "../../test/fakes/slack.ts";
@@ -65,11 +65,11 @@ async function baileysCost(): Promise<Record<string, string>> {
     const v = await import("valibot");
     const { Config } = await import("./src/config/index.ts");
     const { silentLogger } = await import("./src/log/index.ts");
-    const { CHANNEL_FACTORIES } = await import("./src/channels/index.ts");
+    const { channelDefinition, createChannel } = await import("./src/channels/index.ts");
     const config = v.parse(Config, { storeDir: "/nonexistent-ngb-store" });
-    await CHANNEL_FACTORIES.slack({ config, log: silentLogger() });
-    await CHANNEL_FACTORIES.whatsapp({ config, log: silentLogger() });
-    const { loadBaileys } = await import("./src/channels/whatsapp/index.ts");
+    await createChannel(channelDefinition("slack"), { config, log: silentLogger() });
+    await createChannel(channelDefinition("whatsapp"), { config, log: silentLogger() });
+    const { loadBaileys } = await import("./src/channels/whatsapp/channel.ts");
     Bun.gc(true);
     const rss0 = process.memoryUsage().rss;
     const before = loaded();

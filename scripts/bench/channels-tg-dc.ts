@@ -11,8 +11,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { createDiscordChannel } from "../../src/channels/discord/index.ts";
-import { createTelegramChannel } from "../../src/channels/telegram/index.ts";
+import { createDiscordChannel } from "../../src/channels/discord/channel.ts";
+import { createTelegramChannel } from "../../src/channels/telegram/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import type { ChannelSink } from "../../src/orchestrator/channel.ts";
 import { openStore, type Store } from "../../src/store/index.ts";

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CHANNEL_DEFINITIONS } from "../channels/index.ts";
 import { ConfigError } from "./errors.ts";
 
 export type Env = Record<string, string | undefined>;
@@ -15,10 +16,12 @@ export const ENV_ALIASES: Record<string, string> = {
   ANTHROPIC_API_KEY: "anthropic.apiKey",
   ANTHROPIC_AUTH_TOKEN: "anthropic.authToken",
   CLAUDE_CODE_OAUTH_TOKEN: "anthropic.authToken",
-  NGB_TELEGRAM_BOT_TOKEN: "channels.telegram.botToken",
-  NGB_DISCORD_BOT_TOKEN: "channels.discord.botToken",
-  NGB_SLACK_BOT_TOKEN: "channels.slack.botToken",
-  NGB_SLACK_APP_TOKEN: "channels.slack.appToken",
+  // Each channel definition names its own (NGB_TELEGRAM_BOT_TOKEN…).
+  ...Object.fromEntries(
+    CHANNEL_DEFINITIONS.flatMap((d) =>
+      Object.entries(d.envAliases ?? {}).map(([name, key]) => [name, `channels.${d.name}.${key}`]),
+    ),
+  ),
 };
 
 export function envNameFor(path: string): string {

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import * as v from "valibot";
+import { CHANNEL_DEFINITIONS } from "../channels/index.ts";
 import { ConfigError } from "./errors.ts";
 import { configHome, ENV_ALIASES, type Env, envNameFor, processEnv, readDotenv } from "./env.ts";
 import { Config, SECRET_KEYS } from "./schema.ts";
@@ -144,12 +145,15 @@ function describeValue(input: unknown): string {
 function issueLine(
   issue: v.BaseIssue<unknown>,
   sources: Record<string, string>,
-  secrets: Set<string>,
+  secrets: ReadonlySet<string>,
 ): string {
   const path = issue.path?.map((p) => String(p.key)).join(".") ?? "(root)";
   const from = sources[path] ? ` from ${sources[path]}` : "";
   if (issue.kind === "validation" || issue.kind === "schema") {
     if (issue.type === "strict_object" && issue.expected === "never") {
+      const channel = /^channels\.([^.]+)$/.exec(path)?.[1];
+      if (channel)
+        return `${path}: this build has no channel named "${channel}"${from} (known: web, ${CHANNEL_DEFINITIONS.map((d) => d.name).join(", ")})`;
       return `${path}: unknown key${from}; check the spelling (see \`ngb config schema\`)`;
     }
   }

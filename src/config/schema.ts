@@ -3,24 +3,13 @@
  * into it and parses once at start. JSON Schema (`ngb config schema`) is generated from it.
  */
 import * as v from "valibot";
+import { CHANNEL_DEFINITIONS, channelSections } from "../channels/index.ts";
 
 const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535));
 const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const NonNegInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Url = v.pipe(v.string(), v.url("must be a URL like https://host/path"));
 const Secret = v.optional(v.string());
-
-function channel<T extends v.ObjectEntries>(baseUrl: string, entries: T) {
-  return v.optional(
-    v.strictObject({
-      enabled: v.optional(v.boolean(), false),
-      apiBaseUrl: v.optional(Url, baseUrl),
-      ...entries,
-    }),
-    // valibot parses the default through the schema, filling in every inner default.
-    {} as never,
-  );
-}
 
 export const ContainerConfig = v.strictObject({
   /** Container CLI: docker or podman (any docker-compatible binary). */
@@ -102,51 +91,10 @@ export const Config = v.strictObject({
   ),
   channels: v.optional(
     v.strictObject({
+      /** The built-in web channel (webchat); not a platform, so not in the registry. */
       web: v.optional(v.strictObject({ enabled: v.optional(v.boolean(), true) }), {}),
-      telegram: channel("https://api.telegram.org", {
-        botToken: Secret,
-        mode: v.optional(v.picklist(["polling", "webhook"]), "polling"),
-        webhookSecret: Secret,
-        webhookPath: v.optional(v.string(), "/hooks/telegram"),
-        /** Public base URL Telegram can reach (https://bot.example.com); set → ngb registers the webhook. */
-        webhookUrl: v.optional(Url),
-        pollTimeoutSec: v.optional(NonNegInt, 30),
-      }),
-      discord: v.optional(
-        v.strictObject({
-          enabled: v.optional(v.boolean(), false),
-          apiBaseUrl: v.optional(Url, "https://discord.com/api/v10"),
-          gatewayUrl: v.optional(v.string(), "wss://gateway.discord.gg"),
-          botToken: Secret,
-        }),
-        {},
-      ),
-      slack: channel("https://slack.com/api", { botToken: Secret, appToken: Secret }),
-      whatsapp: v.optional(
-        v.strictObject({
-          enabled: v.optional(v.boolean(), false),
-          /** WebSocket URL of the WhatsApp Web endpoint (tests point it at loopback). */
-          waWebSocketUrl: v.optional(v.string()),
-          /** Phone number (digits) to pair by code instead of QR. */
-          pairingPhone: v.optional(v.string()),
-          printQr: v.optional(v.boolean(), true),
-        }),
-        {},
-      ),
-      feishu: channel("https://open.feishu.cn/open-apis", {
-        appId: v.optional(v.string()),
-        appSecret: Secret,
-      }),
-      dingtalk: channel("https://api.dingtalk.com", {
-        clientId: v.optional(v.string()),
-        clientSecret: Secret,
-      }),
-      wecom: channel("https://qyapi.weixin.qq.com/cgi-bin", {
-        corpId: v.optional(v.string()),
-        corpSecret: Secret,
-        agentId: v.optional(v.string()),
-      }),
-      qq: channel("https://api.sgroup.qq.com", { appId: v.optional(v.string()), secret: Secret }),
+      // One section per channel definition (src/channels/registry.ts), each with `enabled`.
+      ...channelSections(CHANNEL_DEFINITIONS),
     }),
     {},
   ),
@@ -155,17 +103,9 @@ export type Config = v.InferOutput<typeof Config>;
 export type ConfigInput = v.InferInput<typeof Config>;
 
 /** Dotted paths whose values are secrets: redacted by `config show` and never logged. */
-export const SECRET_KEYS = new Set([
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
   "anthropic.apiKey",
   "anthropic.authToken",
   "web.token",
-  "channels.telegram.botToken",
-  "channels.telegram.webhookSecret",
-  "channels.discord.botToken",
-  "channels.slack.botToken",
-  "channels.slack.appToken",
-  "channels.feishu.appSecret",
-  "channels.dingtalk.clientSecret",
-  "channels.wecom.corpSecret",
-  "channels.qq.secret",
+  ...CHANNEL_DEFINITIONS.flatMap((d) => d.secretKeys.map((key) => `channels.${d.name}.${key}`)),
 ]);

@@ -16,9 +16,13 @@ export interface InboundMessage {
   content: string;
   /** Epoch milliseconds. */
   timestamp: number;
-  /** Sent by the bot account itself: stored, never triggers. */
+  /**
+   * Posted by this bot account (the platform's echo of our own post, or one from an earlier
+   * run): stored, never triggers, never agent input. Always set together with `isBot` (the kit's
+   * `authorship()` is the one rule).
+   */
   isFromMe?: boolean;
-  /** Written by a bot (ours from an earlier run, or the platform's bot post): never agent input. */
+  /** Written by a bot (ours, or another bot's post): never agent input. */
   isBot?: boolean;
   /** The bot was @-mentioned (maps to the trigger even if the text lacks it). */
   mentionsBot?: boolean;
@@ -66,7 +70,21 @@ export interface ChannelStatusUpdate {
 export interface SendOptions {
   /** Reply inside this thread / topic. */
   threadId?: string;
+  /**
+   * Stored id of the message this reply answers; adapters quote it where configured
+   * (Telegram reply_parameters, Discord message_reference, Slack thread).
+   */
   replyToId?: string;
+  /**
+   * Stable identity of this reply, the same on every re-send after a crash. Adapters with
+   * platform de-duplication use it: Discord `nonce` (derived per chunk) with `enforce_nonce`;
+   * WhatsApp a client-chosen message id.
+   */
+  idempotencyKey?: string;
+  /** Resume a partly sent multi-chunk reply: chunks before this index were already accepted. */
+  fromChunk?: number;
+  /** Called after the platform accepted chunk `index` (0-based), before the next is sent. */
+  onChunkSent?: (index: number) => void;
 }
 
 export interface ChannelHealth {
@@ -85,7 +103,15 @@ export interface Channel {
   ownsJid(jid: string): boolean;
   connect(sink: ChannelSink): Promise<void>;
   disconnect(): Promise<void>;
-  /** Send text; the adapter splits to the platform limit. Throws on failure. */
+  /**
+   * The platform de-duplicates a re-send carrying the same idempotencyKey (safe to re-send
+   * after a crash).
+   */
+  readonly dedupesSends?: boolean;
+  /**
+   * Send text; the adapter splits to the platform limit (deterministically, so `fromChunk`
+   * names the same chunk on a re-send). Throws a ChannelError on failure.
+   */
   send(jid: string, text: string, options?: SendOptions): Promise<void>;
   /** Show / refresh a typing indicator; best effort, never throws. */
   setTyping?(jid: string, on: boolean): Promise<void>;

@@ -92,10 +92,11 @@ export async function startRuntime({
       "../channels/web/index.ts"
     );
     const { createEnabledChannels } = await import("../channels/index.ts");
+    const kitRoutes: import("hono").Hono[] = [];
     const webChannel = config.channels.web.enabled ? createWebChannel({ store, events, log }) : null;
     const channels = [
       ...(webChannel ? [webChannel] : []),
-      ...(await createEnabledChannels({ config, log })),
+      ...(await createEnabledChannels({ config, log, mountWebhooks: (routes) => kitRoutes.push(routes) })),
       ...extraChannels,
     ];
     const groupDeps = { store, events, groupsDir: config.groupsDir, dataDir: config.dataDir };
@@ -169,7 +170,7 @@ export async function startRuntime({
     });
     stops.push(() => app.dispose());
     // Platform webhooks authenticate their callers themselves: served in front of token auth.
-    const publicRoutes = channels.flatMap((c) => (c.webhooks ? [c.webhooks] : []));
+    const publicRoutes = [...kitRoutes, ...channels.flatMap((c) => (c.webhooks ? [c.webhooks] : []))];
     const server = listen(config, async (req, srv) => {
       for (const routes of publicRoutes) {
         const res = await routes.fetch(req, srv);

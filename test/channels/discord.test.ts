@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { createDiscordChannel, type DiscordChannel } from "../../src/channels/discord/index.ts";
+import { createDiscordChannel, type DiscordChannel } from "../../src/channels/discord/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from "../fakes/discord.ts";
 import {

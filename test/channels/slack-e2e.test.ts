@@ -4,7 +4,7 @@
  * reply must not trigger another run.
  */
 import { afterEach, expect, test } from "bun:test";
-import { createSlackChannel } from "../../src/channels/slack/index.ts";
+import { createSlackChannel } from "../../src/channels/slack/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeSlack, type FakeSlack, slackTs } from "../fakes/slack.ts";
 import { createLoopRig, type LoopRig, waitFor } from "./support.ts";

@@ -6,8 +6,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createSlackChannel } from "../../src/channels/slack/index.ts";
-import { createWhatsAppChannel } from "../../src/channels/whatsapp/index.ts";
+import { createSlackChannel } from "../../src/channels/slack/channel.ts";
+import { createWhatsAppChannel } from "../../src/channels/whatsapp/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import type { ChannelSink } from "../../src/orchestrator/channel.ts";
 import { openStore } from "../../src/store/index.ts";

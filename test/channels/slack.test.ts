@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../src/log/index.ts";
 import type { Channel } from "../../src/orchestrator/channel.ts";
-import { createSlackChannel, SlackApiError } from "../../src/channels/slack/index.ts";
+import { SlackApiError } from "../../src/channels/slack/api.ts";
+import { createSlackChannel } from "../../src/channels/slack/channel.ts";
 import { createFakeSlack, type FakeSlack, slackTs } from "../fakes/slack.ts";
 import { capturingLogger, createStoreSink, type StoreSink, storedIds, waitFor } from "./support.ts";
 import type { Logger } from "../../src/log/index.ts";

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { TelegramAuthError } from "../../src/channels/telegram/api.ts";
 import {
   createTelegramChannel,
-  TelegramAuthError,
   type TelegramChannel,
   type TelegramConfig,
-} from "../../src/channels/telegram/index.ts";
+} from "../../src/channels/telegram/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeTelegram, type FakeTelegram } from "../fakes/telegram.ts";
 import {

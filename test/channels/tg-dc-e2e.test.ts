@@ -5,8 +5,8 @@
  * chatter doesn't trigger on its own.
  */
 import { afterEach, expect, test } from "bun:test";
-import { createDiscordChannel } from "../../src/channels/discord/index.ts";
-import { createTelegramChannel } from "../../src/channels/telegram/index.ts";
+import { createDiscordChannel } from "../../src/channels/discord/channel.ts";
+import { createTelegramChannel } from "../../src/channels/telegram/channel.ts";
 import type { Config } from "../../src/config/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import type { Channel } from "../../src/orchestrator/index.ts";

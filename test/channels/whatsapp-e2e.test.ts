@@ -5,7 +5,7 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createWhatsAppChannel } from "../../src/channels/whatsapp/index.ts";
+import { createWhatsAppChannel } from "../../src/channels/whatsapp/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import * as wa from "../fakes/whatsapp-events.ts";
 import { createLoopRig, type LoopRig, waitFor } from "./support.ts";

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createWhatsAppChannel, WA_CLOSE } from "../../src/channels/whatsapp/index.ts";
+import { createWhatsAppChannel, WA_CLOSE } from "../../src/channels/whatsapp/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import type { Channel } from "../../src/orchestrator/channel.ts";
 import * as ev from "../fakes/whatsapp-events.ts";
@@ -226,16 +226,16 @@ describe("whatsapp lazy loading", () => {
   test("the registry and other channels never load baileys; connect() does", async () => {
     const script = `
       const loaded = () => Object.keys(require.cache).filter((k) => k.includes("/node_modules/baileys/")).length;
-      const { CHANNEL_FACTORIES } = await import("./src/channels/index.ts");
+      const { channelDefinition, createChannel } = await import("./src/channels/index.ts");
       const { Config } = await import("./src/config/index.ts");
       const v = await import("valibot");
       const { silentLogger } = await import("./src/log/index.ts");
       const config = v.parse(Config, { storeDir: "/nonexistent-ngb-store" });
       const log = silentLogger();
-      await CHANNEL_FACTORIES.slack({ config, log });
-      await CHANNEL_FACTORIES.whatsapp({ config, log });
+      await createChannel(channelDefinition("slack"), { config, log });
+      await createChannel(channelDefinition("whatsapp"), { config, log });
       const before = loaded();
-      const { loadBaileys } = await import("./src/channels/whatsapp/index.ts");
+      const { loadBaileys } = await import("./src/channels/whatsapp/channel.ts");
       await loadBaileys();
       console.log(JSON.stringify({ before, after: loaded() }));
     `;

@@ -9,7 +9,7 @@
 import { EventEmitter } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BaileysApi, WaSocket } from "../../src/channels/whatsapp/index.ts";
+import type { BaileysApi, WaSocket } from "../../src/channels/whatsapp/channel.ts";
 
 export const ME = { id: "15550001111:7@s.whatsapp.net", lid: "98765432100001:7@lid", name: "Andy Bot" };
 export const ALICE = "15552223333@s.whatsapp.net";

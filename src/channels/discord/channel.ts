@@ -14,8 +14,8 @@ import type {
   SendOptions,
 } from "../../orchestrator/channel.ts";
 import { errorMessage } from "../../util/errors.ts";
-import { type BackoffOptions, withRateLimitRetry } from "../backoff.ts";
-import { MESSAGE_LIMITS, splitMessage } from "../chunk.ts";
+import { type BackoffOptions, withRateLimitRetry } from "../kit/backoff.ts";
+import { MESSAGE_LIMITS, splitMessage } from "../kit/chunk.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
 import {
   type BotUser,
@@ -28,8 +28,8 @@ import {
   guildChats,
   toInbound,
 } from "./map.ts";
-import { createDiscordRest, DiscordApiError, type DiscordRest } from "./rest.ts";
-import { createTypingRefresher } from "../typing.ts";
+import { createDiscordRest, DiscordApiError, type DiscordRest } from "./api.ts";
+import { createTypingRefresher } from "../kit/typing.ts";
 
 export interface DiscordConfig {
   apiBaseUrl: string;

@@ -19,7 +19,7 @@ import {
 } from "discord-api-types/v10";
 import * as v from "valibot";
 import type { Logger } from "../../log/index.ts";
-import { type BackoffOptions, createBackoff, sleep } from "../backoff.ts";
+import { type BackoffOptions, createBackoff, sleep } from "../kit/backoff.ts";
 
 export const DEFAULT_INTENTS =
   GatewayIntentBits.Guilds |

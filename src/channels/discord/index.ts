@@ -1,11 +1,35 @@
-/** Discord channel: public surface. */
-export {
-  createDiscordChannel,
-  type DiscordChannel,
-  type DiscordChannelOptions,
-  type DiscordConfig,
-  DiscordConfigError,
-} from "./channel.ts";
-export { createGateway, DEFAULT_INTENTS, DiscordGatewayError, type Gateway } from "./gateway.ts";
-export { type BotUser, DcMessage, toInbound } from "./map.ts";
-export { createDiscordRest, DiscordApiError, DiscordAuthError, DiscordNetworkError } from "./rest.ts";
+/**
+ * Discord (gateway WebSocket + REST). The definition only: the adapter (`channel.ts`) is
+ * imported when the channel is enabled.
+ *
+ * Set-up: create an application and bot in the developer portal, enable the Message Content
+ * intent, invite the bot with the "Send Messages" and "Read Message History" permissions, and
+ * put its token in `channels.discord.botToken` (NGB_DISCORD_BOT_TOKEN). Chats are
+ * `dc:<channel id>` (a thread is its own channel).
+ */
+import * as v from "valibot";
+import { defineChannel } from "../kit/define.ts";
+
+const Url = v.pipe(v.string(), v.url("must be a URL like https://host/path"));
+
+export const discord = defineChannel({
+  name: "discord",
+  title: "Discord",
+  jidPrefix: "dc:",
+  configSchema: v.strictObject({
+    apiBaseUrl: v.optional(Url, "https://discord.com/api/v10"),
+    gatewayUrl: v.optional(v.string(), "wss://gateway.discord.gg"),
+    botToken: v.optional(v.string()),
+  }),
+  secretKeys: ["botToken"],
+  envAliases: { NGB_DISCORD_BOT_TOKEN: "botToken" },
+  async create(ctx) {
+    const { createDiscordChannel } = await import("./channel.ts");
+    return createDiscordChannel({
+      config: ctx.config,
+      assistantName: ctx.assistantName,
+      log: ctx.log,
+      fetch: ctx.fetch,
+    });
+  },
+});

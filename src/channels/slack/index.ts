@@ -1,5 +1,6 @@
 /**
- * Slack channel (Socket Mode + Web API): public surface.
+ * Slack (Socket Mode + Web API). The definition only: the adapter (`channel.ts`) is imported
+ * when the channel is enabled.
  *
  * Slack app set-up (api.slack.com/apps → your app):
  * - Socket Mode: on. App-level token with `connections:write` → `channels.slack.appToken` (xapp-…).
@@ -11,7 +12,32 @@
  * - Invite the bot to a channel (`/invite @bot`); it appears in `ngb groups list --discovered`
  *   as `slack:<channel id>`; `ngb doctor` runs auth.test and opens a Socket Mode URL.
  */
-export type { SlackChannelOptions } from "./slack.ts";
-export { createSlackChannel, SLACK_TEXT_LIMIT, SlackConfigError } from "./slack.ts";
-export { SlackLinkDisabledError } from "./socket-mode.ts";
-export { SlackApiError, SlackNetworkError } from "./web-api.ts";
+import * as v from "valibot";
+import { defineChannel } from "../kit/define.ts";
+
+const Url = v.pipe(v.string(), v.url("must be a URL like https://host/path"));
+
+export const slack = defineChannel({
+  name: "slack",
+  title: "Slack",
+  jidPrefix: "slack:",
+  configSchema: v.strictObject({
+    apiBaseUrl: v.optional(Url, "https://slack.com/api"),
+    botToken: v.optional(v.string()),
+    appToken: v.optional(v.string()),
+  }),
+  secretKeys: ["botToken", "appToken"],
+  envAliases: { NGB_SLACK_BOT_TOKEN: "botToken", NGB_SLACK_APP_TOKEN: "appToken" },
+  async create(ctx) {
+    const { createSlackChannel } = await import("./channel.ts");
+    const c = ctx.config;
+    return createSlackChannel({
+      apiBaseUrl: c.apiBaseUrl,
+      ...(c.botToken ? { botToken: c.botToken } : {}),
+      ...(c.appToken ? { appToken: c.appToken } : {}),
+      assistantName: ctx.assistantName,
+      log: ctx.log,
+      fetch: ctx.fetch,
+    });
+  },
+});

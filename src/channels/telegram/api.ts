@@ -6,7 +6,7 @@
  * message this module produces.
  */
 import type { ApiMethods, ApiResponse } from "@grammyjs/types";
-import { RateLimitedError, secondsToMs } from "../backoff.ts";
+import { RateLimitedError, secondsToMs } from "../kit/backoff.ts";
 
 type Methods = ApiMethods<never>;
 export type TelegramMethod = keyof Methods;

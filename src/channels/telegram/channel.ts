@@ -25,8 +25,8 @@ import {
   RateLimitedError,
   sleep,
   withRateLimitRetry,
-} from "../backoff.ts";
-import { MESSAGE_LIMITS, splitMessage } from "../chunk.ts";
+} from "../kit/backoff.ts";
+import { MESSAGE_LIMITS, splitMessage } from "../kit/chunk.ts";
 import {
   createTelegramApi,
   TelegramApiError,
@@ -36,7 +36,7 @@ import {
 } from "./api.ts";
 import { isEntityParseError, markdownToTelegramHtml } from "./format.ts";
 import { type BotIdentity, chatInfo, describeIssue, mapUpdate, TG_PREFIX, TgUpdate } from "./map.ts";
-import { createTypingRefresher } from "../typing.ts";
+import { createTypingRefresher } from "../kit/typing.ts";
 
 export interface TelegramConfig {
   apiBaseUrl: string;

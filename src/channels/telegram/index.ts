@@ -1,17 +1,35 @@
-/** Telegram channel: public surface. */
-export {
-  createTelegramApi,
-  TelegramApiError,
-  TelegramAuthError,
-  TelegramConflictError,
-  TelegramNetworkError,
-} from "./api.ts";
-export {
-  ALLOWED_UPDATES,
-  createTelegramChannel,
-  type TelegramChannel,
-  type TelegramChannelOptions,
-  type TelegramConfig,
-  TelegramConfigError,
-} from "./channel.ts";
-export { type BotIdentity, mapUpdate, TgUpdate } from "./map.ts";
+/**
+ * Telegram (Bot API: long polling or webhook). The definition only: the adapter (`channel.ts`)
+ * is imported when the channel is enabled.
+ *
+ * Set-up: create a bot with @BotFather, put its token in `channels.telegram.botToken`
+ * (NGB_TELEGRAM_BOT_TOKEN). In groups, turn the bot's privacy mode off (or make it an admin)
+ * to see every message; chats are `tg:<chat id>`.
+ */
+import * as v from "valibot";
+import { defineChannel } from "../kit/define.ts";
+
+const Url = v.pipe(v.string(), v.url("must be a URL like https://host/path"));
+const NonNegInt = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+export const telegram = defineChannel({
+  name: "telegram",
+  title: "Telegram",
+  jidPrefix: "tg:",
+  configSchema: v.strictObject({
+    apiBaseUrl: v.optional(Url, "https://api.telegram.org"),
+    botToken: v.optional(v.string()),
+    mode: v.optional(v.picklist(["polling", "webhook"]), "polling"),
+    webhookSecret: v.optional(v.string()),
+    webhookPath: v.optional(v.string(), "/hooks/telegram"),
+    /** Public base URL Telegram can reach (https://bot.example.com); set → ngb registers the webhook. */
+    webhookUrl: v.optional(Url),
+    pollTimeoutSec: v.optional(NonNegInt, 30),
+  }),
+  secretKeys: ["botToken", "webhookSecret"],
+  envAliases: { NGB_TELEGRAM_BOT_TOKEN: "botToken" },
+  async create(ctx) {
+    const { createTelegramChannel } = await import("./channel.ts");
+    return createTelegramChannel({ config: ctx.config, log: ctx.log, fetch: ctx.fetch });
+  },
+});

@@ -4,6 +4,7 @@
  * recorded event payloads and never need baileys loaded.
  */
 import type { Attachment, ChatInfo, InboundMessage } from "../../orchestrator/channel.ts";
+import { isWhatsAppJid } from "./index.ts";
 
 /** The subset of proto.IMessage fields we read (every field optional, as in the proto). */
 export interface WaMessageContent {
@@ -78,9 +79,7 @@ export function normalizeJid(jid: string): string {
   return `${jidUser(jid)}${jid.slice(at)}`;
 }
 
-export function isWhatsAppJid(jid: string): boolean {
-  return jid.endsWith("@s.whatsapp.net") || jid.endsWith("@g.us") || jid.endsWith("@lid");
-}
+export { isWhatsAppJid };
 
 function isMe(jid: string | null | undefined, me: WaIdentity): boolean {
   if (!jid) return false;

@@ -4,7 +4,7 @@
  * network failed" (SlackNetworkError, cause kept) and turns HTTP 429 into RateLimitedError
  * carrying the `Retry-After` header. Tokens never appear in errors or logs.
  */
-import { RateLimitedError, retryAfterFromHeaders } from "../backoff.ts";
+import { RateLimitedError, retryAfterFromHeaders } from "../kit/backoff.ts";
 
 /** What to tell the operator for the Slack error codes people actually hit. */
 const HINTS: Record<string, string> = {

@@ -15,8 +15,8 @@ import type {
   ChannelStatusUpdate,
   ChatInfo,
 } from "../../orchestrator/channel.ts";
-import { type BackoffOptions, createBackoff, sleep } from "../backoff.ts";
-import { splitMessage } from "../chunk.ts";
+import { type BackoffOptions, createBackoff, sleep } from "../kit/backoff.ts";
+import { splitMessage } from "../kit/chunk.ts";
 import { baileysLogger, type PinoLike } from "./logger.ts";
 import {
   isWhatsAppJid,
@@ -26,7 +26,7 @@ import {
   normalizeJid,
   type WaIdentity,
   type WaMessage,
-} from "./mapping.ts";
+} from "./map.ts";
 import { renderQr } from "./qr.ts";
 
 /** Long WhatsApp messages are allowed, but 4096 keeps each one readable on a phone. */

@@ -1,12 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import * as ev from "../../../test/fakes/whatsapp-events.ts";
-import {
-  mapGroupsUpsert,
-  mapParticipantsUpdate,
-  mapWaMessage,
-  normalizeJid,
-  type WaMessage,
-} from "./mapping.ts";
+import { mapGroupsUpsert, mapParticipantsUpdate, mapWaMessage, normalizeJid, type WaMessage } from "./map.ts";
 
 const me = { jid: normalizeJid(ev.ME.id), lid: normalizeJid(ev.ME.lid), assistantName: "Andy" };
 const map = (m: unknown) => mapWaMessage(m as WaMessage, me);

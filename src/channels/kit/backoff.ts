@@ -3,6 +3,7 @@
  * jitter, a rate-limit error carrying the platform's retry-after, and a cancellable sleep so a
  * `disconnect()` never waits out a long back-off.
  */
+import { ChannelError } from "./errors.ts";
 
 export interface BackoffOptions {
   /** First delay in ms (before jitter). Default 1,000. */
@@ -51,16 +52,20 @@ export function createBackoff(options: BackoffOptions = {}): Backoff {
 }
 
 /** The platform answered "too many requests"; wait `retryAfterMs` before trying again. */
-export class RateLimitedError extends Error {
+export class RateLimitedError extends ChannelError {
   override name = "RateLimitedError";
-  constructor(
-    readonly platform: string,
-    readonly retryAfterMs: number,
-    detail?: string,
-  ) {
+  declare readonly retryAfterMs: number;
+  constructor(platform: string, retryAfterMs: number, detail?: string) {
     super(
+      platform,
+      "rate_limited",
       `${platform} rate limit: retry after ${Math.ceil(retryAfterMs / 1000)} s${detail ? ` (${detail})` : ""}`,
+      { retryAfterMs },
     );
+  }
+  /** The channel that answered (older name of `channel`). */
+  get platform(): string {
+    return this.channel;
   }
 }
 

@@ -7,8 +7,8 @@
  * stops for good with a clear error.
  */
 import type { Logger } from "../../log/index.ts";
-import { type Backoff, sleep } from "../backoff.ts";
-import { SocketFrame } from "./events.ts";
+import { type Backoff, sleep } from "../kit/backoff.ts";
+import { SocketFrame } from "./map.ts";
 import * as v from "valibot";
 
 /** Socket Mode was switched off for the app: reconnecting cannot help. */

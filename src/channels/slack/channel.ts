@@ -12,8 +12,8 @@ import type {
   ChannelStatusUpdate,
   SendOptions,
 } from "../../orchestrator/channel.ts";
-import { createBackoff, type BackoffOptions, withRateLimitRetry } from "../backoff.ts";
-import { splitMessage } from "../chunk.ts";
+import { createBackoff, type BackoffOptions, withRateLimitRetry } from "../kit/backoff.ts";
+import { splitMessage } from "../kit/chunk.ts";
 import {
   describeIssues,
   EventCallback,
@@ -22,9 +22,9 @@ import {
   mapMessageEvent,
   type SocketFrame,
   unescapeSlack,
-} from "./events.ts";
-import { createSocketModeClient, type SocketModeClient } from "./socket-mode.ts";
-import { createSlackWebApi, SlackApiError } from "./web-api.ts";
+} from "./map.ts";
+import { createSocketModeClient, type SocketModeClient } from "./socket.ts";
+import { createSlackWebApi, SlackApiError } from "./api.ts";
 
 /** Slack's recommended maximum for one message's text. */
 export const SLACK_TEXT_LIMIT = 4_000;

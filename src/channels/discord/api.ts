@@ -6,7 +6,7 @@
  * 401 as DiscordAuthError) from "the network failed" (DiscordNetworkError); the token never
  * appears in a message.
  */
-import { RateLimitedError, retryAfterFromHeaders, secondsToMs, sleep } from "../backoff.ts";
+import { RateLimitedError, retryAfterFromHeaders, secondsToMs, sleep } from "../kit/backoff.ts";
 
 export class DiscordApiError extends Error {
   override name = "DiscordApiError";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
-import { mapMessageEvent, MessageEvent, tsToMillis } from "./events.ts";
+import { mapMessageEvent, MessageEvent, tsToMillis } from "./map.ts";
 
 const ctx = { botUserId: "UBOT", botId: "BBOT", assistantName: "Andy" };
 const ev = (e: Record<string, unknown>) => v.parse(MessageEvent, { type: "message", channel: "C1", ...e });

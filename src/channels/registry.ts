@@ -1,0 +1,10 @@
+/**
+ * Every platform channel in this build, one definition a line. Adding a channel: write
+ * `src/channels/<name>/index.ts` exporting its `defineChannel(…)`, and add it here.
+ */
+import { discord } from "./discord/index.ts";
+import { slack } from "./slack/index.ts";
+import { telegram } from "./telegram/index.ts";
+import { whatsapp } from "./whatsapp/index.ts";
+
+export const CHANNEL_DEFINITIONS = [telegram, discord, slack, whatsapp] as const;
