@@ -3,8 +3,9 @@
  * `src/channels/<name>/index.ts` exporting its `defineChannel(…)`, and add it here.
  */
 import { discord } from "./discord/index.ts";
+import { feishu } from "./feishu/index.ts";
 import { slack } from "./slack/index.ts";
 import { telegram } from "./telegram/index.ts";
 import { whatsapp } from "./whatsapp/index.ts";
 
-export const CHANNEL_DEFINITIONS = [telegram, discord, slack, whatsapp] as const;
+export const CHANNEL_DEFINITIONS = [telegram, discord, slack, whatsapp, feishu] as const;

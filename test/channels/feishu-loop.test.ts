@@ -3,7 +3,7 @@
  * agent runner) → delivery → reply in the triggering message's thread at the fake, once.
  */
 import { afterEach, expect, test } from "bun:test";
-import { createFeishuChannel } from "../../src/channels/feishu/index.ts";
+import { createFeishuChannel } from "../../src/channels/feishu/channel.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeFeishu, type FakeFeishu } from "../fakes/feishu.ts";
 import { createLoopRig, type LoopRig, waitFor } from "./support.ts";

@@ -3,7 +3,7 @@
  * URL-verification challenge to the channel's webhook route served like the web server does.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { createFeishuChannel, type FeishuChannel } from "../../src/channels/feishu/index.ts";
+import { createFeishuChannel, type FeishuChannel } from "../../src/channels/feishu/channel.ts";
 import { encryptEvent } from "../../src/channels/feishu/crypto.ts";
 import { createFakeFeishu, type FakeFeishu } from "../fakes/feishu.ts";
 import { capturingLogger, createStoreSink, type StoreSink, storedIds } from "./support.ts";

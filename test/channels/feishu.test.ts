@@ -4,14 +4,12 @@
  * de-duplication, rate limits, error codes, token expiry) and typing reactions.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { FeishuApiError, FeishuAuthError, FeishuNetworkError } from "../../src/channels/feishu/api.ts";
 import {
   createFeishuChannel,
   type FeishuChannel,
   type FeishuConfig,
-  FeishuApiError,
-  FeishuAuthError,
-} from "../../src/channels/feishu/index.ts";
-import { FeishuNetworkError } from "../../src/channels/feishu/api.ts";
+} from "../../src/channels/feishu/channel.ts";
 import { encodeFrame } from "../../src/channels/feishu/frame.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createFakeFeishu, type FakeFeishu, type FakeFeishuOptions } from "../fakes/feishu.ts";
@@ -301,9 +299,9 @@ describe("feishu sending", () => {
     setup();
     const ch = channel();
     await ch.connect(sink);
-    await ch.send(JID, "only once", { idempotencyKey: "reply-1" } as never);
-    await ch.send(JID, "only once", { idempotencyKey: "reply-1" } as never);
-    await ch.send(JID, "another", { idempotencyKey: "reply-2" } as never);
+    await ch.send(JID, "only once", { idempotencyKey: "reply-1" });
+    await ch.send(JID, "only once", { idempotencyKey: "reply-1" });
+    await ch.send(JID, "another", { idempotencyKey: "reply-2" });
     expect(fake.sent.map((s) => s.text)).toEqual(["only once", "another"]);
     expect(fake.sent[0]!.uuid).toBe("reply-1-0");
   });
@@ -365,6 +363,7 @@ describe("feishu sending", () => {
     const e2 = await ch.send(JID, "x").catch((e) => e);
     expect(e2).toBeInstanceOf(FeishuNetworkError);
     fake.tokenMode = "ok";
+    await Bun.sleep(1_100); // the token cache's cool-down after a failed refresh
     await ch.send(JID, "works again");
     expect(fake.sent.map((s) => s.text)).toEqual(["works again"]);
   });

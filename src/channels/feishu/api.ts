@@ -6,38 +6,41 @@
  * caller is rate limited or the network failed. Tokens and secrets never appear in messages.
  */
 import { errorMessage } from "../../util/errors.ts";
-import { RateLimitedError } from "../backoff.ts";
-import { createTokenCache, type TokenCache } from "./token.ts";
-
-export type FeishuErrorKind = "platform" | "auth" | "network" | "config";
+import {
+  ChannelError,
+  createTokenCache,
+  RateLimitedError,
+  type TokenCache,
+  type TokenCaches,
+} from "../kit/index.ts";
 
 /** The platform answered with a non-zero code (refused the request). */
-export class FeishuApiError extends Error {
+export class FeishuApiError extends ChannelError {
   override name = "FeishuApiError";
-  readonly kind: FeishuErrorKind = "platform";
-  readonly permanent: boolean = true;
   constructor(
     readonly path: string,
     readonly code: number,
     readonly msg: string,
     readonly httpStatus: number,
   ) {
-    super(`feishu ${path} failed: code ${code}${msg ? ` (${msg})` : ""}`);
+    super("feishu", "refused", `feishu ${path} failed: code ${code}${msg ? ` (${msg})` : ""}`);
   }
 }
 
-/** App id / secret refused, or a token refused twice. */
-export class FeishuAuthError extends Error {
+/** App id / secret refused, or an access token refused (the token cache retries once). */
+export class FeishuAuthError extends ChannelError {
   override name = "FeishuAuthError";
-  readonly kind: FeishuErrorKind = "auth";
-  readonly permanent = true;
+  constructor(message: string) {
+    super("feishu", "auth", message);
+  }
 }
 
 /** The request did not get a usable answer (connection, timeout, 5xx, garbage): worth retrying. */
-export class FeishuNetworkError extends Error {
+export class FeishuNetworkError extends ChannelError {
   override name = "FeishuNetworkError";
-  readonly kind: FeishuErrorKind = "network";
-  readonly permanent = false;
+  constructor(message: string, cause?: unknown) {
+    super("feishu", "network", message, cause === undefined ? {} : { cause });
+  }
 }
 
 /** Codes meaning "this token is not valid": drop it and retry once with a fresh one. */
@@ -52,7 +55,8 @@ export interface FeishuApiOptions {
   appSecret: string;
   fetch?: typeof fetch;
   timeoutMs?: number;
-  now?: () => number;
+  /** Shared token caches (the kit's); one cache per app id. Default: a private cache. */
+  tokens?: TokenCaches;
 }
 
 export interface WsEndpoint {
@@ -133,7 +137,7 @@ export function createFeishuApi(options: FeishuApiOptions): FeishuApi {
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (err) {
-      throw new FeishuNetworkError(`feishu ${path}: ${errorMessage(err)}`);
+      throw new FeishuNetworkError(`feishu ${path}: ${errorMessage(err)}`, err);
     }
     const text = await res.text().catch(() => "");
     let answer: Answer | undefined;
@@ -179,7 +183,10 @@ export function createFeishuApi(options: FeishuApiOptions): FeishuApi {
     return { token, expiresInMs: seconds * 1000 };
   }
 
-  const tokens = createTokenCache({ fetchToken, now: options.now });
+  const cacheOptions = { channel: "feishu", fetchToken, refreshAheadMs: 3 * 60_000 };
+  const tokens = options.tokens
+    ? options.tokens.get(`feishu:${baseUrl}:${options.appId}`, cacheOptions)
+    : createTokenCache(cacheOptions);
 
   async function call<T>(
     method: "GET" | "POST" | "DELETE",
@@ -187,19 +194,17 @@ export function createFeishuApi(options: FeishuApiOptions): FeishuApi {
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const token = await tokens.get();
+    // An auth error (token expired or revoked early) drops the token and runs once more.
+    return tokens.withToken(async (token) => {
       const { res, answer } = await request(method, path, body, token, signal);
       if (answer.code === 0) return answer as T;
       const code = answer.code as number;
       const msg = typeof answer.msg === "string" ? answer.msg.slice(0, 300) : "";
       if (TOKEN_ERROR_CODES.has(code)) {
-        tokens.invalidate(token);
-        if (attempt === 0) continue;
-        throw new FeishuAuthError(`feishu refused a fresh access token on ${path}: code ${code} (${msg})`);
+        throw new FeishuAuthError(`feishu refused the access token on ${path}: code ${code} (${msg})`);
       }
       throw new FeishuApiError(path, code, msg, res.status);
-    }
+    }, signal);
   }
 
   const messageId = (answer: Answer, path: string): string => {
@@ -243,7 +248,7 @@ export function createFeishuApi(options: FeishuApiOptions): FeishuApi {
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         });
       } catch (err) {
-        throw new FeishuNetworkError(`feishu ${path}: ${errorMessage(err)}`);
+        throw new FeishuNetworkError(`feishu ${path}: ${errorMessage(err)}`, err);
       }
       let answer: Answer | undefined;
       try {

@@ -8,16 +8,15 @@
  */
 import type { Hono } from "hono";
 import type { Logger } from "../../log/index.ts";
-import type {
-  Channel,
-  ChannelHealth,
-  ChannelSink,
-  ChannelStatusUpdate,
-  ChatInfo,
-  SendOptions,
-} from "../../orchestrator/channel.ts";
+import type { Channel, ChannelSink, ChatInfo, SendOptions } from "../../orchestrator/channel.ts";
 import { errorMessage } from "../../util/errors.ts";
-import { withRateLimitRetry } from "../backoff.ts";
+import {
+  ChannelError,
+  createHealth,
+  sendChunks,
+  type TokenCaches,
+  withRateLimitRetry,
+} from "../kit/index.ts";
 import { createFeishuApi, FeishuApiError, FeishuAuthError, type FeishuApi } from "./api.ts";
 import { createSeenIds } from "./dedupe.ts";
 import { type BotInfo, FEISHU_PREFIX, FeishuPayloadError, mapEvent, parseEnvelope } from "./events.ts";
@@ -53,6 +52,8 @@ export interface FeishuChannelOptions {
   assistantName: string;
   log: Logger;
   fetch?: typeof fetch;
+  /** The kit's shared token caches (one tenant token per app). */
+  tokens?: TokenCaches;
   /** Refusals of bad input, for metrics (reason is a short fixed phrase). */
   onRejected?(reason: string): void;
 }
@@ -64,13 +65,11 @@ export interface FeishuChannel extends Channel {
   readonly connection: LongConnection | undefined;
 }
 
-/** Reply delivery options; `idempotencyKey` is passed by delivery when it has one. */
-export type FeishuSendOptions = SendOptions & { idempotencyKey?: string };
-
-export class FeishuConfigError extends Error {
+export class FeishuConfigError extends ChannelError {
   override name = "FeishuConfigError";
-  readonly kind = "config";
-  readonly permanent = true;
+  constructor(message: string) {
+    super("feishu", "config", message);
+  }
 }
 
 /** Codes for "this card cannot be rendered" (bad card JSON, > 1 table…): resend as text. */
@@ -87,8 +86,9 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
     appId: config.appId ?? "",
     appSecret: config.appSecret ?? "",
     fetch: options.fetch,
+    tokens: options.tokens,
   });
-  const health: ChannelHealth = { name: "feishu", state: "disconnected" };
+  const health = createHealth("feishu");
   const seenEvents = createSeenIds(10_000);
   const seenChats = new Set<string>();
   /** Latest user message per chat: where the "working" reaction goes. */
@@ -100,17 +100,7 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
 
   const rejected = (reason: string) => options.onRejected?.(reason);
 
-  function setStatus(update: ChannelStatusUpdate) {
-    if (update.state === "connected" && health.state !== "connected") health.connectedSince = Date.now();
-    if (update.state !== "connected") health.connectedSince = undefined;
-    if (update.error) {
-      health.lastError = update.error;
-      health.lastErrorAt = Date.now();
-    }
-    const changed = health.state !== update.state || update.error !== undefined;
-    health.state = update.state;
-    if (changed) sink?.status(update);
-  }
+  const setStatus = health.set;
 
   async function identify(): Promise<BotInfo> {
     bot = await api.botInfo();
@@ -270,6 +260,7 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
     },
     async connect(s) {
       sink = s;
+      health.attach(s);
       const problem = configProblem();
       if (problem) {
         setStatus({ state: "error", error: problem });
@@ -307,28 +298,35 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
       await connection?.stop();
       setStatus({ state: "disconnected" });
     },
-    async send(jid, text, sendOptions: FeishuSendOptions = {}) {
+    // Feishu sends at most one message per `uuid` within an hour.
+    dedupesSends: true,
+    async send(jid, text, sendOptions: SendOptions = {}) {
       const to = target(jid);
       const key = sendOptions.idempotencyKey;
       const planned = planMessages(text, config.format);
-      for (let i = 0; i < planned.length; i++) {
-        const p = planned[i]!;
-        const uuid = key ? chunkUuid(key, i) : undefined;
-        const body = { msg_type: p.msgType, content: p.content, ...(uuid ? { uuid } : {}) };
-        try {
-          await deliver(to, body, sendOptions.threadId);
-        } catch (err) {
-          if (!(p.msgType === "interactive" && err instanceof FeishuApiError && CARD_REFUSED.has(err.code)))
-            throw err;
-          log.warn("feishu refused the card; sending as plain text", { jid, code: err.code });
-          // Nothing was sent under this uuid, so the text may reuse it.
-          await deliver(
-            to,
-            { ...body, msg_type: "text", content: textContent(p.text) },
-            sendOptions.threadId,
-          );
-        }
-      }
+      await sendChunks(
+        "feishu",
+        planned.map((p) => p.text),
+        sendOptions,
+        async (_chunk, i) => {
+          const p = planned[i]!;
+          const uuid = key ? chunkUuid(key, i) : undefined;
+          const body = { msg_type: p.msgType, content: p.content, ...(uuid ? { uuid } : {}) };
+          try {
+            await deliver(to, body, sendOptions.threadId);
+          } catch (err) {
+            if (!(p.msgType === "interactive" && err instanceof FeishuApiError && CARD_REFUSED.has(err.code)))
+              throw err;
+            log.warn("feishu refused the card; sending as plain text", { jid, code: err.code });
+            // Nothing was sent under this uuid, so the text may reuse it.
+            await deliver(
+              to,
+              { ...body, msg_type: "text", content: textContent(p.text) },
+              sendOptions.threadId,
+            );
+          }
+        },
+      );
     },
     async setTyping(jid, on) {
       if (!config.workingReaction) return;
@@ -355,7 +353,7 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
       }
     },
     health() {
-      return { ...health };
+      return health.snapshot();
     },
     async verify() {
       const problem = configProblem();

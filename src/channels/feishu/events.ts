@@ -8,6 +8,7 @@
  */
 import * as v from "valibot";
 import type { ChatInfo, InboundMessage } from "../../orchestrator/channel.ts";
+import { authorship } from "../kit/authorship.ts";
 
 export const FEISHU_PREFIX = "feishu:";
 
@@ -152,9 +153,8 @@ function mapMessage(e: MessageEvent, opts: MapOptions): MappedEvent {
     senderName: senderOpenId || "unknown",
     content: text,
     timestamp: Number.isFinite(created) && created > 0 ? created : Date.now(),
+    ...authorship({ ours: isFromMe, bot: isBot }),
   };
-  if (isBot) message.isBot = true;
-  if (isFromMe) message.isFromMe = true;
   if (!isBot && (botKeys.size > 0 || !isGroup)) message.mentionsBot = true;
   // In a thread the reply goes to the thread's root with reply_in_thread; a quote-reply in the
   // main chat is not a thread.

@@ -5,7 +5,7 @@
  * are split at the platform's request-body limits — 150 KB for text, 30 KB for cards and posts
  * (error 230025) — measured on the encoded body, so CJK text and escaping are counted exactly.
  */
-import { splitMessage } from "../chunk.ts";
+import { splitMessage } from "../kit/index.ts";
 
 /** Request-body limits from the send-message API reference. */
 export const BODY_LIMITS = { text: 150 * 1024, interactive: 30 * 1024 } as const;

@@ -14,7 +14,7 @@
  */
 import type { Logger } from "../../log/index.ts";
 import { errorMessage } from "../../util/errors.ts";
-import { sleep } from "../backoff.ts";
+import { sleep } from "../kit/index.ts";
 import { type ClientConfig, FeishuAuthError, type FeishuApi, FeishuNetworkError } from "./api.ts";
 import { decodeFrame, encodeFrame, FRAME_METHOD, type Frame, FrameDecodeError, header } from "./frame.ts";
 import { createReassembler, FragmentError } from "./reassembly.ts";
