@@ -129,6 +129,8 @@ export class FakeFeishu {
   private sockets = new Map<number, ServerWebSocket<WsData>>();
   private socketSeq = 0;
   private pending = new Map<string, Pending>();
+  /** Frame message_id → the event it carries (acks name the frame's message_id). */
+  private byFrameId = new Map<string, Pending>();
   private uuids = new Map<string, { messageId: string; at: number }>();
   private sendTimes = new Map<string, number[]>();
   private readonly ackTimeoutMs: number;
@@ -184,6 +186,7 @@ export class FakeFeishu {
   stop() {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
+    this.byFrameId.clear();
     this.server.stop(true);
   }
 
@@ -492,6 +495,7 @@ export class FakeFeishu {
   private deliver(p: Pending) {
     p.attempts++;
     const frameMessageId = `msg-${p.eventId}-${p.attempts}`;
+    this.byFrameId.set(frameMessageId, p);
     this.pushes.push({ eventId: p.eventId, messageId: frameMessageId, attempt: p.attempts });
     const bytes = new TextEncoder().encode(p.body);
     const size = Math.ceil(bytes.length / p.split);
@@ -573,7 +577,7 @@ export class FakeFeishu {
       } catch {}
       const bizRt = frame.headers.find((h) => h.key === "biz_rt")?.value;
       this.acks.push({ messageId, code, seqId: frame.seqId, ...(bizRt !== undefined ? { bizRt } : {}) });
-      const p = [...this.pending.values()].find((x) => messageId.startsWith(`msg-${x.eventId}-`));
+      const p = this.byFrameId.get(messageId);
       if (p && code === 200) {
         p.acked = true;
         clearTimeout(p.timer);

@@ -61,7 +61,17 @@ class Writer {
     }
     this.buf[this.len++] = Number(v);
   }
-  /** Small non-negative integers (tags, lengths) without BigInt. */
+  u64(value: bigint) {
+    if (value >= 0n && value <= 0xffffffffn) this.uint(Number(value));
+    else this.varint(value);
+  }
+  /** int32 is sign-extended to 64 bits on the wire (10 bytes when negative). */
+  int32(value: number) {
+    const v = value | 0;
+    if (v >= 0) this.uint(v);
+    else this.varint(BigInt.asUintN(64, BigInt(v)));
+  }
+  /** Non-negative integers below 2^32 (tags, lengths) without BigInt. */
   uint(value: number) {
     this.ensure(5);
     let v = value >>> 0;
@@ -95,14 +105,13 @@ function writeHeader(h: FrameHeader): Uint8Array {
 export function encodeFrame(frame: Frame): Uint8Array {
   const w = new Writer();
   w.uint(1 << 3);
-  w.varint(frame.seqId);
+  w.u64(frame.seqId);
   w.uint(2 << 3);
-  w.varint(frame.logId);
-  // int32 is sign-extended to 64 bits on the wire.
+  w.u64(frame.logId);
   w.uint(3 << 3);
-  w.varint(BigInt.asUintN(64, BigInt(frame.service | 0)));
+  w.int32(frame.service);
   w.uint(4 << 3);
-  w.varint(BigInt.asUintN(64, BigInt(frame.method | 0)));
+  w.int32(frame.method);
   for (const h of frame.headers) {
     w.uint((5 << 3) | 2);
     w.bytes(writeHeader(h));
@@ -145,11 +154,24 @@ class Reader {
     }
     throw new FrameDecodeError("varint longer than 10 bytes");
   }
+  /** A varint that fits 32 bits (tags, lengths) without BigInt; larger ones are refused. */
+  uint32(): number {
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (this.pos >= this.end) throw new FrameDecodeError("truncated varint");
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) {
+        if (result > 0xffffffff) throw new FrameDecodeError("varint out of 32-bit range");
+        return result;
+      }
+    }
+    throw new FrameDecodeError("varint out of 32-bit range");
+  }
   length(): number {
-    const n = this.varint();
-    if (n > BigInt(this.end - this.pos))
-      throw new FrameDecodeError("length-delimited field runs past the end");
-    return Number(n);
+    const n = this.uint32();
+    if (n > this.end - this.pos) throw new FrameDecodeError("length-delimited field runs past the end");
+    return n;
   }
   bytes(): Uint8Array {
     const n = this.length();
@@ -205,7 +227,7 @@ function readHeader(bytes: Uint8Array): FrameHeader {
   let key: string | undefined;
   let value: string | undefined;
   while (!r.done) {
-    const tag = Number(r.varint());
+    const tag = r.uint32();
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 1) {
@@ -229,9 +251,7 @@ export function decodeFrame(data: Uint8Array): Frame {
   let method: number | undefined;
   const frame: Partial<Frame> & { headers: FrameHeader[] } = { headers: [] };
   while (!r.done) {
-    const tagBig = r.varint();
-    if (tagBig > 0xffffffffn) throw new FrameDecodeError("tag out of range");
-    const tag = Number(tagBig);
+    const tag = r.uint32();
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 0) throw new FrameDecodeError("field number 0");
