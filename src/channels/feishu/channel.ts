@@ -14,6 +14,7 @@ import {
   ChannelError,
   createHealth,
   sendChunks,
+  sleep,
   type TokenCaches,
   withRateLimitRetry,
 } from "../kit/index.ts";
@@ -277,10 +278,11 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
         }
         // Without the bot's open_id mentions can't be recognised yet; keep trying in the background.
         log.warn("bot info unavailable; retrying in the background", { error: errorMessage(err) });
+        const signal = abort.signal;
         const retry = async () => {
-          for (let i = 0; i < 20 && !bot && !abort.signal.aborted; i++) {
-            await Bun.sleep(Math.min(60_000, 1_000 * 2 ** i));
-            await identify().catch(() => {});
+          for (let i = 0; i < 20 && !bot && !signal.aborted; i++) {
+            await sleep(Math.min(60_000, 1_000 * 2 ** i), signal);
+            if (!signal.aborted) await identify().catch(() => {});
           }
         };
         void retry();
