@@ -20,6 +20,8 @@ export interface ChannelDeps {
   clock?: Clock;
   /** Shared across channels (default: a new set). */
   tokens?: TokenCaches;
+  /** A channel refused bad input (counted in /metrics). */
+  onRejected?: (channel: string, reason: string) => void;
   /** Serve a channel's webhook routes on the web server, in front of token auth. */
   mountWebhooks?: (routes: Hono, channel: string) => void;
 }
@@ -76,6 +78,7 @@ export async function createChannel(def: AnyChannelDefinition, deps: ChannelDeps
       return routes;
     },
     tokens: deps.tokens ?? createTokenCaches(),
+    rejected: (reason) => deps.onRejected?.(def.name, reason),
   };
   const channel = await def.create(ctx as never);
   if (channel.name !== def.name)

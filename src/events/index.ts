@@ -56,6 +56,8 @@ export interface EventMap {
   "group.removed": { jid: string; folder: string };
   "chat.discovered": { jid: string; name?: string; channel: string };
   "ipc.rejected": { groupFolder: string; file: string; reason: string };
+  /** A channel refused bad input from its platform (malformed frame, forged webhook…). */
+  "channel.rejected": { channel: string; reason: string };
   error: { source: string; message: string };
 }
 

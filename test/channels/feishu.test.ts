@@ -382,3 +382,38 @@ describe("feishu sending", () => {
     expect(fake.reactions[0]!.deleted).toBe(true);
   });
 });
+
+describe("feishu definition", () => {
+  test("built from the config through the registry; refusals reach /metrics", async () => {
+    setup();
+    const v = await import("valibot");
+    const { Config } = await import("../../src/config/index.ts");
+    const { channelDefinition, createChannel } = await import("../../src/channels/index.ts");
+    const { createEventBus } = await import("../../src/events/index.ts");
+    const { createMetrics } = await import("../../src/web/metrics.ts");
+    const config = v.parse(Config, {
+      channels: {
+        feishu: { enabled: true, baseUrl: fake.url, appId: fake.appId, appSecret: fake.appSecret },
+      },
+    });
+    expect(config.channels.feishu).toMatchObject({ region: "feishu", mode: "websocket", format: "auto" });
+    const events = createEventBus();
+    const metrics = createMetrics(events);
+    const ch = (await createChannel(channelDefinition("feishu")!, {
+      config,
+      log: silentLogger(),
+      onRejected: (channel, reason) => events.emit("channel.rejected", { channel, reason }),
+    })) as FeishuChannel;
+    channels.push(ch);
+    expect(ch.ownsJid("feishu:oc_1")).toBe(true);
+    expect(ch.dedupesSends).toBe(true);
+    await connected(ch);
+    fake.sendRaw(new Uint8Array([0xff, 0xff, 0xff]));
+    await waitFor(
+      () => metrics.render().includes('ngb_channel_rejected_total{channel="feishu",reason="bad frame"} 1'),
+      "metric",
+    );
+    metrics.stop();
+    expect(() => v.parse(Config, { channels: { feishu: { appId: "not-an-app-id" } } })).toThrow(/cli_/);
+  });
+});

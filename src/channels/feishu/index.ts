@@ -46,6 +46,7 @@ export const feishu = defineChannel({
       log: ctx.log,
       fetch: ctx.fetch,
       tokens: ctx.tokens,
+      ...(ctx.rejected ? { onRejected: ctx.rejected } : {}),
     });
   },
 });

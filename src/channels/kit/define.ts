@@ -31,6 +31,8 @@ export interface ChannelContext<TConfig> {
   readonly webhooks: Hono;
   /** Access-token caches shared by key (one per app credential). */
   readonly tokens: TokenCaches;
+  /** Count one refusal of bad platform input (a short fixed reason): `/metrics` shows it. */
+  readonly rejected?: (reason: string) => void;
 }
 
 /** Schema of a definition's own config keys (`enabled` is added by the kit). */
