@@ -67,7 +67,7 @@ test("feishu message mentioning the bot in a thread → agent runs → reply in 
     }),
   );
   await waitFor(() => f.sent.length === 1, "reply sent", 10_000);
-  expect(f.sent[0]).toMatchObject({ reply_to: "om_root9", reply_in_thread: true, msg_type: "interactive" });
+  expect(f.sent[0]).toMatchObject({ reply_to: "om_root9", reply_in_thread: true, msg_type: "post" });
   expect(f.sent[0]!.text).toMatch(/^\*\*got\*\* \d+ chars$/);
   expect(runner.starts).toHaveLength(1);
   expect(runner.starts[0]!.input.prompt).toContain("what do you think @Andy?");

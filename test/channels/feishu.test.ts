@@ -286,7 +286,7 @@ describe("feishu sending", () => {
     expect(fake.sent[1]).toMatchObject({
       reply_to: "om_root",
       reply_in_thread: true,
-      msg_type: "interactive",
+      msg_type: "post",
     });
     expect(fake.sent[1]!.text).toBe("**bold** and `code`");
     expect(fake.sent[2]).toMatchObject({ receive_id_type: "open_id", receive_id: "ou_someone" });
@@ -306,12 +306,12 @@ describe("feishu sending", () => {
     expect(fake.sent[0]!.uuid).toBe("reply-1-0");
   });
 
-  test("a refused card falls back to text; rate limits wait; other codes fail with the code", async () => {
+  test("refused rich text falls back to text; rate limits wait; other codes fail with the code", async () => {
     setup();
     const logger = capturingLogger();
     const ch = channel({}, logger);
     await ch.connect(sink);
-    fake.failSends.push({ code: 230099, msg: "Failed to create card content" });
+    fake.failSends.push({ code: 230001, msg: "invalid content" });
     await ch.send(JID, "| a | b |\n|---|---|\n| 1 | 2 |");
     expect(fake.sent.at(-1)).toMatchObject({ msg_type: "text", text: "| a | b |\n|---|---|\n| 1 | 2 |" });
 
@@ -326,8 +326,21 @@ describe("feishu sending", () => {
     expect(err).toBeInstanceOf(FeishuApiError);
     expect(err.code).toBe(230002);
     expect(err.permanent).toBe(true);
-    expect(logger.warnings().some((w) => w.includes("card"))).toBe(true);
+    expect(logger.warnings().some((w) => w.includes("rich text"))).toBe(true);
   });
+
+  test("a reply whose thread root is gone, or keeps hitting 230020, is posted in the chat", async () => {
+    setup();
+    const ch = channel();
+    await ch.connect(sink);
+    fake.failSends.push({ code: 230011, msg: "The message was withdrawn." });
+    await ch.send(JID, "after a withdrawn root", { threadId: "om_gone" });
+    expect(fake.sent.at(-1)).toMatchObject({ receive_id: "oc_team", text: "after a withdrawn root" });
+    expect(fake.sent.at(-1)!.reply_to).toBeUndefined();
+    for (let i = 0; i < 3; i++) fake.failSends.push({ code: 230020, msg: "frequency limit" });
+    await ch.send(JID, "after 230020", { threadId: "om_root" });
+    expect(fake.sent.at(-1)).toMatchObject({ receive_id: "oc_team", text: "after 230020" });
+  }, 10_000);
 
   test("the throttle (5/s per chat) is waited out", async () => {
     setup({ throttle: true });

@@ -376,7 +376,14 @@ export class FakeFeishu {
         return this.json({ code: 230099, msg: "Failed to create card content" }, 400);
       shown = elements.map((e) => e.content ?? "").join("\n");
     } else if (msgType === "post") {
-      shown = JSON.stringify(content);
+      // `{<locale>: {title, content: [[element…]…]}}`; the shown text is the text/md elements.
+      const locale = Object.values(content)[0] as { content?: unknown } | undefined;
+      if (!locale || !Array.isArray(locale.content) || !locale.content.every((p) => Array.isArray(p))) {
+        return this.json({ code: 230001, msg: "invalid post content" }, 400);
+      }
+      shown = (locale.content as { tag?: string; text?: string }[][])
+        .map((para) => para.map((e) => (e.tag === "md" || e.tag === "text" ? (e.text ?? "") : "")).join(""))
+        .join("\n");
     } else {
       return this.json({ code: 230001, msg: `unsupported msg_type ${msgType}` }, 400);
     }

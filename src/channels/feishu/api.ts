@@ -43,6 +43,18 @@ export class FeishuNetworkError extends ChannelError {
   }
 }
 
+/** A rate-limit answer, with Feishu's code (undefined for HTTP 429). */
+export class FeishuRateLimitedError extends RateLimitedError {
+  override name = "FeishuRateLimitedError";
+  constructor(
+    retryAfterMs: number,
+    readonly code: number | undefined,
+    detail: string,
+  ) {
+    super("feishu", retryAfterMs, detail);
+  }
+}
+
 /** Codes meaning "this token is not valid": drop it and retry once with a fresh one. */
 export const TOKEN_ERROR_CODES = new Set([99991661, 99991663, 99991668, 99991671, 99991677]);
 /** Codes meaning "slow down": 99991400 app-level limit; 230020 per-chat send limit (doc table). */
@@ -145,14 +157,14 @@ export function createFeishuApi(options: FeishuApiOptions): FeishuApi {
       const parsed: unknown = JSON.parse(text);
       if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) answer = parsed as Answer;
     } catch {}
-    if (res.status === 429) throw new RateLimitedError("feishu", retryAfterMs(res), path);
+    if (res.status === 429) throw new FeishuRateLimitedError(retryAfterMs(res), undefined, path);
     if (!answer || typeof answer.code !== "number") {
       throw new FeishuNetworkError(
         `feishu ${path} answered HTTP ${res.status} without a JSON {code} body (${text.length} bytes)`,
       );
     }
     if (RATE_LIMIT_CODES.has(answer.code)) {
-      throw new RateLimitedError("feishu", retryAfterMs(res), `${path} code ${answer.code}`);
+      throw new FeishuRateLimitedError(retryAfterMs(res), answer.code, `${path} code ${answer.code}`);
     }
     if (answer.code !== 0 && res.status >= 500) {
       throw new FeishuNetworkError(`feishu ${path} failed: HTTP ${res.status}, code ${answer.code}`);

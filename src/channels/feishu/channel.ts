@@ -1,7 +1,7 @@
 /**
  * The Feishu/Lark channel: receives over the long connection (default) or the HTTP event
  * subscription, de-duplicates events by `event_id`, stores messages (`feishu:<chat_id>`), discovers
- * chats, and sends replies — Markdown as cards with a text fallback, split at the body limits,
+ * chats, and sends replies — Markdown as rich-text posts with a text fallback, split at the body limits,
  * inside the triggering message's thread, each chunk with a `uuid` derived from the reply's
  * idempotency key so Feishu drops a re-send within the hour. "Working" feedback is a reaction on
  * the message being answered (Feishu has no typing indicator for bots).
@@ -18,7 +18,13 @@ import {
   type TokenCaches,
   withRateLimitRetry,
 } from "../kit/index.ts";
-import { createFeishuApi, FeishuApiError, FeishuAuthError, type FeishuApi } from "./api.ts";
+import {
+  createFeishuApi,
+  FeishuApiError,
+  FeishuAuthError,
+  type FeishuApi,
+  FeishuRateLimitedError,
+} from "./api.ts";
 import { createSeenIds } from "./dedupe.ts";
 import { type BotInfo, FEISHU_PREFIX, FeishuPayloadError, mapEvent, parseEnvelope } from "./events.ts";
 import { chunkUuid, planMessages, textContent } from "./format.ts";
@@ -42,7 +48,7 @@ export interface FeishuConfig {
   verificationToken?: string;
   encryptKey?: string;
   webhookPath: string;
-  /** auto = Markdown replies as cards; text = always plain text. */
+  /** auto = Markdown replies as rich-text posts; text = always plain text. */
   format: "auto" | "text";
   /** Reaction shown on the message being answered while the agent works; "" = none. */
   workingReaction: string;
@@ -74,9 +80,9 @@ export class FeishuConfigError extends ChannelError {
 }
 
 /** Codes for "this card cannot be rendered" (bad card JSON, > 1 table…): resend as text. */
-const CARD_REFUSED = new Set([230001, 230099, 11310]);
-/** The thread's root message is gone: post in the chat instead. */
-const REPLY_TARGET_GONE = new Set([230011]);
+const RICH_REFUSED = new Set([230001, 230099]);
+/** The thread's root message is gone (withdrawn / deleted): post in the chat instead. */
+const REPLY_TARGET_GONE = new Set([230011, 230017]);
 
 export function createFeishuChannel(options: FeishuChannelOptions): FeishuChannel {
   const { config } = options;
@@ -227,7 +233,7 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
     body: { msg_type: string; content: string; uuid?: string },
     threadRoot: string | undefined,
   ): Promise<void> {
-    const once = () =>
+    const once = (maxRetries?: number) =>
       withRateLimitRetry(
         () =>
           threadRoot
@@ -235,15 +241,21 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
             : api.send(to.type, to.id, body, abort.signal),
         {
           signal: abort.signal,
+          ...(maxRetries !== undefined ? { maxRetries } : {}),
           onWait: (err, attempt) =>
             log.warn("send rate limited", { retryAfterMs: err.retryAfterMs, attempt }),
         },
       );
+    if (!threadRoot) return void (await once());
     try {
-      await once();
+      // 230020 is "frequency limit" in the API's error table, but the official SDK reads it as
+      // "target revoked": on a reply, wait it out twice, then post in the chat instead.
+      await once(2);
     } catch (err) {
-      if (!(threadRoot && err instanceof FeishuApiError && REPLY_TARGET_GONE.has(err.code))) throw err;
-      log.warn("thread root is gone; replying in the chat", { code: err.code });
+      const gone = err instanceof FeishuApiError && REPLY_TARGET_GONE.has(err.code);
+      const ambiguous = err instanceof FeishuRateLimitedError && err.code === 230020;
+      if (!gone && !ambiguous) throw err;
+      log.warn("cannot reply in the thread; posting in the chat", { code: (err as { code?: number }).code });
       threadRoot = undefined;
       await once();
     }
@@ -317,9 +329,9 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
           try {
             await deliver(to, body, sendOptions.threadId);
           } catch (err) {
-            if (!(p.msgType === "interactive" && err instanceof FeishuApiError && CARD_REFUSED.has(err.code)))
+            if (!(p.msgType === "post" && err instanceof FeishuApiError && RICH_REFUSED.has(err.code)))
               throw err;
-            log.warn("feishu refused the card; sending as plain text", { jid, code: err.code });
+            log.warn("feishu refused the rich text; sending as plain text", { jid, code: err.code });
             // Nothing was sent under this uuid, so the text may reuse it.
             await deliver(
               to,

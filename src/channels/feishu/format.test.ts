@@ -1,18 +1,20 @@
 import { describe, expect, test } from "bun:test";
-import { BODY_LIMITS, cardMarkdown, chunkUuid, looksLikeMarkdown, planMessages } from "./format.ts";
+import { BODY_LIMITS, chunkUuid, looksLikeMarkdown, planMessages, postMarkdown } from "./format.ts";
 
 describe("feishu outgoing format", () => {
-  test("prose goes as text, Markdown as a card with headings made bold", () => {
+  test("prose goes as text, Markdown as a post with one md element and demoted headings", () => {
     expect(planMessages("just words", "auto")).toEqual([
       { msgType: "text", content: JSON.stringify({ text: "just words" }), text: "just words" },
     ]);
-    const [card] = planMessages("# Title\n\n- a\n- b\n\n```sh\n# not a heading\n```", "auto");
-    expect(card!.msgType).toBe("interactive");
-    const md = JSON.parse(card!.content).elements[0].content;
-    expect(md).toBe("**Title**\n\n- a\n- b\n\n```sh\n# not a heading\n```");
+    const [post] = planMessages("# Title\n\n## Sub\n\n- a\n- b\n\n```sh\n# not a heading\n```", "auto");
+    expect(post!.msgType).toBe("post");
+    const body = JSON.parse(post!.content);
+    expect(body.zh_cn.content).toEqual([
+      [{ tag: "md", text: "#### Title\n\n##### Sub\n\n- a\n- b\n\n```sh\n# not a heading\n```" }],
+    ]);
     expect(planMessages("**bold**", "text")[0]!.msgType).toBe("text");
     expect(looksLikeMarkdown("a | b\n|---|---|")).toBe(true);
-    expect(cardMarkdown("## x ##")).toBe("**x**");
+    expect(postMarkdown("#### small already")).toBe("#### small already");
   });
 
   test("long replies are split under the body limits, CJK and escapes counted in bytes", () => {
@@ -27,9 +29,9 @@ describe("feishu outgoing format", () => {
     expect(parts.map((p) => p.text).join("")).toBe(cjk);
     const quotes = `**q** ${'"\\'.repeat(6_000)}`;
     for (const p of planMessages(quotes, "auto")) {
-      expect(p.msgType).toBe("interactive");
+      expect(p.msgType).toBe("post");
       expect(Buffer.byteLength(JSON.stringify({ msg_type: p.msgType, content: p.content }))).toBeLessThan(
-        BODY_LIMITS.interactive,
+        BODY_LIMITS.post,
       );
     }
   });

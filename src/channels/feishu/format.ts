@@ -1,23 +1,25 @@
 /**
- * Outgoing text → Feishu message bodies. Markdown goes out as an interactive card with one
- * `markdown` element (Feishu renders bold, italics, links, lists and code there; headings are
- * turned into bold lines, which card markdown lacks); plain prose goes out as `text`. Long replies
- * are split at the platform's request-body limits — 150 KB for text, 30 KB for cards and posts
- * (error 230025) — measured on the encoded body, so CJK text and escaping are counted exactly.
+ * Outgoing text → Feishu message bodies. Markdown goes out as a rich-text `post` whose one `md`
+ * element Feishu renders natively (bold, italics, links, lists, quotes, code blocks, headings) —
+ * what the official SDK's own outbound sender does; H1–H3 are demoted to H4/H5, which otherwise
+ * render oversized. Plain prose goes out as `text`. Long replies are split at the request-body
+ * limits — 150 KB for text, 30 KB for posts and cards (error 230025) — measured on the encoded
+ * body, so CJK text and escaping are counted exactly; Markdown chunks are kept to 3,500 characters
+ * (the SDK's chunk size) so each renders as one readable message.
  */
 import { splitMessage } from "../kit/index.ts";
 
 /** Request-body limits from the send-message API reference. */
-export const BODY_LIMITS = { text: 150 * 1024, interactive: 30 * 1024 } as const;
+export const BODY_LIMITS = { text: 150 * 1024, post: 30 * 1024 } as const;
 /** Chunk sizes in characters; a chunk whose encoded body is still too big is split again. */
-export const CHUNK_CHARS = { text: 18_000, interactive: 4_000 } as const;
+export const CHUNK_CHARS = { text: 18_000, post: 3_500 } as const;
 
-export type MsgType = "text" | "interactive";
+export type MsgType = "text" | "post";
 
 export interface PlannedMessage {
   msgType: MsgType;
   content: string;
-  /** The chunk's plain text, for a text fallback if the card is refused. */
+  /** The chunk's plain text, for a text fallback if the post is refused. */
   text: string;
 }
 
@@ -28,16 +30,18 @@ export function looksLikeMarkdown(text: string): boolean {
   return MARKDOWN_RE.test(text);
 }
 
-/** Card markdown has no headings: `# Title` → `**Title**` (outside code blocks). */
-export function cardMarkdown(text: string): string {
+/** Demote H1–H3 (outside code blocks): `#` → `####`, `##`…`######` → `#####`. */
+export function postMarkdown(text: string): string {
+  if (!/^#{1,3} /m.test(text)) return text;
   let inFence = false;
   return text
     .split("\n")
     .map((line) => {
       if (/^\s{0,3}(```|~~~)/.test(line)) inFence = !inFence;
       if (inFence) return line;
-      const h = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
-      return h ? `**${h[1]}**` : line;
+      if (/^#{2,6} /.test(line)) return line.replace(/^#{2,6} /, "##### ");
+      if (/^# /.test(line)) return line.replace(/^# /, "#### ");
+      return line;
     })
     .join("\n");
 }
@@ -46,11 +50,8 @@ export function textContent(text: string): string {
   return JSON.stringify({ text });
 }
 
-export function cardContent(markdown: string): string {
-  return JSON.stringify({
-    config: { wide_screen_mode: true },
-    elements: [{ tag: "markdown", content: cardMarkdown(markdown) }],
-  });
+export function postContent(markdown: string): string {
+  return JSON.stringify({ zh_cn: { title: "", content: [[{ tag: "md", text: postMarkdown(markdown) }]] } });
 }
 
 /** Bytes of the request body `{"receive_id":…,"msg_type":…,"content":…,"uuid":…}` (upper bound). */
@@ -78,14 +79,10 @@ function fitSmaller(chunk: string, msgType: MsgType, build: (t: string) => strin
   return out;
 }
 
-/** Split and encode a reply. `format: "text"` never sends cards. */
+/** Split and encode a reply. `format: "text"` never sends rich text. */
 export function planMessages(text: string, format: "auto" | "text"): PlannedMessage[] {
   if (format === "auto" && looksLikeMarkdown(text)) {
-    return fit(text, "interactive", cardContent).map((t) => ({
-      msgType: "interactive",
-      content: cardContent(t),
-      text: t,
-    }));
+    return fit(text, "post", postContent).map((t) => ({ msgType: "post", content: postContent(t), text: t }));
   }
   return fit(text, "text", textContent).map((t) => ({ msgType: "text", content: textContent(t), text: t }));
 }

@@ -30,7 +30,7 @@ export const feishu = defineChannel({
     /** Event subscription's Encrypt Key (webhook mode; recommended). */
     encryptKey: v.optional(v.string()),
     webhookPath: v.optional(v.pipe(v.string(), v.startsWith("/", "must start with /")), "/hooks/feishu"),
-    /** auto = Markdown replies as cards (plain-text fallback); text = always plain text. */
+    /** auto = Markdown replies as rich text (plain-text fallback); text = always plain text. */
     format: v.optional(v.picklist(["auto", "text"]), "auto"),
     /** Reaction (emoji_type) on the message being answered while the agent works; "" = none. */
     workingReaction: v.optional(v.string(), "Typing"),
