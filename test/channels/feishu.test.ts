@@ -254,6 +254,20 @@ describe("feishu long connection", () => {
     await waitFor(() => ch2.health().state === "connected", "connected once accepted", 5_000);
   });
 
+  test("ReconnectCount from the server bounds the retries; then the channel reports it gave up", async () => {
+    setup({ clientConfig: { ReconnectCount: 2, ReconnectInterval: 0, ReconnectNonce: 0 } });
+    fake.refuseHandshake = { status: 500, msg: "internal" };
+    const ch = channel();
+    await ch.connect(sink);
+    await waitFor(
+      () => /gave up after 3 failed attempts/.test(ch.health().lastError ?? ""),
+      "gave up",
+      5_000,
+    );
+    expect(fake.endpointCalls).toHaveLength(3);
+    expect(ch.health().state).toBe("error");
+  });
+
   test("wrong app secret: connect fails with an auth error that names the app, not the secret", async () => {
     setup();
     const ch = channel({ appSecret: "wrong-secret-value" });
