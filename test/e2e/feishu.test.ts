@@ -4,6 +4,7 @@
  * `ngb-agent` image running the real Claude Agent SDK against the fake Anthropic API. A mention in
  * a thread gets the agent's reply in that thread; `ngb send`, `ngb doctor` and
  * `ngb groups list --discovered` see the channel. Skipped (saying why) without an engine or image.
+ * Webhook mode: the event subscription route is served by `ngb serve` itself (no engine needed).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -14,7 +15,7 @@ import { createFakeFeishu, type FakeFeishu } from "../fakes/feishu.ts";
 import { agentImageAvailable } from "../support/engine.ts";
 import { runNgb, type ServeHandle } from "../support/ngb.ts";
 import { until } from "../support/wait.ts";
-import { chooseBinary, serveEnv, startServe } from "./serve-rig.ts";
+import { chooseBinary, serveEnv, startServe, TOKEN } from "./serve-rig.ts";
 
 const READY = await agentImageAvailable();
 const binary = chooseBinary();
@@ -108,4 +109,51 @@ describe.skipIf(!READY)("feishu end to end (binary + docker + ngb-agent + fake m
     const doctor = await runNgb(["doctor"], { cwd: dir, env, timeoutMs: 60_000 });
     expect(doctor.stdout).toMatch(/channel feishu.*bot NGB Bot/);
   }, 90_000);
+});
+
+describe("feishu webhook mode through ngb serve", () => {
+  test("the event subscription route is served outside the web token: challenge, signed event, forgery", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ngb-e2e-feishu-hook-"));
+    const anthropic = startFakeAnthropic({ script: scripts.text("unused") });
+    const feishu = createFakeFeishu();
+    const hadBin = process.env.NGB_BIN;
+    if (existsSync(binary)) process.env.NGB_BIN = binary;
+    let serve: ServeHandle | undefined;
+    try {
+      const env = serveEnv(dir, anthropic, {
+        NGB_CHANNELS_FEISHU_ENABLED: "true",
+        NGB_CHANNELS_FEISHU_REGION: "lark",
+        NGB_CHANNELS_FEISHU_BASE_URL: feishu.url,
+        NGB_CHANNELS_FEISHU_MODE: "webhook",
+        NGB_CHANNELS_FEISHU_VERIFICATION_TOKEN: feishu.verificationToken,
+        NGB_CHANNELS_FEISHU_ENCRYPT_KEY: feishu.encryptKey,
+        NGB_FEISHU_APP_ID: feishu.appId,
+        NGB_FEISHU_APP_SECRET: feishu.appSecret,
+      });
+      serve = await startServe({ cwd: dir, env, timeoutMs: 30_000 });
+      const url = `${serve.url}/hooks/feishu`;
+      const challenge = await feishu.urlVerification(url, "c-e2e");
+      expect(await challenge.json()).toEqual({ challenge: "c-e2e" });
+      const ok = await feishu.postEvent(url, feishu.messageEvent({ chatId: "oc_hooked", text: "via http" }));
+      expect(ok.status).toBe(200);
+      const forged = await feishu.postEvent(url, feishu.messageEvent({ chatId: "oc_forged", text: "x" }), {
+        key: "not the key",
+      });
+      expect(forged.status).toBe(401);
+      const chats = await runNgb(["groups", "list", "--discovered", "--json"], { cwd: dir, env });
+      expect(chats.stdout).toContain("feishu:oc_hooked");
+      expect(chats.stdout).not.toContain("feishu:oc_forged");
+      const metrics = await fetch(`${serve.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(await metrics.text()).toContain(
+        'ngb_channel_rejected_total{channel="feishu",reason="bad webhook request"} 1',
+      );
+    } finally {
+      if (hadBin === undefined) delete process.env.NGB_BIN;
+      else process.env.NGB_BIN = hadBin;
+      await serve?.stop();
+      feishu.stop();
+      await anthropic.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
