@@ -134,30 +134,61 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
           fix: "set ANTHROPIC_API_KEY (or NGB_ANTHROPIC_API_KEY) in the environment or .env",
         },
   );
-  const { createEnabledChannels, enabledChannelNames } = await import("../channels/index.ts");
+  results.push(...(await channelChecks(config)));
+  return results;
+}
+
+/** One check per enabled channel, from the registry: build it and verify its credentials. */
+async function channelChecks(config: Config): Promise<CheckResult[]> {
+  const { channelDefinition, channelDefinitions, createChannel, enabledChannelNames } = await import(
+    "../channels/index.ts"
+  );
   const { silentLogger } = await import("../log/index.ts");
-  if (enabledChannelNames(config).length === 0)
-    results.push({ name: "channels", status: "ok", detail: "only the built-in web channel is enabled" });
+  let names: string[];
   try {
-    for (const channel of await createEnabledChannels({ config, log: silentLogger() })) {
-      if (!channel.verify) continue;
+    names = enabledChannelNames(config);
+  } catch (err) {
+    return [
+      { name: "channels", status: "fail", detail: (err as Error).message, fix: "fix the channel config" },
+    ];
+  }
+  if (names.length === 0) {
+    const known = channelDefinitions().map((d) => d.name);
+    return [
+      {
+        name: "channels",
+        status: "ok",
+        detail: `only the built-in web channel is enabled (available: ${known.join(", ")})`,
+      },
+    ];
+  }
+  const out: CheckResult[] = [];
+  for (const name of names) {
+    const def = channelDefinition(name)!;
+    const keys = [...def.secretKeys, "apiBaseUrl"].filter((k) => k in def.configSchema.entries);
+    const fix = `check ${keys.map((k) => `channels.${name}.${k}`).join(", ") || `channels.${name}`} in the config`;
+    try {
+      const channel = await createChannel(def, { config, log: silentLogger() });
+      if (!channel.verify) {
+        out.push({
+          name: `channel ${name}`,
+          status: "ok",
+          detail: "enabled (nothing to verify before connecting)",
+        });
+        continue;
+      }
       const r = await channel.verify().catch((err: Error) => ({ ok: false, detail: err.message }));
-      results.push({
-        name: `channel ${channel.name}`,
+      out.push({
+        name: `channel ${name}`,
         status: r.ok ? "ok" : "fail",
         detail: r.detail,
-        fix: r.ok ? undefined : `check channels.${channel.name} credentials and apiBaseUrl in the config`,
+        fix: r.ok ? undefined : fix,
       });
+    } catch (err) {
+      out.push({ name: `channel ${name}`, status: "fail", detail: (err as Error).message, fix });
     }
-  } catch (err) {
-    results.push({
-      name: "channels",
-      status: "fail",
-      detail: (err as Error).message,
-      fix: "fix the channel config",
-    });
   }
-  return results;
+  return out;
 }
 
 export default defineCommand({

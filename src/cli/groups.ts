@@ -23,6 +23,11 @@ async function open(args: Parameters<typeof loadContext>[0]) {
   return { config, log, store: openStore(storeFile(config)) };
 }
 
+function channelOfJid(jid: string, definitionForJid: (jid: string) => { name: string } | undefined): string {
+  if (jid.startsWith("web:")) return "web";
+  return definitionForJid(jid)?.name ?? "unknown";
+}
+
 const list = defineCommand({
   meta: { name: "list", description: "List registered groups (with tokens used), or discovered chats" },
   args: {
@@ -31,10 +36,17 @@ const list = defineCommand({
     discovered: { type: "boolean", description: "List chats the bot has seen that are not registered" },
   },
   run: ({ args }) =>
-    withStore(args, ({ store }) => {
+    withStore(args, async ({ store }) => {
       if (args.discovered) {
+        const { definitionForJid } = await import("../channels/index.ts");
         const registered = new Set(store.groups.list().map((g) => g.jid));
-        const chats = store.messages.chats().filter((c) => !registered.has(c.jid));
+        // Chats stored before their channel was known are named by the registry's jid rules.
+        const chats = store.messages
+          .chats()
+          .filter((c) => !registered.has(c.jid))
+          .map((c) =>
+            c.channel === "unknown" ? { ...c, channel: channelOfJid(c.jid, definitionForJid) } : c,
+          );
         if (args.json) return void process.stdout.write(`${JSON.stringify(chats)}\n`);
         return printTable(
           chats.map((c) => ({

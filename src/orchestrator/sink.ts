@@ -21,7 +21,7 @@ export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
     async inbound(m: InboundMessage) {
       if (!m.id || !m.chatJid) throw new Error("inbound message needs an id and a chatJid");
       const known = store.messages.chat(m.chatJid) !== null;
-      const seq = store.messages.insert(m, now());
+      const seq = store.messages.insert(m, now(), channel.name);
       if (seq === null) return false;
       if (!known && !store.groups.get(m.chatJid))
         events.emit("chat.discovered", { jid: m.chatJid, channel: channel.name });
@@ -39,7 +39,7 @@ export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
     },
     discovered(chat) {
       const known = store.messages.chat(chat.jid) !== null;
-      store.messages.discoverChat(chat, now());
+      store.messages.discoverChat(chat, now(), channel.name);
       if (!known) events.emit("chat.discovered", { jid: chat.jid, name: chat.name, channel: channel.name });
     },
     status(update) {

@@ -14,7 +14,6 @@ export { StoreError, schemaVersion } from "./db.ts";
 export { GroupExistsError, type GroupContainerConfig, type RegisteredGroup } from "./groups.ts";
 export {
   type Chat,
-  channelOf,
   ftsQuery,
   type SearchHit,
   type SearchOptions,

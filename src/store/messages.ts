@@ -84,23 +84,6 @@ function toChat(r: ChatRow): Chat {
   };
 }
 
-/** The channel name for a JID prefix (`tg:` → telegram); WhatsApp JIDs have no prefix. */
-export function channelOf(jid: string): string {
-  if (jid.endsWith("@s.whatsapp.net") || jid.endsWith("@g.us") || jid.endsWith("@lid")) return "whatsapp";
-  const prefix = jid.slice(0, jid.indexOf(":"));
-  const names: Record<string, string> = {
-    tg: "telegram",
-    dc: "discord",
-    slack: "slack",
-    feishu: "feishu",
-    dingtalk: "dingtalk",
-    wecom: "wecom",
-    qq: "qq",
-    web: "web",
-  };
-  return names[prefix] ?? (prefix || "unknown");
-}
-
 export interface SearchOptions {
   chatJid?: string;
   /** Epoch ms bounds on the message timestamp. */
@@ -158,12 +141,14 @@ export function createMessageRepo(db: Database) {
   const upsertChat = db.query<unknown, [string, string | null, string, number, number, number]>(
     `INSERT INTO chats (jid, name, channel, is_group, discovered_at, last_message_at) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (jid) DO UPDATE SET last_message_at = max(coalesce(last_message_at, 0), excluded.last_message_at),
-       name = coalesce(excluded.name, chats.name)`,
+       name = coalesce(excluded.name, chats.name),
+       channel = iif(chats.channel = 'unknown', excluded.channel, chats.channel)`,
   );
   const discoverChat = db.query<unknown, [string, string | null, string, number, number]>(
     `INSERT INTO chats (jid, name, channel, is_group, discovered_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (jid) DO UPDATE SET name = coalesce(excluded.name, chats.name),
-       is_group = max(chats.is_group, excluded.is_group)`,
+       is_group = max(chats.is_group, excluded.is_group),
+       channel = iif(chats.channel = 'unknown', excluded.channel, chats.channel)`,
   );
   const since = db.query<MessageRow, [string, number, number]>(
     "SELECT * FROM messages WHERE chat_jid = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -205,7 +190,7 @@ export function createMessageRepo(db: Database) {
     return row?.lo != null && row.hi != null ? { lo: row.lo, hi: row.hi } : null;
   }
 
-  function insertOne(m: InboundMessage, now: number): number | null {
+  function insertOne(m: InboundMessage, now: number, channel: string): number | null {
     const row = insertMsg.get(
       m.id,
       m.chatJid,
@@ -221,24 +206,29 @@ export function createMessageRepo(db: Database) {
       m.attachments?.length ? JSON.stringify(m.attachments) : null,
       now,
     );
-    upsertChat.run(m.chatJid, null, channelOf(m.chatJid), 0, now, m.timestamp);
+    upsertChat.run(m.chatJid, null, channel, 0, now, m.timestamp);
     return row ? row.seq : null;
   }
-  const insertManyTx = db.transaction((msgs: InboundMessage[], now: number) => {
+  const insertManyTx = db.transaction((msgs: InboundMessage[], now: number, channel: string) => {
     let inserted = 0;
-    for (const m of msgs) if (insertOne(m, now) !== null) inserted++;
+    for (const m of msgs) if (insertOne(m, now, channel) !== null) inserted++;
     return inserted;
   });
-  const insertOneTx = db.transaction((m: InboundMessage, now: number) => insertOne(m, now));
+  const insertOneTx = db.transaction((m: InboundMessage, now: number, channel: string) =>
+    insertOne(m, now, channel),
+  );
 
   return {
-    /** Insert one message; returns its seq, or null when the id was already stored. */
-    insert(m: InboundMessage, now = Date.now()): number | null {
-      return insertOneTx(m, now);
+    /**
+     * Insert one message; returns its seq, or null when the id was already stored. `channel`
+     * (the sink's channel name) is recorded for a chat seen for the first time.
+     */
+    insert(m: InboundMessage, now = Date.now(), channel = "unknown"): number | null {
+      return insertOneTx(m, now, channel);
     },
     /** Insert many in one transaction; returns how many were new. */
-    insertMany(msgs: InboundMessage[], now = Date.now()): number {
-      return insertManyTx(msgs, now);
+    insertMany(msgs: InboundMessage[], now = Date.now(), channel = "unknown"): number {
+      return insertManyTx(msgs, now, channel);
     },
     since(chatJid: string, afterSeq: number, limit = 500): StoredMessage[] {
       return since.all(chatJid, afterSeq, limit).map(toMessage);
@@ -294,8 +284,12 @@ export function createMessageRepo(db: Database) {
         .all(...params);
       return rows.map((r) => ({ ...toMessage(r), snippet: r.snippet }));
     },
-    discoverChat(chat: { jid: string; name?: string; isGroup?: boolean }, now = Date.now()): void {
-      discoverChat.run(chat.jid, chat.name ?? null, channelOf(chat.jid), chat.isGroup ? 1 : 0, now);
+    discoverChat(
+      chat: { jid: string; name?: string; isGroup?: boolean },
+      now = Date.now(),
+      channel = "unknown",
+    ): void {
+      discoverChat.run(chat.jid, chat.name ?? null, channel, chat.isGroup ? 1 : 0, now);
     },
     chats(): Chat[] {
       return chatsAll.all().map(toChat);

@@ -55,8 +55,8 @@ describe("store", () => {
 
   test("chats are recorded from messages and discovery", () => {
     const { store } = tempStore();
-    store.messages.discoverChat({ jid: "dc:42", name: "general", isGroup: true });
-    store.messages.insert(msg("1", "hi"));
+    store.messages.discoverChat({ jid: "dc:42", name: "general", isGroup: true }, Date.now(), "discord");
+    store.messages.insert(msg("1", "hi"), Date.now(), "telegram");
     const chats = store.messages.chats();
     expect(chats.map((c) => c.jid).sort()).toEqual(["dc:42", "tg:1"]);
     expect(store.messages.chat("dc:42")).toMatchObject({

@@ -19,7 +19,7 @@ const JID = `dc:${GENERAL}`;
 
 function setup(options: FakeDiscordOptions = {}) {
   fake = createFakeDiscord({ heartbeatIntervalMs: 200, ...options });
-  sink = createStoreSink("ngb-dc-");
+  sink = createStoreSink("ngb-dc-", "discord");
 }
 
 function channel(logger?: CapturingLogger, token?: string): DiscordChannel {
@@ -270,5 +270,75 @@ describe("discord REST", () => {
     await expect(ch.send("tg:123", "x")).rejects.toThrow("not a Discord chat id");
     expect(ch.ownsJid(JID)).toBe(true);
     expect(ch.ownsJid("slack:C1")).toBe(false);
+  });
+});
+
+describe("discord sends exactly once and knows its own posts (issues 9, 20)", () => {
+  test("every chunk carries a nonce from the reply's key with enforce_nonce: a re-send posts nothing new", async () => {
+    setup();
+    const ch = channel();
+    await connected(ch);
+    const text = Array.from({ length: 3 }, (_, i) => `${i} ${"y".repeat(1900)}`).join("\n\n");
+    await ch.send(JID, text, { idempotencyKey: "reply:team:42" });
+    expect(fake.sent).toHaveLength(3);
+    const nonces = fake.sent.map((s) => s.nonce);
+    expect(new Set(nonces).size).toBe(3);
+    for (const s of fake.sent) {
+      expect(String(s.nonce).length).toBeLessThanOrEqual(25);
+      expect(s.enforce_nonce).toBe(true);
+    }
+    // The process died after Discord accepted the reply; the re-send carries the same nonces.
+    const again = channel();
+    await connected(again);
+    await again.send(JID, text, { idempotencyKey: "reply:team:42" });
+    expect(fake.sent).toHaveLength(3);
+    expect(ch.dedupesSends).toBe(true);
+    // Resuming a partly sent reply sends only the rest, with the same per-chunk nonces.
+    await again.send(JID, text, { idempotencyKey: "reply:team:43", fromChunk: 2 });
+    expect(fake.sent).toHaveLength(4);
+  });
+
+  test("a reply references the answered message; replyReference: false turns it off", async () => {
+    setup();
+    const ch = channel();
+    await connected(ch);
+    const asked = fake.message({ content: "question" });
+    await ch.send(JID, "answer", { replyToId: asked });
+    expect(fake.sent[0]!.message_reference).toEqual({ message_id: asked, fail_if_not_exists: false });
+    const plain = createDiscordChannel({
+      config: {
+        apiBaseUrl: fake.apiBaseUrl,
+        gatewayUrl: fake.gatewayUrl,
+        botToken: fake.token,
+        replyReference: false,
+      },
+      log: silentLogger(),
+    });
+    channels.push(plain);
+    await plain.send(JID, "answer 2", { replyToId: asked });
+    expect(fake.sent[1]!.message_reference).toBeUndefined();
+  });
+
+  test("the echo of our own post is not stored again; the bot's other posts are ours (isFromMe + isBot); other bots isBot", async () => {
+    setup();
+    const ch = channel();
+    await connected(ch);
+    fake.message({ content: "a user" });
+    await ch.send(JID, "our reply", { idempotencyKey: "k1" });
+    fake.message({
+      content: "posted by this bot elsewhere",
+      authorId: fake.botId,
+      authorName: fake.botUsername,
+      bot: true,
+    });
+    fake.message({ content: "another bot", authorId: "4000000000000000099", bot: true });
+    await waitFor(() => sink.store.messages.count() === 3, "3 stored");
+    await Bun.sleep(50);
+    const msgs = sink.store.messages.since(JID, 0);
+    expect(msgs.map((m) => [m.content, m.isFromMe, m.isBot])).toEqual([
+      ["a user", false, false],
+      ["posted by this bot elsewhere", true, true],
+      ["another bot", false, true],
+    ]);
   });
 });

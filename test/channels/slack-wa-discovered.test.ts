@@ -26,11 +26,12 @@ test("slack and whatsapp discoveries are listed by ngb groups list --discovered"
   using work = tempWorkdir("ngb-discovered-");
   mkdirSync(join(work.dir, "store"), { recursive: true });
   const store = openStore(join(work.dir, "store", "ngb.db"));
-  const sink: ChannelSink = {
-    inbound: async (m) => store.messages.insert(m) !== null,
-    discovered: (c) => store.messages.discoverChat(c),
+  // One sink per channel, as serve has: the store records the sink's channel name.
+  const sinkOf = (channel: string): ChannelSink => ({
+    inbound: async (m) => store.messages.insert(m, Date.now(), channel) !== null,
+    discovered: (c) => store.messages.discoverChat(c, Date.now(), channel),
     status: () => {},
-  };
+  });
   fake = createFakeSlack();
   const slack = createSlackChannel({
     apiBaseUrl: fake.apiBaseUrl,
@@ -48,8 +49,8 @@ test("slack and whatsapp discoveries are listed by ngb groups list --discovered"
     print: () => {},
   });
   try {
-    await slack.connect(sink);
-    await whatsapp.connect(sink);
+    await slack.connect(sinkOf("slack"));
+    await whatsapp.connect(sinkOf("whatsapp"));
     fakeWa.latest().open();
     fake.pushEvent({
       type: "member_joined_channel",

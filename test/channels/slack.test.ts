@@ -79,7 +79,7 @@ function freezingProxy(upstreamPort: number) {
 
 function setup(opts: { ackTimeoutMs?: number; log?: Logger; pingIntervalMs?: number } = {}) {
   fake = createFakeSlack({ ackTimeoutMs: opts.ackTimeoutMs ?? 2_000 });
-  sink = createStoreSink("ngb-slack-");
+  sink = createStoreSink("ngb-slack-", "slack");
   channel = createSlackChannel({
     apiBaseUrl: fake.apiBaseUrl,
     botToken: fake.botToken,
@@ -314,7 +314,7 @@ describe("slack channel", () => {
 
   test("wrong credentials: connect throws a SlackApiError naming the fix; verify says so", async () => {
     fake = createFakeSlack();
-    sink = createStoreSink("ngb-slack-");
+    sink = createStoreSink("ngb-slack-", "slack");
     channel = createSlackChannel({
       apiBaseUrl: fake.apiBaseUrl,
       botToken: "xoxb-wrong",
@@ -340,7 +340,7 @@ describe("slack channel", () => {
 
   test("a network failure at start: keeps retrying until the server is reachable", async () => {
     fake = createFakeSlack();
-    sink = createStoreSink("ngb-slack-");
+    sink = createStoreSink("ngb-slack-", "slack");
     let reachable = false;
     const flaky: typeof fetch = Object.assign(
       (input: string | URL | Request, init?: RequestInit) =>
@@ -362,5 +362,100 @@ describe("slack channel", () => {
     reachable = true;
     await waitFor(() => channel!.health().state === "connected", "connected");
     expect(fake.connectionCount).toBe(1);
+  });
+});
+
+describe("slack web api as Slack documents it (issue 19)", () => {
+  test("read methods go form-encoded, write methods JSON, the token always in the Authorization header", async () => {
+    const ch = setup();
+    await ch.connect(sink);
+    fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "hello", ts: slackTs() }));
+    await waitFor(() => sink.store.messages.count() === 1, "stored");
+    await ch.send(JID, "a reply");
+    const byMethod = (m: string) => fake.calls.filter((c) => c.method === m);
+    for (const m of ["auth.test", "apps.connections.open", "users.info"]) {
+      expect(byMethod(m).length).toBeGreaterThan(0);
+      for (const c of byMethod(m)) expect(c.contentType).toStartWith("application/x-www-form-urlencoded");
+    }
+    for (const c of byMethod("chat.postMessage")) expect(c.contentType).toStartWith("application/json");
+    expect(fake.calls.every((c) => c.tokenInHeader && !c.ignoredJsonBody)).toBe(true);
+    expect(sink.store.messages.since(JID, 0)[0]!.senderName).toBe("Alice");
+  });
+
+  test("the fake refuses what Slack would: a JSON body on users.info is ignored, so `user` is missing", async () => {
+    fake = createFakeSlack();
+    const res = await fetch(`${fake.apiBaseUrl}/users.info`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${fake.botToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ user: "U0HUMAN1" }),
+    });
+    expect(await res.json()).toMatchObject({ ok: false, error: "invalid_arguments" });
+    expect(fake.calls.at(-1)).toMatchObject({ method: "users.info", ignoredJsonBody: true });
+    const form = await fetch(`${fake.apiBaseUrl}/users.info?user=U0HUMAN1`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${fake.botToken}` },
+    });
+    expect(await form.json()).toMatchObject({ ok: true, user: { profile: { display_name: "Alice" } } });
+  });
+
+  test("a failed name lookup is logged once per user and the id is shown", async () => {
+    const logger = capturingLogger();
+    const ch = setup({ log: logger.log });
+    await ch.connect(sink);
+    for (let i = 0; i < 3; i++)
+      fake.pushEvent(fake.message({ channel: "C0GENERAL", text: `n${i}`, user: "U0GHOST1", ts: slackTs() }));
+    fake.pushEvent(fake.message({ channel: "C0GENERAL", text: "x", user: "U0GHOST2", ts: slackTs() }));
+    await waitFor(() => sink.store.messages.count() === 4, "stored");
+    const lines = logger.warnings().filter((w) => w.includes("sender name lookup failed"));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain("U0GHOST1");
+    expect(lines[0]).toContain("user_not_found");
+    expect(lines.join("\n")).not.toContain(fake.botToken);
+    expect(sink.store.messages.since(JID, 0).map((m) => m.senderName)).toEqual([
+      "U0GHOST1",
+      "U0GHOST1",
+      "U0GHOST1",
+      "U0GHOST2",
+    ]);
+    // Refusals are cached: one users.info per unknown user, not one per message.
+    expect(fake.calls.filter((c) => c.method === "users.info")).toHaveLength(2);
+  });
+
+  test("threads: a reply to a top-level message goes in a thread under it by default, not in DMs, configurable", async () => {
+    const ch = setup();
+    await ch.send(JID, "threaded", { replyToId: "1700000000.000100" });
+    await ch.send("slack:D0DIRECT", "dm reply", { replyToId: "1700000000.000200" });
+    expect(fake.posted[0]).toMatchObject({ channel: "C0GENERAL", thread_ts: "1700000000.000100" });
+    expect(fake.posted[1]!.thread_ts).toBeUndefined();
+
+    const flat = createSlackChannel({
+      apiBaseUrl: fake.apiBaseUrl,
+      botToken: fake.botToken,
+      appToken: fake.appToken,
+      assistantName: "Andy",
+      log: silentLogger(),
+      replyInThread: false,
+      threadChannels: { C0THREADS: true, D0DIRECT: true },
+    });
+    await flat.send(JID, "top level", { replyToId: "1700000000.000300" });
+    await flat.send("slack:C0THREADS", "threaded here", { replyToId: "1700000000.000400" });
+    await flat.send("slack:D0DIRECT", "dm threaded", { replyToId: "1700000000.000500" });
+    // Inside a thread is always inside the thread.
+    await flat.send(JID, "in its thread", { threadId: "1700000000.000600", replyToId: "1700000000.000601" });
+    expect(fake.posted.slice(2).map((p) => p.thread_ts)).toEqual([
+      undefined,
+      "1700000000.000400",
+      "1700000000.000500",
+      "1700000000.000600",
+    ]);
+  });
+
+  test("a partly sent reply resumes at fromChunk and reports each chunk", async () => {
+    const ch = setup();
+    const text = Array.from({ length: 3 }, (_, i) => `${i} ${"z".repeat(3900)}`).join("\n\n");
+    const done: number[] = [];
+    await ch.send(JID, text, { fromChunk: 1, onChunkSent: (i) => done.push(i) });
+    expect(done).toEqual([1, 2]);
+    expect(fake.posted.map((p) => p.text.slice(0, 1))).toEqual(["1", "2"]);
   });
 });

@@ -33,7 +33,8 @@ export interface StoreSink extends ChannelSink {
   close(): void;
 }
 
-export function createStoreSink(prefix = "ngb-channel-"): StoreSink {
+/** A sink over a temp store; `channel` is the name the real sink would pass (recorded on chats). */
+export function createStoreSink(prefix = "ngb-channel-", channel = "unknown"): StoreSink {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const store = openStore(join(dir, "ngb.db"));
   let failures = 0;
@@ -51,11 +52,11 @@ export function createStoreSink(prefix = "ngb-channel-"): StoreSink {
         failures--;
         throw new Error("simulated store failure");
       }
-      return store.messages.insert(message) !== null;
+      return store.messages.insert(message, Date.now(), channel) !== null;
     },
     discovered(chat) {
       sink.discoveredChats.push(chat);
-      store.messages.discoverChat(chat);
+      store.messages.discoverChat(chat, Date.now(), channel);
     },
     status(update) {
       sink.statuses.push(update);

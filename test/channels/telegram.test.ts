@@ -45,7 +45,7 @@ function channel(over: Partial<TelegramConfig> = {}, logger?: CapturingLogger, e
 
 function setup() {
   fake = createFakeTelegram();
-  sink = createStoreSink("ngb-tg-");
+  sink = createStoreSink("ngb-tg-", "telegram");
 }
 
 afterEach(async () => {
@@ -167,7 +167,7 @@ describe("telegram inbound", () => {
   test("409 Conflict (a second poller) is reported clearly and not hot-looped", async () => {
     setup();
     const a = channel();
-    const sinkB = createStoreSink("ngb-tg-b-");
+    const sinkB = createStoreSink("ngb-tg-b-", "telegram");
     try {
       const b = channel();
       await a.connect(sink);
@@ -399,5 +399,90 @@ describe("telegram webhook mode", () => {
     setup();
     const ch = channel({ mode: "webhook" });
     await expect(ch.connect(sink)).rejects.toThrow("webhookSecret is required");
+  });
+});
+
+describe("telegram replies quote and resume (issue 9)", () => {
+  test("in groups a reply quotes the answered message, in its topic; private chats do not quote", async () => {
+    setup();
+    const ch = channel();
+    const asked = fake.pushMessage({ chatId: -100777, text: "question in a topic", threadId: 12 });
+    await ch.send("tg:-100777", "answer", { threadId: "12", replyToId: String(asked) });
+    expect(fake.sent[0]).toMatchObject({
+      chat_id: "-100777",
+      message_thread_id: 12,
+      reply_parameters: { message_id: asked, allow_sending_without_reply: true },
+    });
+    const dm = fake.pushMessage({ chatId: 5, chatType: "private", text: "hi" });
+    await ch.send("tg:5", "hello", { replyToId: String(dm) });
+    expect(fake.sent[1]!.reply_parameters).toBeUndefined();
+  });
+
+  test("a deleted original does not fail the send", async () => {
+    setup();
+    const ch = channel();
+    const asked = fake.pushMessage({ chatId: -100778, text: "soon deleted" });
+    fake.deleteMessage(-100778, asked);
+    await ch.send("tg:-100778", "still answered", { replyToId: String(asked) });
+    expect(fake.sent.map((s) => s.text)).toEqual(["still answered"]);
+  });
+
+  test("quoteReplies: always quotes in private chats too; never quotes nowhere", async () => {
+    setup();
+    const always = channel({ quoteReplies: "always" });
+    const dm = fake.pushMessage({ chatId: 6, chatType: "private", text: "hi" });
+    await always.send("tg:6", "a", { replyToId: String(dm) });
+    expect(fake.sent[0]!.reply_parameters?.message_id).toBe(dm);
+    const never = channel({ quoteReplies: "never" });
+    const asked = fake.pushMessage({ chatId: -100779, text: "q" });
+    await never.send("tg:-100779", "b", { replyToId: String(asked) });
+    expect(fake.sent[1]!.reply_parameters).toBeUndefined();
+  });
+
+  test("a partly sent reply resumes at fromChunk and reports each accepted chunk", async () => {
+    setup();
+    const ch = channel();
+    const text = Array.from({ length: 3 }, (_, i) => `${i}: ${"x".repeat(4000)}`).join("\n\n");
+    const accepted: number[] = [];
+    await ch.send("tg:-100780", text, { fromChunk: 1, onChunkSent: (i) => accepted.push(i) });
+    expect(accepted).toEqual([1, 2]);
+    expect(fake.sent.map((s) => s.text.slice(0, 2))).toEqual(["1:", "2:"]);
+  });
+
+  test("409 'terminated by other getUpdates request' after a restart recovers in seconds, logged once", async () => {
+    setup();
+    const logger = capturingLogger();
+    // The real defaults (1 s, 2 s…); the long conflict wait would be 60 s.
+    const ch = channel({}, logger, { conflictBackoffMs: 60_000, conflictRetryMs: undefined });
+    fake.conflictNext(2);
+    const started = Date.now();
+    await ch.connect(sink);
+    fake.pushMessage({ chatId: -9, text: "sent while we restarted" });
+    await waitFor(() => sink.store.messages.count() === 1, "stored after the conflict", 10_000);
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(2_900); // 1 s + 2 s
+    expect(took).toBeLessThan(8_000);
+    expect(ch.health().state).toBe("connected");
+    const conflictLines = logger.warnings().filter((w) => w.includes("another bot instance"));
+    expect(conflictLines).toHaveLength(1);
+    expect(conflictLines[0]).not.toContain(fake.token);
+  }, 15_000);
+
+  test("a conflict that lasts past the grace period is another instance: the long wait applies", async () => {
+    setup();
+    const ch = channel({}, undefined, {
+      conflictRetryMs: [20],
+      conflictGraceMs: 100,
+      conflictBackoffMs: 60_000,
+    });
+    fake.conflictNext(1_000);
+    await ch.connect(sink);
+    await waitFor(() => fake.calls.filter((c) => c.method === "getUpdates").length >= 3, "quick retries");
+    await Bun.sleep(400);
+    const polls = fake.calls.filter((c) => c.method === "getUpdates").length;
+    await Bun.sleep(300);
+    // Past the grace period: waiting the long back-off, no more polls.
+    expect(fake.calls.filter((c) => c.method === "getUpdates").length).toBe(polls);
+    expect(ch.health().lastError).toContain("stop the other instance");
   });
 });

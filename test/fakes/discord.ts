@@ -11,6 +11,12 @@
  *
  * REST (`http://…/api/v10`): POST /channels/:id/messages (2,000-character check, scripted
  * 429 with JSON retry_after + headers), POST /channels/:id/typing, GET /users/@me.
+ * Create Message as Discord documents it: `nonce` (integer or string of at most 25 characters)
+ * is echoed on the message; with `enforce_nonce: true` a nonce the same author used in the last
+ * few minutes returns the message already created instead of posting again; a
+ * `message_reference` to a message the channel does not have fails (50035) unless
+ * `fail_if_not_exists: false`. Like Discord, every created message — the bot's own included —
+ * is dispatched as MESSAGE_CREATE (`echoOwnPosts`, on by default).
  */
 import type { ServerWebSocket } from "bun";
 import { GatewayIntentBits } from "discord-api-types/v10";
@@ -39,10 +45,15 @@ interface ConnData {
 export interface DiscordSent {
   channelId: string;
   content: string;
-  message_reference?: { message_id: string };
+  message_reference?: { message_id: string; fail_if_not_exists?: boolean };
   allowed_mentions?: unknown;
+  nonce?: string | number;
+  enforce_nonce?: boolean;
   id: string;
 }
+
+/** How long Discord remembers a nonce for enforce_nonce ("the past few minutes"). */
+const NONCE_WINDOW_MS = 5 * 60_000;
 
 let snowflake = 1_100_000_000_000_000_000n;
 export function nextSnowflake(): string {
@@ -77,6 +88,12 @@ export class FakeDiscord {
   private connCount = 0;
   private dropAfterSends = -1;
   private rateLimits = new Map<string, { retryAfter: number; count: number }>();
+  /** Dispatch MESSAGE_CREATE for the bot's own posts too, as Discord does. */
+  echoOwnPosts = true;
+  /** Created message ids per channel (for message_reference). */
+  private readonly channelMessages = new Map<string, Set<string>>();
+  /** enforce_nonce memory: "author:nonce" → the message created with it. */
+  private readonly nonces = new Map<string, { at: number; message: Record<string, unknown> }>();
 
   constructor(options: FakeDiscordOptions = {}) {
     this.token = options.token ?? "MTEx.fake.discord-token";
@@ -156,10 +173,12 @@ export class FakeDiscord {
   }): string {
     const id = p.id ?? nextSnowflake();
     const guildId = p.guildId === null ? undefined : (p.guildId ?? this.guilds[0]?.id);
+    const channelId = p.channelId ?? this.guilds[0]?.channels[0]?.id ?? "3000000000000000001";
+    this.remember(channelId, id);
     this.dispatch("MESSAGE_CREATE", {
       id,
       type: p.type ?? (p.replyTo ? 19 : 0),
-      channel_id: p.channelId ?? this.guilds[0]?.channels[0]?.id ?? "3000000000000000001",
+      channel_id: channelId,
       ...(guildId ? { guild_id: guildId, member: { nick: null, roles: [] } } : {}),
       author: {
         id: p.authorId ?? "4000000000000000001",
@@ -182,6 +201,20 @@ export class FakeDiscord {
       ...(p.replyTo ? { message_reference: { message_id: p.replyTo, channel_id: p.channelId } } : {}),
     });
     return id;
+  }
+
+  private remember(channelId: string, id: string) {
+    let set = this.channelMessages.get(channelId);
+    if (!set) {
+      set = new Set();
+      this.channelMessages.set(channelId, set);
+    }
+    set.add(id);
+  }
+
+  /** The guild a channel belongs to (undefined: a DM). */
+  private guildOf(channelId: string): string | undefined {
+    return this.guilds.find((g) => g.channels.some((c) => c.id === channelId))?.id;
   }
 
   /** Terminate the bot's socket after `n` more dispatches are sent (the rest stay for Resume). */
@@ -384,42 +417,92 @@ export class FakeDiscord {
     }
     const msg = /^\/channels\/(\d+)\/messages$/.exec(path);
     if (req.method === "POST" && msg) {
-      let body: { content?: unknown; message_reference?: { message_id: string }; allowed_mentions?: unknown };
+      let body: {
+        content?: unknown;
+        message_reference?: { message_id?: unknown; fail_if_not_exists?: unknown };
+        allowed_mentions?: unknown;
+        nonce?: unknown;
+        enforce_nonce?: unknown;
+      };
       try {
         body = await req.json();
       } catch {
         return Response.json({ message: "400: Bad Request", code: 50109 }, { status: 400 });
       }
+      const invalid = (field: string, code: string, message: string) =>
+        Response.json(
+          {
+            message: "Invalid Form Body",
+            code: 50035,
+            errors: { [field]: { _errors: [{ code, message }] } },
+          },
+          { status: 400 },
+        );
+      const channelId = msg[1]!;
       const content = typeof body.content === "string" ? body.content : "";
       if (content.length === 0) {
         return Response.json({ message: "Cannot send an empty message", code: 50006 }, { status: 400 });
       }
-      if (content.length > 2000) {
-        return Response.json(
-          {
-            message: "Invalid Form Body",
-            code: 50035,
-            errors: {
-              content: {
-                _errors: [{ code: "BASE_TYPE_MAX_LENGTH", message: "Must be 2000 or fewer in length." }],
-              },
-            },
-          },
-          { status: 400 },
-        );
+      if (content.length > 2000)
+        return invalid("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.");
+      const nonce = body.nonce;
+      if (nonce !== undefined) {
+        const ok =
+          (typeof nonce === "string" && nonce.length <= 25) ||
+          (typeof nonce === "number" && Number.isInteger(nonce));
+        if (!ok) return invalid("nonce", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.");
+      }
+      const nonceKey =
+        nonce !== undefined && body.enforce_nonce === true ? `${this.botId}:${nonce}` : undefined;
+      if (nonceKey) {
+        const seen = this.nonces.get(nonceKey);
+        if (seen && Date.now() - seen.at < NONCE_WINDOW_MS) return Response.json(seen.message);
+      }
+      const ref = body.message_reference;
+      if (ref !== undefined) {
+        const exists =
+          typeof ref.message_id === "string" &&
+          this.channelMessages.get(channelId)?.has(ref.message_id) === true;
+        if (!exists && ref.fail_if_not_exists !== false)
+          return invalid("message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message");
       }
       const id = nextSnowflake();
-      const sent: DiscordSent = { channelId: msg[1]!, content, id };
-      if (body.message_reference) sent.message_reference = body.message_reference;
+      this.remember(channelId, id);
+      const sent: DiscordSent = { channelId, content, id };
+      if (ref) sent.message_reference = ref as DiscordSent["message_reference"];
       if (body.allowed_mentions) sent.allowed_mentions = body.allowed_mentions;
+      if (nonce !== undefined) sent.nonce = nonce as string | number;
+      if (body.enforce_nonce === true) sent.enforce_nonce = true;
       this.sent.push(sent);
-      return Response.json({
+      const guildId = this.guildOf(channelId);
+      const message: Record<string, unknown> = {
         id,
-        channel_id: msg[1],
+        type: ref ? 19 : 0,
+        channel_id: channelId,
         content,
-        author: { id: this.botId, username: this.botUsername, bot: true },
+        author: { id: this.botId, username: this.botUsername, discriminator: "0", avatar: null, bot: true },
         timestamp: new Date().toISOString(),
-      });
+        edited_timestamp: null,
+        tts: false,
+        mention_everyone: false,
+        mentions: [],
+        mention_roles: [],
+        attachments: [],
+        embeds: [],
+        pinned: false,
+        ...(nonce !== undefined ? { nonce } : {}),
+        ...(ref && typeof ref.message_id === "string"
+          ? { message_reference: { message_id: ref.message_id, channel_id: channelId } }
+          : {}),
+      };
+      if (nonceKey) this.nonces.set(nonceKey, { at: Date.now(), message });
+      // The gateway delivers our own post back, with the member and guild fields of the channel.
+      if (this.echoOwnPosts && this.current)
+        this.dispatch("MESSAGE_CREATE", {
+          ...message,
+          ...(guildId ? { guild_id: guildId, member: { nick: null, roles: [] } } : {}),
+        });
+      return Response.json(message);
     }
     return Response.json({ message: "404: Not Found", code: 0 }, { status: 404 });
   }

@@ -4,6 +4,12 @@
  * `ok:false` for refusals, 429 + `Retry-After` for rate limits, Socket Mode envelopes that are
  * retried until acked). Tests script it (push events, drop sockets, rate-limit the next call)
  * and inspect what it recorded.
+ *
+ * Arguments are read as Slack reads them: query string and form-encoded bodies for every
+ * method; a JSON body only for the write methods that accept JSON (chat.postMessage…). A JSON
+ * body sent to a read method (users.info, conversations.info, auth.test…) is ignored, as Slack
+ * ignores it, so users.info then misses its `user` and answers `invalid_arguments`. Like
+ * Slack, the bot's own posts come back as `message` events carrying its user and bot_id.
  */
 import type { Server, ServerWebSocket } from "bun";
 
@@ -22,6 +28,22 @@ export interface FakeSlackOptions {
   /** chat.postMessage refuses longer texts with `msg_too_long` (Slack recommends ≤ 4,000). */
   maxTextLength?: number;
 }
+
+/** Slack's write methods that accept a JSON body (docs.slack.dev "methods supporting JSON"). */
+const JSON_METHODS = new Set([
+  "chat.postMessage",
+  "chat.postEphemeral",
+  "chat.update",
+  "chat.delete",
+  "chat.scheduleMessage",
+  "chat.meMessage",
+  "reactions.add",
+  "reactions.remove",
+  "views.open",
+  "views.publish",
+  "views.push",
+  "views.update",
+]);
 
 export interface PostedMessage {
   channel: string;
@@ -51,8 +73,15 @@ export interface FakeSlack {
   readonly botId: string;
   /** Every chat.postMessage that succeeded, in order. */
   readonly posted: PostedMessage[];
-  /** Web API calls by method name, including refused ones. */
-  readonly calls: { method: string; status: number }[];
+  /** Web API calls by method name, including refused ones, with the body's content type. */
+  readonly calls: {
+    method: string;
+    status: number;
+    contentType: string;
+    ignoredJsonBody: boolean;
+    /** The token came in `Authorization: Bearer …` (not as a `token` argument). */
+    tokenInHeader: boolean;
+  }[];
   /** envelope_ids acked by the client, in order (duplicates included). */
   readonly acks: string[];
   /** Base of the WebSocket URL handed out by apps.connections.open (tests put a proxy in between). */
@@ -113,7 +142,7 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
   const maxText = options.maxTextLength ?? 4_000;
 
   const posted: PostedMessage[] = [];
-  const calls: { method: string; status: number }[] = [];
+  const calls: FakeSlack["calls"][number][] = [];
   const acks: string[] = [];
   const notInChannel = new Set<string>();
   const users = new Map<string, string>([["U0HUMAN1", "Alice"]]);
@@ -134,22 +163,28 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
       headers: { "content-type": "application/json; charset=utf-8", ...headers },
     });
 
-  async function params(req: Request): Promise<Record<string, string>> {
+  /** Arguments as Slack reads them; `ignoredJsonBody` when a JSON body went to a non-JSON method. */
+  async function params(
+    method: string,
+    req: Request,
+  ): Promise<{ p: Record<string, string>; ignoredJsonBody: boolean }> {
     const type = req.headers.get("content-type") ?? "";
     const text = await req.text();
+    const p: Record<string, string> = Object.fromEntries(new URL(req.url).searchParams);
     if (type.includes("application/json")) {
+      if (!JSON_METHODS.has(method)) return { p, ignoredJsonBody: text.length > 0 };
       try {
         const parsed = JSON.parse(text) as Record<string, unknown>;
-        return Object.fromEntries(
-          Object.entries(parsed)
-            .filter(([, v]) => v !== undefined && v !== null)
-            .map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-        );
+        for (const [k, v] of Object.entries(parsed))
+          if (v !== undefined && v !== null) p[k] = typeof v === "string" ? v : JSON.stringify(v);
       } catch {
-        return { __invalid_json: "1" };
+        p.__invalid_json = "1";
       }
+      return { p, ignoredJsonBody: false };
     }
-    return Object.fromEntries(new URLSearchParams(text));
+    if (type.includes("application/x-www-form-urlencoded") || text.length > 0)
+      for (const [k, v] of new URLSearchParams(text)) p[k] = v;
+    return { p, ignoredJsonBody: false };
   }
 
   function tokenOf(req: Request, p: Record<string, string>): string | undefined {
@@ -219,9 +254,11 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
   }
 
   async function webApi(method: string, req: Request): Promise<Response> {
-    const p = await params(req);
+    const contentType = req.headers.get("content-type") ?? "";
+    const tokenInHeader = req.headers.get("authorization")?.startsWith("Bearer ") === true;
+    const { p, ignoredJsonBody } = await params(method, req);
     const record = (res: Response) => {
-      calls.push({ method, status: res.status });
+      calls.push({ method, status: res.status, contentType, ignoredJsonBody, tokenInHeader });
       return res;
     };
     const limit = rateLimits.get(method);
@@ -297,7 +334,15 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
       }
       case "users.info": {
         if (token !== botToken) return record(json({ ok: false, error: "invalid_auth" }));
-        const id = p.user ?? "";
+        if (!p.user)
+          return record(
+            json({
+              ok: false,
+              error: "invalid_arguments",
+              response_metadata: { messages: ["[ERROR] missing required field: user"] },
+            }),
+          );
+        const id = p.user;
         const name = users.get(id);
         if (!name) return record(json({ ok: false, error: "user_not_found" }));
         return record(

@@ -4,7 +4,10 @@
  * parameters}` answers. getUpdates really long-polls (answers as soon as an update is queued,
  * or after `timeout` seconds), honours offsets (updates below the offset are confirmed and
  * forgotten), and answers 409 to the older of two overlapping polls or while a webhook is set.
- * Tests script 429s, dropped connections and raw (bad) payloads.
+ * Tests script 429s, dropped connections, raw (bad) payloads, and 409s to new polls (as after a
+ * restart, while the killed process's poll is still open at Telegram). Like Telegram, it never
+ * delivers the bot's own messages back to it. `reply_parameters` naming a message the chat does
+ * not have fails with "message to be replied not found" unless `allow_sending_without_reply`.
  */
 import type { Message, Update } from "@grammyjs/types";
 
@@ -15,7 +18,7 @@ export interface SentMessage {
   /** The raw text sent, when parse_mode was HTML. */
   html?: string;
   message_thread_id?: number;
-  reply_parameters?: { message_id: number };
+  reply_parameters?: { message_id: number; allow_sending_without_reply?: boolean };
   message_id: number;
 }
 
@@ -72,6 +75,9 @@ export class FakeTelegram {
   private sendFailures = 0;
   private migrated = new Map<string, number>();
   private entityRefusals = 0;
+  private conflicts = 0;
+  /** Message ids each chat has (pushed or sent), for reply_parameters. */
+  private readonly messages = new Map<string, Set<number>>();
 
   constructor(options: FakeTelegramOptions = {}) {
     this.token = options.token ?? "123456:TEST-token_abc";
@@ -129,6 +135,7 @@ export class FakeTelegram {
   /** Queue a message update with realistic fields; returns the message id. */
   pushMessage(p: PushMessage): number {
     const messageId = p.messageId ?? this.nextMessageId++;
+    this.remember(p.chatId, messageId);
     const chatType = p.chatType ?? (p.chatId > 0 ? "private" : "supergroup");
     const message: Record<string, unknown> = {
       message_id: messageId,
@@ -213,6 +220,25 @@ export class FakeTelegram {
   /** The next `count` sendMessage calls with a parse_mode fail with "can't parse entities". */
   refuseEntities(count: number): void {
     this.entityRefusals = count;
+  }
+
+  /** The next `count` getUpdates calls answer 409 "terminated by other getUpdates request". */
+  conflictNext(count: number): void {
+    this.conflicts = count;
+  }
+
+  /** The message is gone (deleted by a user): replies to it no longer find it. */
+  deleteMessage(chatId: number | string, messageId: number): void {
+    this.messages.get(String(chatId))?.delete(messageId);
+  }
+
+  private remember(chatId: number | string, messageId: number) {
+    let set = this.messages.get(String(chatId));
+    if (!set) {
+      set = new Set();
+      this.messages.set(String(chatId), set);
+    }
+    set.add(messageId);
   }
 
   /** Make the next `count` sendMessage calls fail with 400. */
@@ -340,6 +366,13 @@ export class FakeTelegram {
         "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
       );
     }
+    if (this.conflicts > 0) {
+      this.conflicts--;
+      return this.err(
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+      );
+    }
     const offset = Number(params.offset ?? 0);
     const limit = Math.min(100, Math.max(1, Number(params.limit ?? 100)));
     const timeout = Math.max(0, Number(params.timeout ?? 0));
@@ -401,11 +434,22 @@ export class FakeTelegram {
       this.sendFailures--;
       return this.err(400, "Bad Request: chat not found");
     }
+    const reply = params.reply_parameters as
+      | { message_id?: unknown; allow_sending_without_reply?: unknown }
+      | undefined;
+    if (reply !== undefined) {
+      if (typeof reply !== "object" || reply === null || typeof reply.message_id !== "number")
+        return this.err(400, 'Bad Request: field "message_id" must be a number');
+      const has = this.messages.get(String(params.chat_id))?.has(reply.message_id) === true;
+      if (!has && reply.allow_sending_without_reply !== true)
+        return this.err(400, "Bad Request: message to be replied not found");
+    }
     const messageId = this.nextMessageId++;
+    this.remember(params.chat_id as string, messageId);
     const sent: SentMessage = { chat_id: params.chat_id as string, text, message_id: messageId };
     if (params.parse_mode === "HTML") sent.html = raw;
     if (params.message_thread_id !== undefined) sent.message_thread_id = Number(params.message_thread_id);
-    if (params.reply_parameters) sent.reply_parameters = params.reply_parameters as { message_id: number };
+    if (reply) sent.reply_parameters = reply as SentMessage["reply_parameters"];
     this.sent.push(sent);
     return this.ok({
       message_id: messageId,

@@ -7,34 +7,43 @@
  * appears in a message.
  */
 import { RateLimitedError, retryAfterFromHeaders, secondsToMs, sleep } from "../kit/backoff.ts";
+import { ChannelError, type ChannelErrorKind } from "../kit/errors.ts";
 
-export class DiscordApiError extends Error {
+/** Discord answered with an error status: a refusal (permanent), except 5xx (transient). */
+export class DiscordApiError extends ChannelError {
   override name = "DiscordApiError";
   constructor(
     readonly route: string,
     readonly status: number,
     readonly code: number | undefined,
     readonly description: string,
+    kind: ChannelErrorKind = status >= 500 ? "network" : "refused",
   ) {
-    super(`discord ${route} failed: ${status}${code !== undefined ? ` (code ${code})` : ""} ${description}`);
+    super(
+      "discord",
+      kind,
+      `discord ${route} failed: ${status}${code !== undefined ? ` (code ${code})` : ""} ${description}`,
+    );
   }
 }
 
 export class DiscordAuthError extends DiscordApiError {
   override name = "DiscordAuthError";
   constructor(route: string, status: number, code: number | undefined, description: string) {
-    super(route, status, code, description);
+    super(route, status, code, description, "auth");
     this.message = `discord rejected the bot token (${status} ${description}); check channels.discord.botToken (NGB_CHANNELS_DISCORD_BOT_TOKEN)`;
   }
 }
 
-export class DiscordNetworkError extends Error {
+export class DiscordNetworkError extends ChannelError {
   override name = "DiscordNetworkError";
   constructor(
     readonly route: string,
     message: string,
+    cause?: unknown,
+    secrets: readonly string[] = [],
   ) {
-    super(`discord ${route}: network error: ${message}`);
+    super("discord", "network", `discord ${route}: network error: ${message}`, { cause, secrets });
   }
 }
 
@@ -95,6 +104,8 @@ export function createDiscordRest(options: DiscordRestOptions): DiscordRest {
         throw new DiscordNetworkError(
           route,
           timeout.aborted ? "timed out" : scrub((err as Error)?.message ?? String(err)),
+          err,
+          [token],
         );
       }
       if (res.headers.get("x-ratelimit-remaining") === "0") {

@@ -2,20 +2,25 @@
  * The Discord channel: the gateway for receiving (MESSAGE_CREATE → store, GUILD_CREATE /
  * CHANNEL_CREATE → discovery) and REST for sending (split to 2,000 characters, 429s waited
  * out) and typing. Chats are `dc:<channel id>`; a thread is its own channel id.
+ *
+ * Every chunk carries a `nonce`: derived from the reply's idempotency key with `enforce_nonce`,
+ * so a re-send after a lost answer or a crash does not post twice (Discord answers with the
+ * message it already has). Discord echoes our posts back as MESSAGE_CREATE; an echo carrying a
+ * nonce this process sent is skipped (delivery stored the reply), any other post by the bot is
+ * stored as ours (isFromMe + isBot), never agent input. A reply references the message it
+ * answers (`message_reference`) unless `replyReference` is off.
  */
 import { GatewayDispatchEvents } from "discord-api-types/v10";
 import * as v from "valibot";
 import type { Logger } from "../../log/index.ts";
-import type {
-  Channel,
-  ChannelHealth,
-  ChannelSink,
-  ChannelStatusUpdate,
-  SendOptions,
-} from "../../orchestrator/channel.ts";
+import type { Channel, ChannelSink, ChannelStatusUpdate, SendOptions } from "../../orchestrator/channel.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { type BackoffOptions, withRateLimitRetry } from "../kit/backoff.ts";
+import { createOwnPosts } from "../kit/authorship.ts";
 import { MESSAGE_LIMITS, splitMessage } from "../kit/chunk.ts";
+import { ChannelError } from "../kit/errors.ts";
+import { createHealth } from "../kit/health.ts";
+import { chunkKey, sendChunks } from "../kit/send.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
 import {
   type BotUser,
@@ -35,6 +40,8 @@ export interface DiscordConfig {
   apiBaseUrl: string;
   gatewayUrl: string;
   botToken?: string;
+  /** Reference the answered message in a reply (default true). */
+  replyReference?: boolean;
 }
 
 export interface DiscordChannelOptions {
@@ -57,9 +64,16 @@ export interface DiscordChannel extends Channel {
   readonly gateway: Gateway | undefined;
 }
 
-export class DiscordConfigError extends Error {
+/** A setting is missing (kind config), or a chat id is not one of ours (kind refused: bad input). */
+export class DiscordConfigError extends ChannelError {
   override name = "DiscordConfigError";
+  constructor(message: string, kind: "config" | "refused" = "config") {
+    super("discord", kind, message);
+  }
 }
+
+/** Discord allows nonces of at most 25 characters. */
+const NONCE_LENGTH = 25;
 
 function describeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
   const issue = issues[0];
@@ -74,7 +88,9 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
   const token = config.botToken ?? "";
   const rest: DiscordRest = createDiscordRest({ baseUrl: config.apiBaseUrl, token, fetch: options.fetch });
   const typingRefreshMs = options.typingRefreshMs ?? 8_000;
-  const health: ChannelHealth = { name: "discord", state: "disconnected" };
+  const health = createHealth("discord");
+  const ownPosts = createOwnPosts();
+  const replyReference = config.replyReference ?? true;
   const typing = createTypingRefresher({
     refreshMs: typingRefreshMs,
     send: async (jid) => {
@@ -91,17 +107,7 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
   let gateway: Gateway | undefined;
   let abort = new AbortController();
 
-  function setStatus(update: ChannelStatusUpdate) {
-    if (update.state === "connected" && health.state !== "connected") health.connectedSince = Date.now();
-    if (update.state !== "connected") health.connectedSince = undefined;
-    if (update.error) {
-      health.lastError = update.error;
-      health.lastErrorAt = Date.now();
-    }
-    const changed = health.state !== update.state || update.error !== undefined;
-    health.state = update.state;
-    if (changed) sink?.status(update);
-  }
+  const setStatus = (update: ChannelStatusUpdate) => health.set(update);
 
   function discover(chat: { jid: string; name?: string; isGroup?: boolean }) {
     if (seenChats.has(chat.jid) && !chat.name) return;
@@ -118,6 +124,10 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
           return;
         }
         const m = parsed.output;
+        if (bot && m.author.id === bot.id && m.nonce !== undefined && ownPosts.consume(String(m.nonce))) {
+          log.debug("echo of our own post skipped", { id: m.id });
+          return;
+        }
         if (!seenChats.has(dcJid(m.channel_id))) {
           discover(
             m.guild_id
@@ -156,7 +166,7 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
 
   function channelId(jid: string): string {
     const id = jid.startsWith(DC_PREFIX) ? jid.slice(DC_PREFIX.length) : "";
-    if (!/^\d{1,25}$/.test(id)) throw new DiscordConfigError(`not a Discord chat id: ${jid}`);
+    if (!/^\d{1,25}$/.test(id)) throw new DiscordConfigError(`not a Discord chat id: ${jid}`, "refused");
     return id;
   }
 
@@ -168,11 +178,13 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
     get gateway() {
       return gateway;
     },
+    dedupesSends: true,
     ownsJid(jid) {
       return jid.startsWith(DC_PREFIX);
     },
     async connect(s) {
       sink = s;
+      health.attach(s);
       if (!token) {
         const problem = "channels.discord.botToken is not set";
         setStatus({ state: "error", error: problem });
@@ -204,30 +216,44 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
     },
     async send(jid, text, sendOptions: SendOptions = {}) {
       const target = sendOptions.threadId ? channelId(`${DC_PREFIX}${sendOptions.threadId}`) : channelId(jid);
-      let first = true;
-      for (const chunk of splitMessage(text, MESSAGE_LIMITS.discord)) {
-        const body = {
-          content: chunk,
-          allowed_mentions: { parse: ["users"] },
-          ...(first && sendOptions.replyToId
-            ? { message_reference: { message_id: sendOptions.replyToId, fail_if_not_exists: false } }
-            : {}),
-        };
-        await withRateLimitRetry(() => rest.request("POST", `/channels/${target}/messages`, body), {
-          signal: abort.signal,
-          onWait: (err, attempt) =>
-            log.warn("send rate limited", { jid, retryAfterMs: err.retryAfterMs, attempt }),
-        });
-        first = false;
-      }
+      const reference =
+        replyReference && sendOptions.replyToId && /^\d{1,25}$/.test(sendOptions.replyToId)
+          ? sendOptions.replyToId
+          : undefined;
+      const key = sendOptions.idempotencyKey;
+      await sendChunks(
+        "discord",
+        splitMessage(text, MESSAGE_LIMITS.discord),
+        sendOptions,
+        async (chunk, index) => {
+          // With a stable key the nonce is the same on every re-send and Discord enforces it;
+          // without one a random nonce still lets us recognise the echo.
+          const nonce = key
+            ? chunkKey(key, index, NONCE_LENGTH)
+            : crypto.randomUUID().replace(/-/g, "").slice(0, NONCE_LENGTH);
+          const body = {
+            content: chunk,
+            nonce,
+            ...(key ? { enforce_nonce: true } : {}),
+            allowed_mentions: { parse: ["users"] },
+            ...(index === 0 && reference
+              ? { message_reference: { message_id: reference, fail_if_not_exists: false } }
+              : {}),
+          };
+          ownPosts.note(nonce);
+          await withRateLimitRetry(() => rest.request("POST", `/channels/${target}/messages`, body), {
+            signal: abort.signal,
+            onWait: (err, attempt) =>
+              log.warn("send rate limited", { jid, retryAfterMs: err.retryAfterMs, attempt }),
+          });
+        },
+      );
     },
     async setTyping(jid, on) {
       typing.stop(jid);
       if (on) await typing.start(jid);
     },
-    health() {
-      return { ...health };
-    },
+    health: () => health.snapshot(),
     async verify() {
       if (!token) return { ok: false, detail: "channels.discord.botToken is not set" };
       try {

@@ -20,6 +20,7 @@ import {
 import * as v from "valibot";
 import type { Logger } from "../../log/index.ts";
 import { type BackoffOptions, createBackoff, sleep } from "../kit/backoff.ts";
+import { ChannelError } from "../kit/errors.ts";
 
 export const DEFAULT_INTENTS =
   GatewayIntentBits.Guilds |
@@ -30,13 +31,14 @@ export const DEFAULT_INTENTS =
 /** Close code we use for "going away but keep the session resumable" (1000/1001 invalidate it). */
 const RESUMABLE_CLOSE = 4900;
 
-export class DiscordGatewayError extends Error {
+/** The gateway closed with a code after which reconnecting cannot help (bad token, intents). */
+export class DiscordGatewayError extends ChannelError {
   override name = "DiscordGatewayError";
   constructor(
     readonly closeCode: number,
     message: string,
   ) {
-    super(message);
+    super("discord", closeCode === 4004 ? "auth" : "config", message);
   }
 }
 

@@ -20,6 +20,8 @@ export const discord = defineChannel({
     apiBaseUrl: v.optional(Url, "https://discord.com/api/v10"),
     gatewayUrl: v.optional(v.string(), "wss://gateway.discord.gg"),
     botToken: v.optional(v.string()),
+    /** Reference the answered message in a reply (message_reference). */
+    replyReference: v.optional(v.boolean(), true),
   }),
   secretKeys: ["botToken"],
   envAliases: { NGB_DISCORD_BOT_TOKEN: "botToken" },

@@ -5,6 +5,7 @@
 import { ChannelType, MessageType } from "discord-api-types/v10";
 import * as v from "valibot";
 import type { Attachment, ChatInfo, InboundMessage } from "../../orchestrator/channel.ts";
+import { authorship } from "../kit/authorship.ts";
 
 export const DC_PREFIX = "dc:";
 
@@ -26,6 +27,8 @@ export const DcMessage = v.object({
   timestamp: v.string(),
   mentions: v.optional(v.array(v.object({ id: Snowflake }))),
   message_reference: v.optional(v.object({ message_id: v.optional(Snowflake) })),
+  /** Echoed back on MESSAGE_CREATE when the sender set one (ours: recognises our own posts). */
+  nonce: v.optional(v.union([v.string(), v.number()])),
   attachments: v.optional(
     v.array(
       v.object({
@@ -116,7 +119,7 @@ export function toInbound(
     content,
     timestamp: Number.isFinite(ts) ? ts : Date.now(),
   };
-  if (bot && m.author.id === bot.id) msg.isFromMe = true;
+  Object.assign(msg, authorship({ ours: bot !== undefined && m.author.id === bot.id, bot: m.author.bot }));
   if (mentionsBot) msg.mentionsBot = true;
   if (m.message_reference?.message_id) msg.replyToId = m.message_reference.message_id;
   if (attachments.length > 0) msg.attachments = attachments;

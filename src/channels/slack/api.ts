@@ -1,10 +1,42 @@
 /**
- * A minimal Slack Web API client over an injected fetch: one `call(method, token, body)` that
+ * A minimal Slack Web API client over an injected fetch: one `call(method, token, args)` that
  * separates "Slack said no" (`ok:false` → SlackApiError with Slack's error code) from "the
  * network failed" (SlackNetworkError, cause kept) and turns HTTP 429 into RateLimitedError
  * carrying the `Retry-After` header. Tokens never appear in errors or logs.
+ *
+ * Arguments are sent the way Slack documents: JSON bodies only for the write methods that
+ * accept them (chat.postMessage…); every other method (users.info, conversations.info,
+ * auth.test, apps.connections.open…) gets `application/x-www-form-urlencoded`, because Slack
+ * ignores a JSON body there. The token always travels in the Authorization header.
  */
 import { RateLimitedError, retryAfterFromHeaders } from "../kit/backoff.ts";
+import { ChannelError, type ChannelErrorKind } from "../kit/errors.ts";
+
+/** Web API methods that accept a JSON body (Slack's "methods supporting JSON", the ones we may use). */
+export const JSON_METHODS: ReadonlySet<string> = new Set([
+  "chat.postMessage",
+  "chat.postEphemeral",
+  "chat.update",
+  "chat.delete",
+  "chat.scheduleMessage",
+  "chat.meMessage",
+  "reactions.add",
+  "reactions.remove",
+  "views.open",
+  "views.publish",
+  "views.push",
+  "views.update",
+]);
+
+/** Form-encode arguments as Slack (and @slack/web-api) does: objects as JSON strings. */
+export function formEncode(args: Record<string, unknown>): string {
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(args)) {
+    if (value === undefined || value === null) continue;
+    form.append(key, typeof value === "object" ? JSON.stringify(value) : String(value));
+  }
+  return form.toString();
+}
 
 /** What to tell the operator for the Slack error codes people actually hit. */
 const HINTS: Record<string, string> = {
@@ -21,37 +53,53 @@ const HINTS: Record<string, string> = {
   msg_too_long: "message text too long",
 };
 
+const AUTH_CODES = new Set([
+  "invalid_auth",
+  "not_authed",
+  "token_revoked",
+  "token_expired",
+  "account_inactive",
+  "not_allowed_token_type",
+]);
+/** Slack's own trouble: worth another try. */
+const TRANSIENT_CODES = new Set([
+  "internal_error",
+  "fatal_error",
+  "service_unavailable",
+  "request_timeout",
+  "ratelimited",
+]);
+
 /** Slack answered `ok:false`: the platform refused the request. */
-export class SlackApiError extends Error {
+export class SlackApiError extends ChannelError {
   override name = "SlackApiError";
   constructor(
     readonly method: string,
     readonly code: string,
   ) {
     const hint = HINTS[code];
-    super(`slack ${method} refused: ${code}${hint ? ` (${hint})` : ""}`);
+    const kind: ChannelErrorKind = AUTH_CODES.has(code)
+      ? "auth"
+      : TRANSIENT_CODES.has(code)
+        ? "network"
+        : "refused";
+    super("slack", kind, `slack ${method} refused: ${code}${hint ? ` (${hint})` : ""}`);
   }
   /** Credentials are wrong: retrying cannot help. */
   get isAuthError(): boolean {
-    return [
-      "invalid_auth",
-      "not_authed",
-      "token_revoked",
-      "account_inactive",
-      "not_allowed_token_type",
-    ].includes(this.code);
+    return this.kind === "auth";
   }
 }
 
 /** The request never got a usable answer (DNS, connection, timeout, non-JSON, 5xx). */
-export class SlackNetworkError extends Error {
+export class SlackNetworkError extends ChannelError {
   override name = "SlackNetworkError";
   constructor(
     readonly method: string,
     detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; secrets?: readonly string[] },
   ) {
-    super(`slack ${method} failed: ${detail}`, options);
+    super("slack", "network", `slack ${method} failed: ${detail}`, options);
   }
 }
 
@@ -71,26 +119,30 @@ export function createSlackWebApi(options: SlackWebApiOptions) {
   const timeoutMs = options.timeoutMs ?? 30_000;
 
   return {
-    /** POST a Web API method with a JSON body; resolves with the `ok:true` body. */
+    /** POST a Web API method (JSON for write methods, form-encoded otherwise); the `ok:true` body. */
     async call(
       method: string,
       token: string,
-      body: Record<string, unknown> = {},
+      args: Record<string, unknown> = {},
       callOptions: { timeoutMs?: number } = {},
     ): Promise<SlackResponse> {
+      const json = JSON_METHODS.has(method);
       let res: Response;
       try {
         res = await doFetch(`${base}/${method}`, {
           method: "POST",
           headers: {
             authorization: `Bearer ${token}`,
-            "content-type": "application/json; charset=utf-8",
+            "content-type": json ? "application/json; charset=utf-8" : "application/x-www-form-urlencoded",
           },
-          body: JSON.stringify(body),
+          body: json ? JSON.stringify(args) : formEncode(args),
           signal: AbortSignal.timeout(callOptions.timeoutMs ?? timeoutMs),
         });
       } catch (err) {
-        throw new SlackNetworkError(method, (err as Error).message ?? String(err), { cause: err });
+        throw new SlackNetworkError(method, (err as Error).message ?? String(err), {
+          cause: err,
+          secrets: [token],
+        });
       }
       if (res.status === 429) {
         await res.body?.cancel();

@@ -2,18 +2,25 @@
  * The Slack channel: Socket Mode for receiving (no public URL needed), Web API for sending.
  * Chats are `slack:<channel id>`; a message inside a thread carries threadId = thread_ts and a
  * reply with that threadId goes back into the thread.
+ *
+ * Threads: a reply to a top-level message is posted in a thread under it (Slack's bot
+ * convention) in channels and private channels, and at top level in DMs (D…). `replyInThread:
+ * false` posts every such reply at top level; `threadChannels` overrides per Slack channel id
+ * (`{ "C0123": false, "D0456": true }`). A message already inside a thread is always answered
+ * in its thread.
+ *
+ * Sender names come from users.info (scope users:read), cached per user; a failed lookup is
+ * logged once for that user and the id is shown instead.
  */
 import * as v from "valibot";
 import type { Logger } from "../../log/index.ts";
-import type {
-  Channel,
-  ChannelHealth,
-  ChannelSink,
-  ChannelStatusUpdate,
-  SendOptions,
-} from "../../orchestrator/channel.ts";
+import type { Channel, ChannelSink, ChannelStatusUpdate, SendOptions } from "../../orchestrator/channel.ts";
 import { createBackoff, type BackoffOptions, withRateLimitRetry } from "../kit/backoff.ts";
+import { createOwnPosts } from "../kit/authorship.ts";
 import { splitMessage } from "../kit/chunk.ts";
+import { ChannelError } from "../kit/errors.ts";
+import { createHealth } from "../kit/health.ts";
+import { sendChunks } from "../kit/send.ts";
 import {
   describeIssues,
   EventCallback,
@@ -42,15 +49,18 @@ export interface SlackChannelOptions {
   pingIntervalMs?: number;
   /** Give up on a rate-limited send after this many waits. Default 5. */
   maxRateLimitRetries?: number;
+  /** Post a reply to a top-level message in a thread under it (default true; DMs excepted). */
+  replyInThread?: boolean;
+  /** Per Slack channel id: thread replies there (true) or not (false), overriding the default. */
+  threadChannels?: Readonly<Record<string, boolean>>;
 }
 
 const RECENT_IDS = 2_000;
-const OWN_POST_TTL_MS = 5 * 60_000;
 
 export function createSlackChannel(opts: SlackChannelOptions): Channel {
   const log = opts.log.withTag("slack");
   const api = createSlackWebApi({ baseUrl: opts.apiBaseUrl, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
-  const health: ChannelHealth = { name: "slack", state: "disconnected" };
+  const health = createHealth("slack");
   let sink: ChannelSink | null = null;
   let client: SocketModeClient | null = null;
   let botUserId: string | null = null;
@@ -62,19 +72,22 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
    * event, and the delivery layer already stored the reply, so the echo is skipped. Keyed by
    * text (not ts) because the echo can arrive before chat.postMessage's answer.
    */
-  const ownPosts = new Map<string, { count: number; at: number }>();
+  const ownPosts = createOwnPosts();
   /** users.info results (display names); null = lookup failed, don't retry every message. */
   const names = new Map<string, string | null>();
+  /** Users whose lookup failure was logged (once each). */
+  const nameWarned = new Set<string>();
   let namesDisabled = false;
+  const replyInThread = opts.replyInThread ?? true;
+  const threadChannels = opts.threadChannels ?? {};
 
   function setStatus(state: ChannelStatusUpdate["state"], error?: string) {
-    health.state = state;
-    if (state === "connected") health.connectedSince = Date.now();
-    if (error) {
-      health.lastError = error;
-      health.lastErrorAt = Date.now();
-    }
-    sink?.status({ state, ...(error ? { error } : {}) });
+    health.set({ state, ...(error ? { error } : {}) });
+  }
+
+  /** Whether a reply to a top-level message in `channel` goes into a thread under it. */
+  function threads(channel: string): boolean {
+    return threadChannels[channel] ?? (replyInThread && !channel.startsWith("D"));
   }
 
   function requireToken(kind: "botToken" | "appToken"): string {
@@ -113,26 +126,18 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
       if (err instanceof SlackApiError && err.code === "missing_scope") {
         namesDisabled = true;
         log.warn("users.info needs the users:read scope; senders shown by id");
-      } else if (err instanceof SlackApiError) names.set(userId, null);
-      // Rate limits and network trouble: use the id this time, look it up again next time.
+        return userId;
+      }
+      // A refusal is cached (not asked again for every message); rate limits and network
+      // trouble are asked again next time. Either way said once per user, not hidden.
+      if (err instanceof SlackApiError) names.set(userId, null);
+      if (!nameWarned.has(userId)) {
+        nameWarned.add(userId);
+        if (nameWarned.size > RECENT_IDS) nameWarned.delete(nameWarned.values().next().value!);
+        log.warn("sender name lookup failed; shown by id", { user: userId, error: (err as Error).message });
+      }
       return userId;
     }
-  }
-
-  function notePost(key: string) {
-    const now = Date.now();
-    for (const [k, v] of ownPosts) if (now - v.at > OWN_POST_TTL_MS) ownPosts.delete(k);
-    const cur = ownPosts.get(key);
-    ownPosts.set(key, { count: (cur?.count ?? 0) + 1, at: now });
-  }
-
-  /** True (and consumed) when this from-me message is the echo of our own post. */
-  function isEchoOfOwnPost(key: string): boolean {
-    const cur = ownPosts.get(key);
-    if (!cur) return false;
-    if (cur.count <= 1) ownPosts.delete(key);
-    else cur.count--;
-    return true;
   }
 
   function remember(key: string) {
@@ -171,7 +176,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
       if (recent.has(key)) return;
       if (
         mapped.message.isFromMe &&
-        isEchoOfOwnPost(`${parsed.output.channel}\n${unescapeSlack(parsed.output.text)}`)
+        ownPosts.consume(`${parsed.output.channel}\n${unescapeSlack(parsed.output.text)}`)
       ) {
         log.debug("echo of our own post skipped", { ts: mapped.message.id });
         return;
@@ -206,6 +211,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
 
     async connect(s: ChannelSink) {
       sink = s;
+      health.attach(s);
       setStatus("connecting");
       const appToken = requireToken("appToken");
       requireToken("botToken");
@@ -243,18 +249,20 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
     },
 
     async send(jid: string, text: string, options: SendOptions = {}) {
-      if (!jid.startsWith("slack:")) throw new Error(`slack cannot send to ${jid}`);
+      if (!jid.startsWith("slack:") || jid.length === "slack:".length)
+        throw new ChannelError("slack", "refused", `not a Slack chat id: ${jid}`);
       const channel = jid.slice("slack:".length);
       const token = requireToken("botToken");
-      const thread = options.threadId ?? options.replyToId;
-      for (const chunk of splitMessage(text, SLACK_TEXT_LIMIT)) {
-        notePost(`${channel}\n${unescapeSlack(chunk)}`);
+      // Inside a thread: answer there. A top-level message: a thread under it, where configured.
+      const thread =
+        options.threadId ?? (options.replyToId && threads(channel) ? options.replyToId : undefined);
+      await sendChunks("slack", splitMessage(text, SLACK_TEXT_LIMIT), options, async (chunk) => {
+        ownPosts.note(`${channel}\n${unescapeSlack(chunk)}`);
         await withRateLimitRetry(
           () =>
             api.call("chat.postMessage", token, {
               channel,
               text: chunk,
-              // A reply to a message is a thread under it in Slack.
               ...(thread ? { thread_ts: thread } : {}),
             }),
           {
@@ -263,7 +271,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
               log.warn("rate limited, waiting", { retryAfterMs: err.retryAfterMs, attempt }),
           },
         );
-      }
+      });
     },
 
     /**
@@ -273,7 +281,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
      */
     async setTyping() {},
 
-    health: () => ({ ...health }),
+    health: () => health.snapshot(),
 
     async verify() {
       if (!opts.botToken) return { ok: false, detail: "channels.slack.botToken is not set (xoxb-…)" };
@@ -294,10 +302,12 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
 }
 
 /** A required Slack setting is missing. */
-export class SlackConfigError extends Error {
+export class SlackConfigError extends ChannelError {
   override name = "SlackConfigError";
   constructor(readonly key: "botToken" | "appToken") {
     super(
+      "slack",
+      "config",
       key === "botToken"
         ? "channels.slack.botToken is not set: use the bot token (xoxb-…) from OAuth & Permissions"
         : "channels.slack.appToken is not set: create an app-level token (xapp-…) with connections:write",

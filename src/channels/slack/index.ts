@@ -11,6 +11,8 @@
  *   `message.mpim`, `app_mention`, `member_joined_channel`.
  * - Invite the bot to a channel (`/invite @bot`); it appears in `ngb groups list --discovered`
  *   as `slack:<channel id>`; `ngb doctor` runs auth.test and opens a Socket Mode URL.
+ * Replies to a top-level channel message go in a thread under it (`replyInThread`, default
+ * true; DMs at top level; `threadChannels` per channel id).
  */
 import * as v from "valibot";
 import { defineChannel } from "../kit/define.ts";
@@ -25,6 +27,19 @@ export const slack = defineChannel({
     apiBaseUrl: v.optional(Url, "https://slack.com/api"),
     botToken: v.optional(v.string()),
     appToken: v.optional(v.string()),
+    /**
+     * Post a reply to a top-level message in a thread under it (in channels; DMs at top level).
+     * A message already inside a thread is always answered in its thread.
+     */
+    replyInThread: v.optional(v.boolean(), true),
+    /** Per Slack channel id, thread replies (true) or not (false): overrides replyInThread. */
+    threadChannels: v.optional(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[CGD][A-Z0-9]{2,}$/, "must be a Slack channel id like C0123ABC")),
+        v.boolean(),
+      ),
+      {},
+    ),
   }),
   secretKeys: ["botToken", "appToken"],
   envAliases: { NGB_SLACK_BOT_TOKEN: "botToken", NGB_SLACK_APP_TOKEN: "appToken" },
@@ -38,6 +53,8 @@ export const slack = defineChannel({
       assistantName: ctx.assistantName,
       log: ctx.log,
       fetch: ctx.fetch,
+      replyInThread: c.replyInThread,
+      threadChannels: c.threadChannels,
     });
   },
 });

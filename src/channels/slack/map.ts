@@ -4,6 +4,7 @@
  */
 import * as v from "valibot";
 import type { Attachment, InboundMessage } from "../../orchestrator/channel.ts";
+import { authorship } from "../kit/authorship.ts";
 
 /** Any frame from the Socket Mode WebSocket. */
 export const SocketFrame = v.object({
@@ -154,7 +155,7 @@ export function mapMessageEvent(ev: MessageEvent, ctx: MapContext): MapResult {
     senderName: ownBot ? ctx.assistantName : (profileName ?? sender),
     content,
     timestamp: tsToMillis(ev.ts),
-    ...(ownBot ? { isFromMe: true, isBot: true } : {}),
+    ...authorship({ ours: ownBot, bot: ev.bot_id !== undefined && ev.bot_id !== "" }),
     ...(mentionsBot ? { mentionsBot: true } : {}),
     // A thread parent has thread_ts === ts; only replies inside a thread carry a distinct one,
     // but both belong to the thread, so replies go there.

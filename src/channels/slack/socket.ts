@@ -8,14 +8,17 @@
  */
 import type { Logger } from "../../log/index.ts";
 import { type Backoff, sleep } from "../kit/backoff.ts";
+import { ChannelError } from "../kit/errors.ts";
 import { SocketFrame } from "./map.ts";
 import * as v from "valibot";
 
 /** Socket Mode was switched off for the app: reconnecting cannot help. */
-export class SlackLinkDisabledError extends Error {
+export class SlackLinkDisabledError extends ChannelError {
   override name = "SlackLinkDisabledError";
   constructor() {
     super(
+      "slack",
+      "config",
       "slack socket mode is disabled for this app (link_disabled): enable Socket Mode in the app settings",
     );
   }

@@ -7,14 +7,18 @@
  */
 import type { ApiMethods, ApiResponse } from "@grammyjs/types";
 import { RateLimitedError, secondsToMs } from "../kit/backoff.ts";
+import { ChannelError, type ChannelErrorKind } from "../kit/errors.ts";
 
 type Methods = ApiMethods<never>;
 export type TelegramMethod = keyof Methods;
 export type TelegramParams<M extends TelegramMethod> = Parameters<Methods[M]>[0];
 export type TelegramResult<M extends TelegramMethod> = ReturnType<Methods[M]>;
 
-/** Telegram answered `ok: false`. */
-export class TelegramApiError extends Error {
+/**
+ * Telegram answered `ok: false`: a refusal (permanent), except a server error (5xx) which is
+ * worth another try.
+ */
+export class TelegramApiError extends ChannelError {
   override name = "TelegramApiError";
   constructor(
     readonly method: string,
@@ -22,34 +26,40 @@ export class TelegramApiError extends Error {
     readonly description: string,
     /** Set when a group was upgraded to a supergroup: the chat's new id. */
     readonly migrateToChatId?: number,
+    kind: ChannelErrorKind = errorCode >= 500 ? "network" : "refused",
   ) {
-    super(`telegram ${method} failed: ${errorCode} ${description}`);
+    super("telegram", kind, `telegram ${method} failed: ${errorCode} ${description}`);
   }
 }
 
 /** 409: another getUpdates poller, or a webhook, is active for this token. */
 export class TelegramConflictError extends TelegramApiError {
   override name = "TelegramConflictError";
+  /** "terminated by other getUpdates request": another poller (often our own previous process). */
+  get byOtherPoller(): boolean {
+    return /terminated by other getUpdates/i.test(this.description);
+  }
 }
 
 /** 401 / 404 on the bot path: the token is wrong or revoked. */
 export class TelegramAuthError extends TelegramApiError {
   override name = "TelegramAuthError";
   constructor(method: string, errorCode: number, description: string) {
-    super(method, errorCode, description);
+    super(method, errorCode, description, undefined, "auth");
     this.message = `telegram rejected the bot token (${errorCode} ${description}); check channels.telegram.botToken (NGB_CHANNELS_TELEGRAM_BOT_TOKEN)`;
   }
 }
 
 /** The request did not get a usable answer (connection refused/reset, timeout, bad JSON). */
-export class TelegramNetworkError extends Error {
+export class TelegramNetworkError extends ChannelError {
   override name = "TelegramNetworkError";
   constructor(
     readonly method: string,
     message: string,
-    override readonly cause?: unknown,
+    cause?: unknown,
+    secrets: readonly string[] = [],
   ) {
-    super(`telegram ${method}: network error: ${message}`);
+    super("telegram", "network", `telegram ${method}: network error: ${message}`, { cause, secrets });
   }
 }
 
@@ -90,7 +100,7 @@ export function createTelegramApi(options: TelegramApiOptions): TelegramApi {
         });
       } catch (err) {
         const reason = timeout.aborted ? "timed out" : scrub((err as Error)?.message ?? String(err));
-        throw new TelegramNetworkError(method, reason);
+        throw new TelegramNetworkError(method, reason, err, [token]);
       }
       try {
         body = (await res.json()) as ApiResponse<unknown>;

@@ -3,21 +3,21 @@
  * advances only once the store has each update) or webhook mode (a Hono route verifying the
  * secret token), sending split to 4,096 characters with flood control honoured, and typing.
  *
- * One error boundary around the poll loop: 409 Conflict (another poller or a webhook) is
- * reported and waited out for a long time, 429 waits `retry_after`, network failures back off
- * exponentially with jitter, a bad token stops the loop with a clear error.
+ * One error boundary around the poll loop: 409 "terminated by other getUpdates request" right
+ * after a restart (our own killed process's poll still open at Telegram) is retried quickly
+ * (1 s, 2 s, 4 s, then every 5 s) and only after ~30 s of conflicts treated as another instance;
+ * a 409 because a webhook is set is reported and waited out for a long time; 429 waits
+ * `retry_after`; network failures back off exponentially with jitter; a bad token stops the loop.
+ *
+ * Replies go to the forum topic of the message they answer (`message_thread_id`) and, in groups,
+ * quote it (`reply_parameters`, `allow_sending_without_reply` so a deleted original does not
+ * fail the send); `quoteReplies` = "groups" (default) | "always" | "never".
  */
 import { safeEqual } from "../../util/crypto.ts";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { Logger } from "../../log/index.ts";
-import type {
-  Channel,
-  ChannelHealth,
-  ChannelSink,
-  ChannelStatusUpdate,
-  SendOptions,
-} from "../../orchestrator/channel.ts";
+import type { Channel, ChannelSink, ChannelStatusUpdate, SendOptions } from "../../orchestrator/channel.ts";
 import { errorMessage } from "../../util/errors.ts";
 import {
   type BackoffOptions,
@@ -27,6 +27,9 @@ import {
   withRateLimitRetry,
 } from "../kit/backoff.ts";
 import { MESSAGE_LIMITS, splitMessage } from "../kit/chunk.ts";
+import { ChannelError } from "../kit/errors.ts";
+import { createHealth } from "../kit/health.ts";
+import { sendChunks } from "../kit/send.ts";
 import {
   createTelegramApi,
   TelegramApiError,
@@ -47,6 +50,8 @@ export interface TelegramConfig {
   /** Public base URL; when set, webhook mode registers `webhookUrl + webhookPath` with setWebhook. */
   webhookUrl?: string;
   pollTimeoutSec: number;
+  /** Quote the answered message: in groups only (default), always, or never. */
+  quoteReplies?: "groups" | "always" | "never";
 }
 
 export interface TelegramChannelOptions {
@@ -55,8 +60,15 @@ export interface TelegramChannelOptions {
   fetch?: typeof fetch;
   /** Reconnect pacing after network errors. */
   backoff?: BackoffOptions;
-  /** How long to wait after a 409 Conflict before polling again. Default 60 s. */
+  /** How long to wait after a lasting 409 Conflict (a webhook, another instance). Default 60 s. */
   conflictBackoffMs?: number;
+  /**
+   * Waits after a 409 "terminated by other getUpdates request" (our previous process's poll):
+   * one entry per attempt, the last repeated. Default 1 s, 2 s, 4 s, 5 s…
+   */
+  conflictRetryMs?: readonly number[];
+  /** After this long in conflict, it is another instance: wait `conflictBackoffMs`. Default 30 s. */
+  conflictGraceMs?: number;
   /** Outgoing text: Markdown rendered as Telegram HTML (default), or sent as plain text. */
   format?: "html" | "plain";
   /** Typing indicator refresh period (Telegram shows it for ~5 s). Default 4 s. */
@@ -72,8 +84,12 @@ export interface TelegramChannel extends Channel {
   readonly bot: BotIdentity | undefined;
 }
 
-export class TelegramConfigError extends Error {
+/** A setting is missing (kind config), or a chat id is not one of ours (kind refused: bad input). */
+export class TelegramConfigError extends ChannelError {
   override name = "TelegramConfigError";
+  constructor(message: string, kind: "config" | "refused" = "config") {
+    super("telegram", kind, message);
+  }
 }
 
 export function createTelegramChannel(options: TelegramChannelOptions): TelegramChannel {
@@ -86,6 +102,9 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     fetch: options.fetch,
   });
   const conflictBackoffMs = options.conflictBackoffMs ?? 60_000;
+  const conflictRetryMs = options.conflictRetryMs ?? [1_000, 2_000, 4_000, 5_000];
+  const conflictGraceMs = options.conflictGraceMs ?? 30_000;
+  const quote = config.quoteReplies ?? "groups";
   const typingRefreshMs = options.typingRefreshMs ?? 4_000;
   const formatHtml = (options.format ?? "html") === "html";
 
@@ -96,19 +115,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
   let offset: number | undefined;
   const seenChats = new Set<string>();
   const typing = createTypingRefresher({ refreshMs: typingRefreshMs, send: (jid) => sendTyping(jid) });
-  const health: ChannelHealth = { name: "telegram", state: "disconnected" };
-
-  function setStatus(update: ChannelStatusUpdate) {
-    if (update.state === "connected" && health.state !== "connected") health.connectedSince = Date.now();
-    if (update.state !== "connected") health.connectedSince = undefined;
-    if (update.error) {
-      health.lastError = update.error;
-      health.lastErrorAt = Date.now();
-    }
-    const changed = health.state !== update.state || update.error !== undefined;
-    health.state = update.state;
-    if (changed) sink?.status(update);
-  }
+  const health = createHealth("telegram");
+  const setStatus = (update: ChannelStatusUpdate) => health.set(update);
 
   async function identify(signal?: AbortSignal): Promise<BotIdentity> {
     const me = await api.call("getMe", undefined, { signal });
@@ -143,7 +151,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
   async function pollLoop(signal: AbortSignal): Promise<void> {
     const backoff = createBackoff(options.backoff);
     let webhookCleared = false;
-    let conflicted = false;
+    /** Since when getUpdates has been in conflict with another poller, and how often. */
+    let conflict: { since: number; attempts: number } | undefined;
     while (!signal.aborted) {
       try {
         if (!bot) await identify(signal);
@@ -151,14 +160,15 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
           await api.call("deleteWebhook", { drop_pending_updates: false }, { signal });
           webhookCleared = true;
           // Token accepted and API reachable: a long poll that then waits is a healthy one.
-          if (!conflicted) setStatus({ state: "connected" });
+          if (!conflict) setStatus({ state: "connected" });
         }
         const updates = await api.call(
           "getUpdates",
           { offset, timeout: config.pollTimeoutSec, allowed_updates: [...ALLOWED_UPDATES] },
           { signal, timeoutMs: config.pollTimeoutSec * 1000 + 15_000 },
         );
-        conflicted = false;
+        if (conflict) log.info("getUpdates conflict resolved", { afterMs: Date.now() - conflict.since });
+        conflict = undefined;
         setStatus({ state: "connected" });
         backoff.reset();
         if (!Array.isArray(updates)) throw new Error("getUpdates answered with something that is not a list");
@@ -178,12 +188,27 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
           return;
         }
         if (err instanceof TelegramConflictError) {
-          const msg = `another bot instance is polling this token (or a webhook is set): ${err.description}; stop the other instance. Retrying in ${Math.round(conflictBackoffMs / 1000)} s`;
-          setStatus({ state: "error", error: msg });
-          log.error(msg);
+          const now = Date.now();
+          conflict ??= { since: now, attempts: 0 };
+          conflict.attempts++;
+          // Right after a restart the poll of our own killed process may still be open at
+          // Telegram: retry quickly. Conflicts that last (or a webhook) are another receiver.
+          const quick = err.byOtherPoller && now - conflict.since < conflictGraceMs;
+          const wait = quick
+            ? conflictRetryMs[Math.min(conflict.attempts - 1, conflictRetryMs.length - 1)]!
+            : conflictBackoffMs;
+          const msg = `another bot instance is polling this token (or a webhook is set): ${err.description}; ${
+            quick
+              ? "retrying (if it is this bot's previous process, this passes in seconds)"
+              : "stop the other instance"
+          }. Retrying in ${Math.max(1, Math.round(wait / 1000))} s`;
+          if (conflict.attempts === 1 || !quick) {
+            setStatus({ state: "error", error: msg });
+            if (quick) log.warn(msg);
+            else log.error(msg);
+          } else log.debug("getUpdates conflict, retrying", { attempt: conflict.attempts, waitMs: wait });
           // Not deleting the webhook again: whoever set it is another receiver; don't fight it.
-          conflicted = true;
-          await sleep(conflictBackoffMs, signal);
+          await sleep(wait, signal);
           continue;
         }
         if (err instanceof RateLimitedError) {
@@ -233,7 +258,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
 
   function parseJid(jid: string): string {
     if (!jid.startsWith(TG_PREFIX) || jid.length === TG_PREFIX.length) {
-      throw new TelegramConfigError(`not a Telegram chat id: ${jid}`);
+      throw new TelegramConfigError(`not a Telegram chat id: ${jid}`, "refused");
     }
     return jid.slice(TG_PREFIX.length);
   }
@@ -261,6 +286,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     },
     async connect(s) {
       sink = s;
+      health.attach(s);
       const problem = !token
         ? "channels.telegram.botToken is not set"
         : config.mode === "webhook" && !config.webhookSecret
@@ -323,12 +349,16 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     async send(jid, text, sendOptions: SendOptions = {}) {
       let chatId = parseJid(jid);
       const chunks = splitMessage(text, MESSAGE_LIMITS.telegram);
-      let first = true;
-      for (const chunk of chunks) {
+      // Telegram chat ids: users are positive, groups, supergroups and channels negative.
+      const quoting =
+        sendOptions.replyToId !== undefined &&
+        /^\d{1,10}$/.test(sendOptions.replyToId) &&
+        (quote === "always" || (quote === "groups" && chatId.startsWith("-")));
+      await sendChunks("telegram", chunks, sendOptions, async (chunk, index) => {
         const base = {
           text: chunk,
           ...(sendOptions.threadId ? { message_thread_id: Number(sendOptions.threadId) } : {}),
-          ...(first && sendOptions.replyToId
+          ...(quoting && index === 0
             ? {
                 reply_parameters: {
                   message_id: Number(sendOptions.replyToId),
@@ -375,16 +405,13 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
           chatId = String(to);
           await attempt();
         }
-        first = false;
-      }
+      });
     },
     async setTyping(jid, on) {
       typing.stop(jid);
       if (on) await typing.start(jid);
     },
-    health() {
-      return { ...health };
-    },
+    health: () => health.snapshot(),
     async verify() {
       if (!token) return { ok: false, detail: "channels.telegram.botToken is not set" };
       try {

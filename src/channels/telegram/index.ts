@@ -25,6 +25,8 @@ export const telegram = defineChannel({
     /** Public base URL Telegram can reach (https://bot.example.com); set → ngb registers the webhook. */
     webhookUrl: v.optional(Url),
     pollTimeoutSec: v.optional(NonNegInt, 30),
+    /** Quote the message a reply answers: in groups (default), always, or never. */
+    quoteReplies: v.optional(v.picklist(["groups", "always", "never"]), "groups"),
   }),
   secretKeys: ["botToken", "webhookSecret"],
   envAliases: { NGB_TELEGRAM_BOT_TOKEN: "botToken" },

@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import type { Attachment, ChatInfo, InboundMessage } from "../../orchestrator/channel.ts";
+import { authorship } from "../kit/authorship.ts";
 
 export const TG_PREFIX = "tg:";
 
@@ -161,7 +162,8 @@ export function toInbound(m: TgMessage, bot: BotIdentity): InboundMessage | unde
     content,
     timestamp: m.date * 1000,
   };
-  if (from && from.id === bot.id) msg.isFromMe = true;
+  // Telegram does not deliver a bot's own messages to it; the rule still holds if one arrives.
+  Object.assign(msg, authorship({ ours: from?.id === bot.id, bot: from?.is_bot === true }));
   if (mentions(m, bot)) msg.mentionsBot = true;
   if (m.is_topic_message && m.message_thread_id !== undefined) msg.threadId = String(m.message_thread_id);
   if (m.reply_to_message) msg.replyToId = String(m.reply_to_message.message_id);
