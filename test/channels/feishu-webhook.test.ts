@@ -18,7 +18,7 @@ const logger = capturingLogger();
 
 async function setup(opts: { encrypt?: boolean } = {}) {
   fake = createFakeFeishu();
-  sink = createStoreSink("ngb-feishu-hook-");
+  sink = createStoreSink("ngb-feishu-hook-", "feishu");
   rejected = [];
   ch = createFeishuChannel({
     config: {

@@ -28,7 +28,7 @@ const channels: FeishuChannel[] = [];
 
 function setup(opts: FakeFeishuOptions = {}) {
   fake = createFakeFeishu({ ackTimeoutMs: 300, ...opts });
-  sink = createStoreSink("ngb-feishu-");
+  sink = createStoreSink("ngb-feishu-", "feishu");
 }
 
 function config(over: Partial<FeishuConfig> = {}): FeishuConfig {
@@ -108,6 +108,7 @@ describe("feishu long connection", () => {
     expect(sink.store.messages.since("feishu:oc_dm", 0, 10)[0]!.mentionsBot).toBe(true);
     expect(sink.store.messages.since(JID, 0, 10)[2]!.content).toBe("x".repeat(20_000));
     await waitFor(() => sink.store.messages.chat(JID)?.name === "Team", "chat name looked up");
+    expect(sink.store.messages.chat(JID)?.channel).toBe("feishu");
     expect(sink.discoveredChats.map((c) => c.jid)).toContain("feishu:oc_dm");
     expect(fake.acks.filter((a) => a.code === 200)).toHaveLength(4);
   });
