@@ -12,6 +12,9 @@ import type { Channel } from "../../orchestrator/channel.ts";
 import type { Clock } from "./clock.ts";
 import type { TokenCaches } from "./token-cache.ts";
 
+/** A URL setting (API base URLs, webhook URLs): checked at start with a clear message. */
+export const ConfigUrl = v.pipe(v.string(), v.url("must be a URL like https://host/path"));
+
 /** What a channel's factory gets. */
 export interface ChannelContext<TConfig> {
   /** The definition's name ("telegram"). */
