@@ -41,6 +41,7 @@ async function inbound(): Promise<Record<string, string>> {
       webhookPath: "/hooks/feishu",
       format: "auto",
       workingReaction: "",
+      quoteReplies: "groups",
     },
     assistantName: "Andy",
     log: silentLogger(),

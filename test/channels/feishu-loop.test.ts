@@ -38,6 +38,7 @@ test("feishu message mentioning the bot in a thread → agent runs → reply in 
           webhookPath: "/hooks/feishu",
           format: "auto",
           workingReaction: "Typing",
+          quoteReplies: "groups",
         },
         assistantName: config.assistantName,
         log: silentLogger(),

@@ -32,6 +32,7 @@ async function setup(opts: { encrypt?: boolean } = {}) {
       webhookPath: "/hooks/feishu",
       format: "auto",
       workingReaction: "",
+      quoteReplies: "groups",
     },
     assistantName: "Andy",
     log: logger.log,

@@ -41,6 +41,7 @@ function config(over: Partial<FeishuConfig> = {}): FeishuConfig {
     webhookPath: "/hooks/feishu",
     format: "auto",
     workingReaction: "Typing",
+    quoteReplies: "groups",
     ...over,
   };
 }
@@ -308,6 +309,29 @@ describe("feishu sending", () => {
     const chunks = fake.sent.slice(3);
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.map((c) => c.text).join("\n\n")).toBe(long);
+  });
+
+  test("quote replies: first chunk quotes the answered message in groups, not in 1:1 chats or when off", async () => {
+    setup();
+    const ch = channel();
+    await connected(ch);
+    const dm = fake.push(
+      fake.messageEvent({ chatId: "oc_dm", chatType: "p2p", text: "hi", messageId: "om_dm" }),
+    );
+    await waitFor(() => fake.acked(dm), "dm stored");
+    const long = Array.from({ length: 3 }, (_, i) => `part ${i} ${"word ".repeat(3_900)}`).join("\n\n");
+    await ch.send(JID, long, { replyToId: "om_q1" });
+    const [first, ...rest] = fake.sent;
+    expect(first).toMatchObject({ reply_to: "om_q1" });
+    expect(first!.reply_in_thread).toBeUndefined();
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.every((m) => m.reply_to === undefined && m.receive_id === "oc_team")).toBe(true);
+    await ch.send("feishu:oc_dm", "in the dm", { replyToId: "om_dm" });
+    expect(fake.sent.at(-1)).toMatchObject({ receive_id: "oc_dm", text: "in the dm" });
+    const off = channel({ quoteReplies: "never" });
+    await off.connect(sink);
+    await off.send(JID, "unquoted", { replyToId: "om_q2" });
+    expect(fake.sent.at(-1)).toMatchObject({ receive_id: "oc_team", text: "unquoted" });
   });
 
   test("a re-send with the same idempotency key is de-duplicated by uuid", async () => {

@@ -52,6 +52,8 @@ export interface FeishuConfig {
   format: "auto" | "text";
   /** Reaction shown on the message being answered while the agent works; "" = none. */
   workingReaction: string;
+  /** Quote the answered message (reply API) outside threads: in groups only, always, or never. */
+  quoteReplies: "groups" | "always" | "never";
 }
 
 export interface FeishuChannelOptions {
@@ -98,6 +100,10 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
   const health = createHealth("feishu");
   const seenEvents = createSeenIds(10_000);
   const seenChats = new Set<string>();
+  /** 1:1 chats seen (a chat_id does not say whether it is a group). */
+  const p2pChats = new Set<string>();
+  const quotes = (jid: string) =>
+    config.quoteReplies === "always" || (config.quoteReplies === "groups" && !p2pChats.has(jid));
   /** Latest user message per chat: where the "working" reaction goes. */
   const lastInbound = new Map<string, string>();
   const reactions = new Map<string, { messageId: string; reactionId: string }>();
@@ -115,6 +121,7 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
   }
 
   function discover(chat: ChatInfo) {
+    if (chat.isGroup === false) p2pChats.add(chat.jid);
     if (seenChats.has(chat.jid) && !chat.name) return;
     seenChats.add(chat.jid);
     sink?.discovered(chat);
@@ -228,16 +235,23 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
     return undefined;
   }
 
+  /** Where a chunk goes: into a thread (reply_in_thread), as a quote reply, or to the chat. */
+  type ReplyTarget = { messageId: string; inThread: boolean } | undefined;
+
   async function deliver(
     to: { type: string; id: string },
     body: { msg_type: string; content: string; uuid?: string },
-    threadRoot: string | undefined,
+    replyTo: ReplyTarget,
   ): Promise<void> {
     const once = (maxRetries?: number) =>
       withRateLimitRetry(
         () =>
-          threadRoot
-            ? api.reply(threadRoot, { ...body, reply_in_thread: true }, abort.signal)
+          replyTo
+            ? api.reply(
+                replyTo.messageId,
+                { ...body, ...(replyTo.inThread ? { reply_in_thread: true } : {}) },
+                abort.signal,
+              )
             : api.send(to.type, to.id, body, abort.signal),
         {
           signal: abort.signal,
@@ -246,7 +260,7 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
             log.warn("send rate limited", { retryAfterMs: err.retryAfterMs, attempt }),
         },
       );
-    if (!threadRoot) return void (await once());
+    if (!replyTo) return void (await once());
     try {
       // 230020 is "frequency limit" in the API's error table, but the official SDK reads it as
       // "target revoked": on a reply, wait it out twice, then post in the chat instead.
@@ -255,8 +269,8 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
       const gone = err instanceof FeishuApiError && REPLY_TARGET_GONE.has(err.code);
       const ambiguous = err instanceof FeishuRateLimitedError && err.code === 230020;
       if (!gone && !ambiguous) throw err;
-      log.warn("cannot reply in the thread; posting in the chat", { code: (err as { code?: number }).code });
-      threadRoot = undefined;
+      log.warn("cannot reply to the message; posting in the chat", { code: (err as { code?: number }).code });
+      replyTo = undefined;
       await once();
     }
   }
@@ -324,20 +338,22 @@ export function createFeishuChannel(options: FeishuChannelOptions): FeishuChanne
         sendOptions,
         async (_chunk, i) => {
           const p = planned[i]!;
+          // A thread gets every chunk; a quote reply is the first chunk only (as the SDK does).
+          const replyTo: ReplyTarget = sendOptions.threadId
+            ? { messageId: sendOptions.threadId, inThread: true }
+            : i === 0 && sendOptions.replyToId && quotes(jid)
+              ? { messageId: sendOptions.replyToId, inThread: false }
+              : undefined;
           const uuid = key ? chunkUuid(key, i) : undefined;
           const body = { msg_type: p.msgType, content: p.content, ...(uuid ? { uuid } : {}) };
           try {
-            await deliver(to, body, sendOptions.threadId);
+            await deliver(to, body, replyTo);
           } catch (err) {
             if (!(p.msgType === "post" && err instanceof FeishuApiError && RICH_REFUSED.has(err.code)))
               throw err;
             log.warn("feishu refused the rich text; sending as plain text", { jid, code: err.code });
             // Nothing was sent under this uuid, so the text may reuse it.
-            await deliver(
-              to,
-              { ...body, msg_type: "text", content: textContent(p.text) },
-              sendOptions.threadId,
-            );
+            await deliver(to, { ...body, msg_type: "text", content: textContent(p.text) }, replyTo);
           }
         },
       );

@@ -6,9 +6,7 @@
  * sends to a user by open_id); `region` picks open.feishu.cn or open.larksuite.com.
  */
 import * as v from "valibot";
-import { defineChannel } from "../kit/define.ts";
-
-const Url = v.pipe(v.string(), v.url("must be a URL like https://host"));
+import { ConfigUrl, defineChannel } from "../kit/define.ts";
 
 export const feishu = defineChannel({
   name: "feishu",
@@ -18,7 +16,7 @@ export const feishu = defineChannel({
     /** feishu = open.feishu.cn (China); lark = open.larksuite.com (international). */
     region: v.optional(v.picklist(["feishu", "lark"]), "feishu"),
     /** Overrides the region's base URL (a proxy; tests point it at a fake). */
-    baseUrl: v.optional(Url),
+    baseUrl: v.optional(ConfigUrl),
     appId: v.optional(
       v.pipe(v.string(), v.regex(/^cli_\w+$/, "must be an app id like cli_a1b2c3d4e5f60718")),
     ),
@@ -34,6 +32,8 @@ export const feishu = defineChannel({
     format: v.optional(v.picklist(["auto", "text"]), "auto"),
     /** Reaction (emoji_type) on the message being answered while the agent works; "" = none. */
     workingReaction: v.optional(v.string(), "Typing"),
+    /** Quote the answered message (reply API) outside threads: in groups only, always, or never. */
+    quoteReplies: v.optional(v.picklist(["groups", "always", "never"]), "groups"),
   }),
   secretKeys: ["appSecret", "verificationToken", "encryptKey"],
   envAliases: { NGB_FEISHU_APP_ID: "appId", NGB_FEISHU_APP_SECRET: "appSecret" },
