@@ -20,6 +20,8 @@ export interface ChannelDeps {
   clock?: Clock;
   /** Shared across channels (default: a new set). */
   tokens?: TokenCaches;
+  /** A channel refused bad input (counted in /metrics). */
+  onRejected?: (channel: string, reason: string) => void;
   /** Serve a channel's webhook routes on the web server, in front of token auth. */
   mountWebhooks?: (routes: Hono, channel: string) => void;
   /** Counts and samples refused public requests (src/web/rejections.ts). */

@@ -152,3 +152,6 @@ export function createLoopRig(opts: {
     },
   };
 }
+
+/** The suite's one polling wait (test/support/wait.ts), under the name the channel tests use. */
+export { until as waitFor } from "../support/wait.ts";
