@@ -58,19 +58,19 @@ describe("the channel registry composes the config", () => {
   test("a section for a channel this build does not have is a start-up error naming it", () => {
     let err: unknown;
     try {
-      load({ channels: { wecom: { enabled: true } } });
+      load({ channels: { matrix: { enabled: true } } });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toContain('no channel named "wecom"');
+    expect((err as Error).message).toContain('no channel named "matrix"');
     expect((err as Error).message).toContain("telegram");
   });
 
   test("an enabled section with no definition (a config built by hand) is refused by name", () => {
     const config = v.parse(Config, {});
-    (config.channels as unknown as Record<string, unknown>).qq = { enabled: true };
-    expect(() => enabledChannelNames(config)).toThrow('no channel named "qq"');
+    (config.channels as unknown as Record<string, unknown>).irc = { enabled: true };
+    expect(() => enabledChannelNames(config)).toThrow('no channel named "irc"');
   });
 
   test("the JSON schema of the config lists every channel", () => {

@@ -5,6 +5,7 @@
 import { discord } from "./discord/index.ts";
 import { slack } from "./slack/index.ts";
 import { telegram } from "./telegram/index.ts";
+import { wecom } from "./wecom/index.ts";
 import { whatsapp } from "./whatsapp/index.ts";
 
-export const CHANNEL_DEFINITIONS = [telegram, discord, slack, whatsapp] as const;
+export const CHANNEL_DEFINITIONS = [telegram, discord, slack, whatsapp, wecom] as const;
