@@ -3,9 +3,10 @@
  * `src/channels/<name>/index.ts` exporting its `defineChannel(…)`, and add it here.
  */
 import { discord } from "./discord/index.ts";
+import { qq } from "./qq/index.ts";
 import { slack } from "./slack/index.ts";
 import { telegram } from "./telegram/index.ts";
 import { wecom } from "./wecom/index.ts";
 import { whatsapp } from "./whatsapp/index.ts";
 
-export const CHANNEL_DEFINITIONS = [telegram, discord, slack, whatsapp, wecom] as const;
+export const CHANNEL_DEFINITIONS = [telegram, discord, slack, whatsapp, wecom, qq] as const;
