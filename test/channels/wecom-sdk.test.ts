@@ -39,7 +39,7 @@ test("official SDK: subscribe, heartbeat, message callback, stream reply and pro
   });
   const texts: string[] = [];
   c.on("message.text", (frame) => {
-    texts.push(frame.body.text.content);
+    texts.push(frame.body?.text.content ?? "");
     void c
       .replyStream(frame, "stream-sdk-1", "partial", false)
       .then(() => c.replyStream(frame, "stream-sdk-1", "full answer", true));
