@@ -139,7 +139,7 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
 }
 
 /** One check per enabled channel, from the registry: build it and verify its credentials. */
-async function channelChecks(config: Config): Promise<CheckResult[]> {
+export async function channelChecks(config: Config): Promise<CheckResult[]> {
   const { channelDefinition, channelDefinitions, createChannel, enabledChannelNames } = await import(
     "../channels/index.ts"
   );

@@ -1,7 +1,9 @@
 /**
  * HTTP-facing errors and the ONE mapping from error class names to statuses, used by the app's
  * `onError`. Anything not listed is a 500 with a generic message (never a stack or a secret).
+ * A channel failure (`ChannelError`, also as the cause of a delivery error) maps by its kind.
  */
+import { ChannelError, type ChannelErrorKind } from "../channels/index.ts";
 export class NotFoundError extends Error {
   override name = "NotFoundError";
   constructor(
@@ -53,8 +55,31 @@ export const ERROR_STATUS: Record<string, [number, string]> = {
   UnavailableError: [503, "unavailable"],
 };
 
+/** A channel failure by kind: the platform refusing the request is the client's problem (400). */
+export const CHANNEL_ERROR_STATUS: Record<ChannelErrorKind, [number, string]> = {
+  refused: [400, "refused"],
+  rate_limited: [429, "rate_limited"],
+  auth: [502, "bad_gateway"],
+  network: [502, "bad_gateway"],
+  config: [503, "unavailable"],
+};
+
+/** The ChannelError behind `err` (itself or a cause, a few levels deep), if any. */
+export function channelErrorOf(err: unknown): ChannelError | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 4 && cur; depth++) {
+    if (cur instanceof ChannelError) return cur;
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return undefined;
+}
+
 /** Messages of these are safe to show the client (they describe the client's own input). */
 export function statusFor(err: unknown): { status: number; error: string; message: string } {
+  if (err instanceof ChannelError) {
+    const [status, error] = CHANNEL_ERROR_STATUS[err.kind];
+    return { status, error, message: err.message.split("\n")[0] ?? "" };
+  }
   const name = err instanceof Error ? err.name : "";
   const ctor = err instanceof Error ? err.constructor.name : "";
   const hit = ERROR_STATUS[name] ?? ERROR_STATUS[ctor];

@@ -75,6 +75,9 @@ test("slack and whatsapp discoveries are listed by ngb groups list --discovered"
     isMain: false,
     containerConfig: null,
   });
+  // A chat stored without a channel name (before the store took it from the sink) is named by
+  // the registry's jid rules.
+  store.messages.discoverChat({ jid: "dc:3000000000000000009", name: "old row" });
   store.close();
 
   const r = await runNgb(["groups", "list", "--discovered", "--json"], { cwd: work.dir });
@@ -88,6 +91,7 @@ test("slack and whatsapp discoveries are listed by ngb groups list --discovered"
   expect(chats.sort()).toEqual(
     [
       ["slack:C0JOINED", "slack", null],
+      ["dc:3000000000000000009", "discord", "old row"],
       [wa.GROUP, "whatsapp", "Project chat"],
       [wa.ALICE, "whatsapp", null],
     ].sort(),

@@ -40,7 +40,7 @@ test("whatsapp mention → agent runs → reply sent to the group", async () => 
   sock.emit("messages.upsert", { type: "notify", messages: [wa.fromMe] });
   sock.emit("messages.upsert", { type: "notify", messages: [wa.extendedWithMention] });
   await waitFor(() => sock.sent.length === 1, "reply sent");
-  expect(sock.sent[0]).toEqual({ jid: wa.GROUP, text: "four" });
+  expect(sock.sent[0]).toMatchObject({ jid: wa.GROUP, text: "four" });
   expect(runner.starts).toHaveLength(1);
   expect(runner.starts[0]!.input.prompt).toContain("@Andy can you summarise?");
 });

@@ -178,6 +178,45 @@ describe("whatsapp adapter (fake baileys socket)", () => {
   });
 });
 
+describe("whatsapp sends once and knows its own posts (issues 9, 20)", () => {
+  test("each chunk's message id comes from the reply's key: a re-send after a crash is delivered once", async () => {
+    const { ch, fake } = setup();
+    await ch.connect(sink);
+    const sock = fake.latest();
+    sock.open();
+    const text = Array.from({ length: 2 }, (_, i) => `${i} ${"w".repeat(4000)}`).join("\n\n");
+    await ch.send(ev.ALICE, text, { idempotencyKey: "reply:main:7" });
+    expect(sock.sent).toHaveLength(2);
+    for (const m of sock.sent) expect(m.messageId).toMatch(/^3EB0[0-9A-F]{18}$/);
+    expect(sock.sent[0]!.messageId).not.toBe(sock.sent[1]!.messageId);
+    // The same reply again (the process died before recording it): same ids, nothing new delivered.
+    await ch.send(ev.ALICE, text, { idempotencyKey: "reply:main:7" });
+    expect(sock.sent).toHaveLength(2);
+    expect(sock.duplicates).toHaveLength(2);
+    expect(ch.dedupesSends).toBe(true);
+    // Resuming at a chunk sends only the rest.
+    const done: number[] = [];
+    await ch.send(ev.ALICE, text, {
+      idempotencyKey: "reply:main:8",
+      fromChunk: 1,
+      onChunkSent: (i) => done.push(i),
+    });
+    expect(done).toEqual([1]);
+    expect(sock.sent).toHaveLength(3);
+  });
+
+  test("a message from this account (another device) is ours: isFromMe and isBot", async () => {
+    const { ch, fake } = setup();
+    await ch.connect(sink);
+    const sock = fake.latest();
+    sock.open();
+    sock.emit("messages.upsert", { type: "notify", messages: [ev.fromMe] });
+    await waitFor(() => sink.store.messages.count() === 1, "stored");
+    const [m] = sink.store.messages.since(ev.fromMe.key.remoteJid!, 0);
+    expect(m).toMatchObject({ isFromMe: true, isBot: true });
+  });
+});
+
 describe("whatsapp adapter (real baileys, local WebSocket)", () => {
   test("dials waWebSocketUrl, reports connecting/errors and backs off when the server hangs up", async () => {
     const frames: Uint8Array[] = [];

@@ -170,7 +170,10 @@ export class FakeWaSocket implements WaSocket {
       void this.emitter.on(event, fn as (arg: unknown) => void),
   };
   user: { id: string; lid?: string } | undefined;
-  readonly sent: { jid: string; text: string }[] = [];
+  /** Messages delivered, in order; a message id already used is not delivered again. */
+  readonly sent: { jid: string; text: string; messageId: string }[] = [];
+  /** sendMessage calls that reused a delivered message id (WhatsApp delivers an id once). */
+  readonly duplicates: string[] = [];
   readonly presence: { type: string; jid?: string | undefined }[] = [];
   readonly pairingRequests: string[] = [];
   ended = false;
@@ -178,9 +181,11 @@ export class FakeWaSocket implements WaSocket {
   emit(event: string, arg: unknown) {
     this.emitter.emit(event, arg);
   }
-  async sendMessage(jid: string, content: { text: string }) {
-    this.sent.push({ jid, text: content.text });
-    return { key: { id: `SENT${this.sent.length}` } };
+  async sendMessage(jid: string, content: { text: string }, options?: { messageId?: string }) {
+    const messageId = options?.messageId ?? `3EB0SENT${this.sent.length + 1}`;
+    if (this.sent.some((m) => m.messageId === messageId)) this.duplicates.push(messageId);
+    else this.sent.push({ jid, text: content.text, messageId });
+    return { key: { remoteJid: jid, fromMe: true, id: messageId } };
   }
   async sendPresenceUpdate(type: "composing" | "paused", jid?: string) {
     this.presence.push({ type, jid });

@@ -64,10 +64,11 @@ export interface DiscordChannel extends Channel {
   readonly gateway: Gateway | undefined;
 }
 
+/** A setting is missing (kind config), or a chat id is not one of ours (kind refused: bad input). */
 export class DiscordConfigError extends ChannelError {
   override name = "DiscordConfigError";
-  constructor(message: string) {
-    super("discord", "config", message);
+  constructor(message: string, kind: "config" | "refused" = "config") {
+    super("discord", kind, message);
   }
 }
 
@@ -165,7 +166,7 @@ export function createDiscordChannel(options: DiscordChannelOptions): DiscordCha
 
   function channelId(jid: string): string {
     const id = jid.startsWith(DC_PREFIX) ? jid.slice(DC_PREFIX.length) : "";
-    if (!/^\d{1,25}$/.test(id)) throw new DiscordConfigError(`not a Discord chat id: ${jid}`);
+    if (!/^\d{1,25}$/.test(id)) throw new DiscordConfigError(`not a Discord chat id: ${jid}`, "refused");
     return id;
   }
 

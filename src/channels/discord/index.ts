@@ -8,9 +8,7 @@
  * `dc:<channel id>` (a thread is its own channel).
  */
 import * as v from "valibot";
-import { defineChannel } from "../kit/define.ts";
-
-const Url = v.pipe(v.string(), v.url("must be a URL like https://host/path"));
+import { ConfigUrl as Url, defineChannel } from "../kit/define.ts";
 
 export const discord = defineChannel({
   name: "discord",

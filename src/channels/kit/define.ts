@@ -12,6 +12,9 @@ import type { Channel } from "../../orchestrator/channel.ts";
 import type { Clock } from "./clock.ts";
 import type { TokenCaches } from "./token-cache.ts";
 
+/** A URL setting (API base URLs, webhook URLs): checked at start with a clear message. */
+export const ConfigUrl = v.pipe(v.string(), v.url("must be a URL like https://host/path"));
+
 /** What a channel's factory gets. */
 export interface ChannelContext<TConfig> {
   /** The definition's name ("telegram"). */
@@ -21,12 +24,14 @@ export interface ChannelContext<TConfig> {
   readonly assistantName: string;
   /** Where channels keep state on disk (auth files): the config's storeDir. */
   readonly storeDir: string;
+  /** The host logger, untagged: adapters tag it (`log.withTag(name)`). */
   readonly log: Logger;
   readonly fetch: typeof fetch;
   readonly clock: Clock;
   /**
    * Routes the platform calls (webhooks, event subscriptions), served by the web server in
-   * front of token auth: each route authenticates its caller itself. Created on first use.
+   * front of token auth: each route authenticates its caller itself. Created on first use; add
+   * routes while `create` runs (routes added later are not mounted).
    */
   readonly webhooks: Hono;
   /** Access-token caches shared by key (one per app credential). */

@@ -23,6 +23,7 @@ export {
   type ChannelContext,
   type ChannelDefinition,
   type ChannelSectionConfig,
+  ConfigUrl,
   channelSections,
   defineChannel,
   sectionSchema,

@@ -44,7 +44,7 @@ function endpoint(lifetimeMs = 7_200_000) {
 }
 
 describe("token cache", () => {
-  test("caches until the refresh-ahead point, then refreshes", async () => {
+  test("caches until the refresh-ahead point, then refreshes in the background without making callers wait", async () => {
     const clock = fakeClock();
     const ep = endpoint(7_200_000);
     const cache = createTokenCache({
@@ -56,9 +56,25 @@ describe("token cache", () => {
     expect(await cache.get()).toBe("t1");
     clock.advance(7_200_000 - 180_001);
     expect(await cache.get()).toBe("t1");
+    expect(ep.calls()).toBe(1);
     clock.advance(2);
+    const open = ep.stall(); // a slow token endpoint: callers still get the valid token at once
+    expect(await cache.get()).toBe("t1");
+    expect(await cache.get()).toBe("t1");
+    expect(ep.calls()).toBe(2); // one refresh in flight
+    open();
+    await Bun.sleep(0);
     expect(await cache.get()).toBe("t2");
     expect(ep.calls()).toBe(2);
+  });
+
+  test("an expired token makes callers wait for the refresh", async () => {
+    const clock = fakeClock();
+    const ep = endpoint(60_000);
+    const cache = createTokenCache({ channel: "x", fetchToken: ep.fetchToken, clock });
+    expect(await cache.get()).toBe("t1");
+    clock.advance(60_001);
+    expect(await cache.get()).toBe("t2");
   });
 
   test("one refresh in flight: concurrent callers share it", async () => {

@@ -1,8 +1,9 @@
 /**
  * The shared access-token cache for platforms with app tokens (Feishu tenant_access_token,
  * DingTalk accessToken, WeCom access_token, QQ AppAccessToken). One cache per app credential:
- * - a token is refreshed ahead of its expiry (`refreshAheadMs`), and while a refresh fails the
- *   old token is used as long as it has not really expired;
+ * - a token is refreshed ahead of its expiry (`refreshAheadMs`) in the background, callers
+ *   keep getting the old token meanwhile, and while a refresh fails the old token is used as
+ *   long as it has not really expired; only an expired (or no) token makes callers wait;
  * - at most one refresh is in flight: concurrent callers share it;
  * - a failed refresh is not repeated for `failureCooldownMs` (a broken token endpoint is not
  *   hammered by every send); callers get the same error meanwhile;
@@ -97,17 +98,14 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
   async function get(signal?: AbortSignal): Promise<string> {
     const now = clock.now();
     if (cached && now < cached.refreshAt) return cached.token;
-    if (failure && now - failure.at < cooldown) {
-      if (cached && now < cached.expiresAt) return cached.token;
-      throw failure.error;
+    const coolingDown = failure !== undefined && now - failure.at < cooldown;
+    if (cached && now < cached.expiresAt) {
+      // Due for refresh but still valid: refresh in the background (one at a time), answer now.
+      if (!coolingDown) refresh().catch(() => {});
+      return cached.token;
     }
-    try {
-      return await refresh(signal);
-    } catch (err) {
-      // The refresh was early: the old token still works until it really expires.
-      if (cached && clock.now() < cached.expiresAt) return cached.token;
-      throw err;
-    }
+    if (coolingDown) throw failure!.error;
+    return refresh(signal);
   }
 
   function invalidate(token?: string) {

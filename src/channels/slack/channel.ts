@@ -250,7 +250,7 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
 
     async send(jid: string, text: string, options: SendOptions = {}) {
       if (!jid.startsWith("slack:") || jid.length === "slack:".length)
-        throw new ChannelError("slack", "config", `slack cannot send to ${jid}`);
+        throw new ChannelError("slack", "refused", `not a Slack chat id: ${jid}`);
       const channel = jid.slice("slack:".length);
       const token = requireToken("botToken");
       // Inside a thread: answer there. A top-level message: a thread under it, where configured.

@@ -15,9 +15,7 @@
  * true; DMs at top level; `threadChannels` per channel id).
  */
 import * as v from "valibot";
-import { defineChannel } from "../kit/define.ts";
-
-const Url = v.pipe(v.string(), v.url("must be a URL like https://host/path"));
+import { ConfigUrl as Url, defineChannel } from "../kit/define.ts";
 
 export const slack = defineChannel({
   name: "slack",

@@ -84,10 +84,11 @@ export interface TelegramChannel extends Channel {
   readonly bot: BotIdentity | undefined;
 }
 
+/** A setting is missing (kind config), or a chat id is not one of ours (kind refused: bad input). */
 export class TelegramConfigError extends ChannelError {
   override name = "TelegramConfigError";
-  constructor(message: string) {
-    super("telegram", "config", message);
+  constructor(message: string, kind: "config" | "refused" = "config") {
+    super("telegram", kind, message);
   }
 }
 
@@ -257,7 +258,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
 
   function parseJid(jid: string): string {
     if (!jid.startsWith(TG_PREFIX) || jid.length === TG_PREFIX.length) {
-      throw new TelegramConfigError(`not a Telegram chat id: ${jid}`);
+      throw new TelegramConfigError(`not a Telegram chat id: ${jid}`, "refused");
     }
     return jid.slice(TG_PREFIX.length);
   }

@@ -7,9 +7,8 @@
  * to see every message; chats are `tg:<chat id>`.
  */
 import * as v from "valibot";
-import { defineChannel } from "../kit/define.ts";
+import { ConfigUrl as Url, defineChannel } from "../kit/define.ts";
 
-const Url = v.pipe(v.string(), v.url("must be a URL like https://host/path"));
 const NonNegInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 export const telegram = defineChannel({

@@ -10,11 +10,21 @@ import type { WSContext } from "hono/ws";
 import * as v from "valibot";
 import type { EventBus } from "../../events/index.ts";
 import type { Logger } from "../../log/index.ts";
-import type { Channel, ChannelHealth, ChannelSink } from "../../orchestrator/index.ts";
+import type { Channel, ChannelSink } from "../../orchestrator/index.ts";
 import type { Store } from "../../store/index.ts";
 import { upgradeWebSocket } from "../../web/ws.ts";
+import { ChannelError } from "../kit/errors.ts";
+import { createHealth } from "../kit/health.ts";
 
 export const WEB_PREFIX = "web:";
+
+/** Not a web chat id: the request is wrong, sending again cannot help (permanent, kind refused). */
+export class UnknownWebChatError extends ChannelError {
+  override name = "UnknownWebChatError";
+  constructor(readonly jid: string) {
+    super("web", "refused", `not a web chat id: ${jid} (expected web:<1-64 letters, digits, - or _>)`);
+  }
+}
 export const DEFAULT_CHAT_ID = "default";
 
 const ChatId = v.pipe(
@@ -72,7 +82,7 @@ export function createWebChannel(deps: WebChannelDeps): WebChannel {
   const clients = new Map<string, Set<WSContext>>();
   let sink: ChannelSink | null = null;
   let unsubscribe: (() => void) | null = null;
-  let connectedSince: number | undefined;
+  const health = createHealth("web", { clock: { now } });
   let ids = 0;
 
   function push(chatJid: string, event: WebChatEvent): void {
@@ -93,7 +103,7 @@ export function createWebChannel(deps: WebChannelDeps): WebChannel {
     ownsJid: (jid) => jid.startsWith(WEB_PREFIX),
     async connect(s) {
       sink = s;
-      connectedSince = now();
+      health.attach(s);
       unsubscribe = events.on("message.stored", (e) => {
         if (!e.chatJid.startsWith(WEB_PREFIX)) return;
         push(e.chatJid, {
@@ -106,7 +116,7 @@ export function createWebChannel(deps: WebChannelDeps): WebChannel {
           senderName: e.senderName,
         });
       });
-      s.status({ state: "connected" });
+      health.set({ state: "connected" });
     },
     async disconnect() {
       unsubscribe?.();
@@ -114,16 +124,18 @@ export function createWebChannel(deps: WebChannelDeps): WebChannel {
       sink = null;
       for (const set of clients.values()) for (const ws of set) ws.close(1001, "server stopping");
       clients.clear();
+      health.set({ state: "disconnected" });
     },
-    async send(jid) {
-      if (!v.is(ChatId, jid.slice(WEB_PREFIX.length))) throw new Error(`not a web chat id: ${jid}`);
+    async send(jid, _text, options) {
+      if (!jid.startsWith(WEB_PREFIX) || !v.is(ChatId, jid.slice(WEB_PREFIX.length)))
+        throw new UnknownWebChatError(jid);
+      // The store is the conversation (delivery stores the reply): nothing to send per chunk.
+      if ((options?.fromChunk ?? 0) === 0) options?.onChunkSent?.(0);
     },
     async setTyping(jid, on) {
       push(jid, { type: "typing", chatJid: jid, on });
     },
-    health(): ChannelHealth {
-      return { name: "web", state: sink ? "connected" : "disconnected", connectedSince };
-    },
+    health: () => health.snapshot(),
     subscribers(chatJid) {
       if (chatJid) return clients.get(chatJid)?.size ?? 0;
       let n = 0;

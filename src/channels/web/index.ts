@@ -12,6 +12,7 @@ export {
   type WebChannelDeps,
   WebChatPost,
   type WebChatEvent,
+  UnknownWebChatError,
 } from "./channel.ts";
 export { RunRequest, runRoutes, SendRequest, sendRoutes } from "./routes.ts";
 

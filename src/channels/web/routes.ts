@@ -2,7 +2,8 @@
  * Host actions for the CLI against a running serve:
  * - `POST /api/send {jid, text}`: a proactive message through whichever channel owns the chat
  *   (`ngb send`). Same delivery path as replies, so it is stored and tracked; 404 when no
- *   connected channel owns the jid.
+ *   connected channel owns the jid; a channel failure answers by its kind (a refused chat id
+ *   400, auth/network 502, rate limited 429).
  * - `POST /api/run {group, prompt, resume?}`: one prompt in a group's container, queued like a
  *   task, results returned and not sent to the chat (`ngb run` while serve runs).
  */
@@ -10,6 +11,7 @@ import type { Hono } from "hono";
 import * as v from "valibot";
 import { type Deliver, NoChannelError, type PromptOutcome } from "../../orchestrator/index.ts";
 import type { RegisteredGroup, Store } from "../../store/index.ts";
+import { CHANNEL_ERROR_STATUS, channelErrorOf } from "../../web/errors.ts";
 
 export const SendRequest = v.object({
   jid: v.pipe(v.string(), v.trim(), v.minLength(1, "jid must not be empty"), v.maxLength(256)),
@@ -66,6 +68,12 @@ export function sendRoutes(app: Hono, deps: { deliver: Deliver }): void {
       return c.json({ jid, status: out.status, seq: out.seq }, 201);
     } catch (err) {
       if (err instanceof NoChannelError) return c.json({ error: "not_found", message: err.message }, 404);
+      // The channel's failure decides, by kind: a refused chat id is the caller's 400, at once.
+      const failure = channelErrorOf(err);
+      if (failure) {
+        const [status, error] = CHANNEL_ERROR_STATUS[failure.kind];
+        return c.json({ error, message: failure.message }, status as 400);
+      }
       if (err instanceof Error && err.name === "DeliveryError")
         return c.json({ error: "bad_gateway", message: err.message }, 502);
       throw err;

@@ -4,19 +4,20 @@
  * does not pay for it. Auth state lives in `<storeDir>/whatsapp-auth/`; pairing is by QR (shown
  * in the terminal and, through health().qr / status updates, on the dashboard) or by pairing
  * code. Drops reconnect with backoff; a logout clears the auth state and asks to re-pair.
+ *
+ * Each chunk of a reply is sent with a message id derived from the reply's idempotency key
+ * ("3EB0" + 18 hex, the shape baileys generates), so a re-send after a crash carries the same
+ * id and WhatsApp delivers it once (`dedupesSends`).
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../log/index.ts";
-import type {
-  Channel,
-  ChannelHealth,
-  ChannelSink,
-  ChannelStatusUpdate,
-  ChatInfo,
-} from "../../orchestrator/channel.ts";
+import type { Channel, ChannelSink, ChannelStatusUpdate, ChatInfo } from "../../orchestrator/channel.ts";
 import { type BackoffOptions, createBackoff, sleep } from "../kit/backoff.ts";
 import { splitMessage } from "../kit/chunk.ts";
+import { ChannelError } from "../kit/errors.ts";
+import { createHealth } from "../kit/health.ts";
+import { chunkKey, sendChunks } from "../kit/send.ts";
 import { baileysLogger, type PinoLike } from "./logger.ts";
 import {
   isWhatsAppJid,
@@ -47,7 +48,7 @@ export const WA_CLOSE = {
 export interface WaSocket {
   ev: { on(event: string, listener: (arg: never) => void): void };
   user?: { id: string; lid?: string } | undefined;
-  sendMessage(jid: string, content: { text: string }): Promise<unknown>;
+  sendMessage(jid: string, content: { text: string }, options?: { messageId?: string }): Promise<unknown>;
   sendPresenceUpdate(type: "composing" | "paused", jid?: string): Promise<void>;
   requestPairingCode(phoneNumber: string): Promise<string>;
   end(error: Error | undefined): unknown;
@@ -79,6 +80,7 @@ export async function loadBaileys(): Promise<BaileysApi> {
         markOnlineOnConnect: false,
         syncFullHistory: false,
         // Our own sends are stored by the delivery layer; an echo would store each reply twice.
+        // (Posts from the account's other devices still arrive, as ours: isFromMe + isBot.)
         emitOwnEvents: false,
         ...(config.waWebSocketUrl ? { waWebSocketUrl: config.waWebSocketUrl } : {}),
       }) as unknown as WaSocket,
@@ -103,12 +105,17 @@ export interface WhatsAppChannelOptions {
   baileys?: () => Promise<BaileysApi>;
 }
 
-/** Sending while the socket is not open. */
-export class WhatsAppNotConnectedError extends Error {
+/** Sending while the socket is not open (transient: it reconnects). */
+export class WhatsAppNotConnectedError extends ChannelError {
   override name = "WhatsAppNotConnectedError";
   constructor(readonly jid: string) {
-    super(`whatsapp is not connected; cannot send to ${jid}`);
+    super("whatsapp", "network", `whatsapp is not connected; cannot send to ${jid}`);
   }
+}
+
+/** A message id of the shape baileys generates, fixed by the reply's key and the chunk. */
+export function waMessageId(idempotencyKey: string, chunk: number): string {
+  return `3EB0${chunkKey(idempotencyKey, chunk, 18, { upper: true })}`;
 }
 
 function closeCode(err: unknown): number | undefined {
@@ -121,7 +128,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
   const log = opts.log.withTag("whatsapp");
   const print = opts.print ?? ((text: string) => process.stderr.write(`${text}\n`));
   const backoff = createBackoff({ initialMs: 2_000, maxMs: 60_000, ...opts.backoff });
-  const health: ChannelHealth = { name: "whatsapp", state: "disconnected" };
+  const health = createHealth("whatsapp");
   let sink: ChannelSink | null = null;
   let sock: WaSocket | null = null;
   let open = false;
@@ -134,15 +141,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
   let chain: Promise<void> = Promise.resolve();
 
   function setStatus(state: ChannelStatusUpdate["state"], extra: { error?: string; qr?: string } = {}) {
-    health.state = state;
-    if (state === "connected") health.connectedSince = Date.now();
-    if (extra.error) {
-      health.lastError = extra.error;
-      health.lastErrorAt = Date.now();
-    }
-    if (extra.qr !== undefined) health.qr = extra.qr;
-    if (state === "connected" || state === "disconnected") delete health.qr;
-    sink?.status({ state, ...extra });
+    health.set({ state, ...extra });
   }
 
   async function start(): Promise<void> {
@@ -298,8 +297,11 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
     name: "whatsapp",
     ownsJid: isWhatsAppJid,
 
+    dedupesSends: true,
+
     async connect(s: ChannelSink) {
       sink = s;
+      health.attach(s);
       stopped = false;
       abort = new AbortController();
       pairingRequested = false;
@@ -310,7 +312,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
         stopped = true;
         const message = `whatsapp could not start: ${(err as Error).message}`;
         setStatus("error", { error: message });
-        throw new Error(message, { cause: err });
+        throw new ChannelError("whatsapp", "config", message, { cause: err });
       }
     },
 
@@ -330,12 +332,15 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
       setStatus("disconnected");
     },
 
-    async send(jid: string, text: string) {
-      for (const chunk of splitMessage(text, WHATSAPP_TEXT_LIMIT)) {
+    async send(jid: string, text: string, options = {}) {
+      if (!isWhatsAppJid(jid))
+        throw new ChannelError("whatsapp", "refused", `not a WhatsApp chat id: ${jid}`);
+      const key = options.idempotencyKey;
+      await sendChunks("whatsapp", splitMessage(text, WHATSAPP_TEXT_LIMIT), options, async (chunk, index) => {
         const s = sock;
         if (!s || !open) throw new WhatsAppNotConnectedError(jid);
-        await s.sendMessage(jid, { text: chunk });
-      }
+        await s.sendMessage(jid, { text: chunk }, key ? { messageId: waMessageId(key, index) } : undefined);
+      });
     },
 
     async setTyping(jid: string, on: boolean) {
@@ -347,7 +352,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): Channel {
       }
     },
 
-    health: () => ({ ...health }),
+    health: () => health.snapshot(),
 
     /** Reads the auth state on disk; does not connect (a second connection would replace ours). */
     async verify() {

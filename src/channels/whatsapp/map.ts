@@ -4,6 +4,7 @@
  * recorded event payloads and never need baileys loaded.
  */
 import type { Attachment, ChatInfo, InboundMessage } from "../../orchestrator/channel.ts";
+import { authorship } from "../kit/authorship.ts";
 import { isWhatsAppJid } from "./index.ts";
 
 /** The subset of proto.IMessage fields we read (every field optional, as in the proto). */
@@ -196,7 +197,8 @@ export function mapWaMessage(msg: WaMessage, me: WaIdentity): WaMapResult {
     senderName: fromMe ? me.assistantName : msg.pushName || jidUser(sender),
     content: body,
     timestamp: seconds !== undefined ? seconds * 1000 : Date.now(),
-    ...(fromMe ? { isFromMe: true } : {}),
+    // Posted by this account (the bot, or its owner on another device): ours, never agent input.
+    ...authorship({ ours: fromMe }),
     ...(mentioned && !fromMe ? { mentionsBot: true } : {}),
     ...(context?.stanzaId ? { replyToId: context.stanzaId } : {}),
     ...(attachments.length ? { attachments } : {}),
