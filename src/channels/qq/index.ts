@@ -8,9 +8,8 @@
  * scheduled tasks for QQ chats are refused when created.
  */
 import * as v from "valibot";
-import { defineChannel } from "../kit/define.ts";
+import { ConfigUrl, defineChannel } from "../kit/define.ts";
 
-const Url = v.pipe(v.string(), v.url("must be a URL like https://host"));
 
 export const qq = defineChannel({
   name: "qq",
@@ -25,8 +24,8 @@ export const qq = defineChannel({
     appId: v.optional(v.string()),
     appSecret: v.optional(v.string()),
     /** OpenAPI host (sandbox: https://sandbox.api.sgroup.qq.com). */
-    apiBaseUrl: v.optional(Url, "https://api.sgroup.qq.com"),
-    tokenUrl: v.optional(Url, "https://bots.qq.com/app/getAppAccessToken"),
+    apiBaseUrl: v.optional(ConfigUrl, "https://api.sgroup.qq.com"),
+    tokenUrl: v.optional(ConfigUrl, "https://bots.qq.com/app/getAppAccessToken"),
     webhookPath: v.optional(v.pipe(v.string(), v.startsWith("/", "must start with /")), "/hooks/qq"),
     /** Gateway intents: groups + C2C (1<<25), guild @-messages (1<<30), guild DMs (1<<12). */
     intents: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), (1 << 25) | (1 << 30) | (1 << 12)),

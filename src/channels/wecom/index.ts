@@ -7,9 +7,8 @@
  * `ngb doctor` subscribes once with the bot id + secret (aibot) or asks for an app token (app).
  */
 import * as v from "valibot";
-import { defineChannel } from "../kit/define.ts";
+import { ConfigUrl, defineChannel } from "../kit/define.ts";
 
-const Url = v.pipe(v.string(), v.url("must be a URL like https://host"));
 const WsUrl = v.pipe(v.string(), v.regex(/^wss?:\/\/\S+$/, "must be a WebSocket URL like wss://host"));
 
 export const wecom = defineChannel({
@@ -30,7 +29,7 @@ export const wecom = defineChannel({
     /** Text shown in the reply stream while the agent works ("" = none). */
     workingText: v.optional(v.pipe(v.string(), v.maxLength(200)), "…"),
     /** App mode: API host (gettoken, message/send). */
-    apiBaseUrl: v.optional(Url, "https://qyapi.weixin.qq.com"),
+    apiBaseUrl: v.optional(ConfigUrl, "https://qyapi.weixin.qq.com"),
     corpId: v.optional(v.string()),
     corpSecret: v.optional(v.string()),
     agentId: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
