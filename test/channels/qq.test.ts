@@ -291,3 +291,37 @@ test("wrong credentials: connect fails with an auth error, doctor's verify says 
   const good = make(cfg(fake, "gateway"));
   expect(await good.verify!()).toMatchObject({ ok: true });
 });
+
+test("a task run whose output cannot reach a QQ chat records the reason (e.g. a task created before this check)", async () => {
+  fake = startFakeQq();
+  const f = fake;
+  const jid = `qq:group:${GROUP}`;
+  rig = createLoopRig({
+    prefix: "ngb-qq-task-",
+    jid,
+    respond: () => [{ status: "success", result: "the digest", newSessionId: "s" }],
+    channel: () => make(cfg(f, "webhook")),
+  });
+  await rig.orch.start();
+  const now = Date.now();
+  const task = rig.store.tasks.insert({
+    id: "task-0123456789ab",
+    groupFolder: "team",
+    chatJid: jid,
+    prompt: "daily digest",
+    scheduleType: "interval",
+    scheduleValue: "3600000",
+    timezone: null,
+    contextMode: "isolated",
+    catchUp: "run-once",
+    status: "active",
+    nextRun: now,
+    createdBy: "cli",
+    createdAt: now,
+  });
+  const outcome = await rig.orch.runTask(task, now);
+  expect(outcome.status).toBe("error");
+  expect(outcome.error).toContain("QQ only accepts replies");
+  expect(f.sent).toEqual([]);
+  expect(f.refusals).toEqual([]); // refused by ngb, not by a doomed call to QQ
+});

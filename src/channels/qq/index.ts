@@ -10,7 +10,6 @@
 import * as v from "valibot";
 import { ConfigUrl, defineChannel } from "../kit/define.ts";
 
-
 export const qq = defineChannel({
   name: "qq",
   title: "QQ",

@@ -54,9 +54,10 @@ export function createReplyBook(max = 10_000): ReplyBook {
   const byMsg = new Map<string, Entry>();
   const latest = new Map<string, string>();
 
-  function pick(jid: string, replyToId?: string): Entry | undefined {
+  /** The answered message when it may still be replied to, else the chat's latest. */
+  function pick(jid: string, kind: QqTarget["kind"], now: number, replyToId?: string): Entry | undefined {
     const direct = replyToId ? byMsg.get(replyToId) : undefined;
-    if (direct && direct.jid === jid) return direct;
+    if (direct && direct.jid === jid && !check(direct, kind, now)) return direct;
     const id = latest.get(jid);
     return id ? byMsg.get(id) : undefined;
   }
@@ -87,14 +88,14 @@ export function createReplyBook(max = 10_000): ReplyBook {
       }
     },
     take(jid, kind, now, replyToId) {
-      const e = pick(jid, replyToId);
+      const e = pick(jid, kind, now, replyToId);
       const why = check(e, kind, now);
       if (why || !e) return { ok: false, reason: why ?? "" };
       e.used++;
       return { ok: true, msgId: e.msgId, seq: e.used };
     },
     remaining(jid, kind, now, replyToId) {
-      const e = pick(jid, replyToId);
+      const e = pick(jid, kind, now, replyToId);
       if (check(e, kind, now) || !e) return 0;
       return REPLY_RULES[kind].maxReplies - e.used;
     },
