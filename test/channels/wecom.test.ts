@@ -301,3 +301,14 @@ test("app: forged signatures, foreign corp ids, garbage and oversized bodies are
     server.stop(true);
   }
 });
+
+test("aibot: a failing store is retried in place (WeCom never pushes an AI-bot message again)", async () => {
+  fake = startFakeWecom();
+  sink = createStoreSink("ngb-wecom-", "wecom");
+  ch = make(aibotConfig(fake));
+  await ch.connect(sink);
+  sink.failNext(2);
+  fake.pushMessage({ userid: "u9", text: "keep me", msgid: "keep1" });
+  await waitFor(() => storedIds(sink!.store, "wecom:user:u9").length === 1, "stored after retries");
+  expect(sink.inboundCalls.filter((m) => m.id === "keep1")).toHaveLength(3);
+});

@@ -117,12 +117,24 @@ export function createWecomChannel(o: WecomChannelOptions): WecomChannel {
     sink?.discovered(chat);
   }
 
-  async function store(message: Parameters<ChannelSink["inbound"]>[0], id: string) {
-    try {
-      await sink!.inbound(message);
-    } catch (err) {
-      recent.delete(id); // not stored: a redelivery must get through
-      throw err;
+  /**
+   * Store, retrying a failing store a few times in place: the AI bot has no ack, so WeCom does
+   * not push a message again (the app callback does: there a failure answers 500).
+   */
+  async function store(message: Parameters<ChannelSink["inbound"]>[0], id: string, attempts = 1) {
+    for (let i = 1; ; i++) {
+      try {
+        await sink!.inbound(message);
+        return;
+      } catch (err) {
+        if (i < attempts) {
+          log.warn("store failed, retrying", { msgid: id, attempt: i, error: errorMessage(err) });
+          await clock.sleep(50 * 4 ** (i - 1));
+          continue;
+        }
+        recent.delete(id); // not stored: a redelivery must get through
+        throw err;
+      }
     }
   }
 
@@ -172,7 +184,7 @@ export function createWecomChannel(o: WecomChannelOptions): WecomChannel {
     contexts.set(m.msgid, { reqId, at: clock.now(), jid: mapped.message.chatJid, done: false });
     if (contexts.size > RECENT) contexts.delete(contexts.keys().next().value!);
     latest.set(mapped.message.chatJid, m.msgid);
-    await store(mapped.message, m.msgid);
+    await store(mapped.message, m.msgid, 4);
   }
 
   function replyContext(jid: string, replyToId?: string): ReplyContext | undefined {
