@@ -325,3 +325,29 @@ test("a task run whose output cannot reach a QQ chat records the reason (e.g. a 
   expect(f.sent).toEqual([]);
   expect(f.refusals).toEqual([]); // refused by ngb, not by a doomed call to QQ
 });
+
+test("gateway: garbage, unknown opcodes, oversized frames, replayed and out-of-order events are contained", async () => {
+  fake = startFakeQq({ heartbeatMs: 1000 });
+  sink = createStoreSink("ngb-qq-", "qq");
+  ch = make(cfg(fake, "gateway"));
+  await ch.connect(sink);
+  const a = fake.userMessage("c2c", USER, "a");
+  const { s } = fake.dispatch(a.t, a.d);
+  fake.raw("{garbage");
+  fake.raw(JSON.stringify({ op: 42, d: {} }));
+  fake.raw(JSON.stringify({ op: 0, s: s + 1, t: "X", d: "y".repeat(2 * 1024 * 1024) }));
+  fake.raw(JSON.stringify({ op: 0, s, t: a.t, d: a.d, id: "replay" })); // the same event again
+  const b = fake.userMessage("c2c", USER, "b");
+  fake.raw(JSON.stringify({ op: 0, s: s - 1, t: b.t, d: b.d, id: "late" })); // an older seq
+  await waitFor(() => storedIds(sink!.store, `qq:c2c:${USER}`).length === 2, "both stored once");
+  await waitFor(() => ch!.health().rejected.duplicate === 1, "replay counted");
+  expect(ch.health().rejected).toMatchObject({
+    bad_frame: 1,
+    unknown_op: 1,
+    oversized_frame: 1,
+    duplicate: 1,
+  });
+  expect(ch.gateway!.seq).toBe(s); // never moves backwards
+  expect(fake.identifies).toBe(1); // the connection carried on
+  expect(ch.health().state).toBe("connected");
+});

@@ -66,6 +66,8 @@ export interface FakeQq {
   /** Close the gateway socket(s) like a network drop. */
   drop(code?: number): void;
   reconnectOp(): void;
+  /** Send a raw text frame on the gateway socket(s). */
+  raw(text: string): void;
   invalidSessionOnIdentify(on: boolean): void;
   /** Pretend the token endpoint's time moved (for the 60 s overlap rule). */
   expireTokensNow(): void;
@@ -188,6 +190,9 @@ export function startFakeQq(options: FakeQqOptions = {}): FakeQq {
     },
     reconnectOp() {
       for (const ws of sockets) ws.send(JSON.stringify({ op: 7 }));
+    },
+    raw(text) {
+      for (const ws of sockets) ws.send(text);
     },
     invalidSessionOnIdentify(on) {
       invalidLoop = on;
