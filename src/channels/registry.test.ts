@@ -67,6 +67,13 @@ describe("the channel registry composes the config", () => {
     expect((err as Error).message).toContain("telegram");
   });
 
+  test("an environment variable for a channel this build does not have is refused by name", () => {
+    expect(() => load({}, { NGB_CHANNELS_WECOM_ENABLED: "true" })).toThrow('no channel named "wecom"');
+    expect(() =>
+      load({}, { NGB_CHANNELS_TELEGRAM_ENABLED: "false", NGB_CHANNELS_WEB_ENABLED: "true" }),
+    ).not.toThrow();
+  });
+
   test("an enabled section with no definition (a config built by hand) is refused by name", () => {
     const config = v.parse(Config, {});
     (config.channels as unknown as Record<string, unknown>).irc = { enabled: true };

@@ -162,6 +162,23 @@ function issueLine(
   return `${path}: ${issue.message} (got ${describeValue(issue.input)}${from})`;
 }
 
+/**
+ * `NGB_CHANNELS_<NAME>_…` for a channel this build does not have would be silently ignored (no
+ * config leaf derives that name): refuse it at start, naming it.
+ */
+function refuseUnknownChannels(vars: Env, label: string): void {
+  const known = ["web", ...CHANNEL_DEFINITIONS.map((d) => d.name)];
+  const prefixes = known.map((name) => `${envNameFor(`channels.${name}`)}_`);
+  for (const [name, value] of Object.entries(vars)) {
+    if (!name.startsWith("NGB_CHANNELS_") || value === undefined || value === "") continue;
+    if (prefixes.some((p) => name.startsWith(p))) continue;
+    const channel = name.slice("NGB_CHANNELS_".length).split("_")[0]!.toLowerCase();
+    throw new ConfigError(
+      `invalid config: ${name} (from ${label}): this build has no channel named "${channel}" (known: ${known.join(", ")})`,
+    );
+  }
+}
+
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? processEnv();
@@ -176,6 +193,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     [env, "environment"],
   ];
   for (const [vars, label] of layers) {
+    refuseUnknownChannels(vars, label);
     for (const [alias, path] of Object.entries(ENV_ALIASES)) {
       const value = vars[alias];
       const leaf = leaves.find((l) => l.path === path);
