@@ -68,7 +68,7 @@ describe("the channel registry composes the config", () => {
   });
 
   test("an environment variable for a channel this build does not have is refused by name", () => {
-    expect(() => load({}, { NGB_CHANNELS_WECOM_ENABLED: "true" })).toThrow('no channel named "wecom"');
+    expect(() => load({}, { NGB_CHANNELS_MATRIX_ENABLED: "true" })).toThrow('no channel named "matrix"');
     expect(() =>
       load({}, { NGB_CHANNELS_TELEGRAM_ENABLED: "false", NGB_CHANNELS_WEB_ENABLED: "true" }),
     ).not.toThrow();
