@@ -36,7 +36,7 @@ export interface AibotClientOptions {
   /** Largest frame accepted from the server, in bytes. Default 1 MiB. */
   maxFrameBytes?: number;
   maxAuthFailures?: number;
-  /** After a disconnected_event, wait this long before one more try. Default 60 s. */
+  /** After a disconnected_event, wait this long before one more try. Default 10 s. */
   kickedRetryMs?: number;
   backoff?: BackoffOptions;
   /** A callback frame (aibot_msg_callback / aibot_event_callback). Errors are contained. */
@@ -85,7 +85,7 @@ export function createAibotClient(o: AibotClientOptions): AibotClient {
   let authFailures = 0;
   let everAuthed = false;
   let lastKick: number | undefined;
-  const kickedRetryMs = o.kickedRetryMs ?? 60_000;
+  const kickedRetryMs = o.kickedRetryMs ?? 10_000;
   let abort = new AbortController();
   let loop: Promise<void> | undefined;
 
