@@ -96,7 +96,12 @@ export async function startRuntime({
     const webChannel = config.channels.web.enabled ? createWebChannel({ store, events, log }) : null;
     const channels = [
       ...(webChannel ? [webChannel] : []),
-      ...(await createEnabledChannels({ config, log, mountWebhooks: (routes) => kitRoutes.push(routes) })),
+      ...(await createEnabledChannels({
+        config,
+        log,
+        mountWebhooks: (routes) => kitRoutes.push(routes),
+        onRejected: (channel, reason) => events.emit("channel.rejected", { channel, reason }),
+      })),
       ...extraChannels,
     ];
     const groupDeps = { store, events, groupsDir: config.groupsDir, dataDir: config.dataDir };
