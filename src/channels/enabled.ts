@@ -22,8 +22,6 @@ export interface ChannelDeps {
   tokens?: TokenCaches;
   /** Serve a channel's webhook routes on the web server, in front of token auth. */
   mountWebhooks?: (routes: Hono, channel: string) => void;
-  /** Count a channel's refused inbound request or frame (e.g. a /metrics counter by channel and reason). */
-  onRejected?: (channel: string, reason: string) => void;
 }
 
 /** Every channel definition in this build, in registry order. */
@@ -78,7 +76,6 @@ export async function createChannel(def: AnyChannelDefinition, deps: ChannelDeps
       return routes;
     },
     tokens: deps.tokens ?? createTokenCaches(),
-    ...(deps.onRejected ? { onRejected: (reason: string) => deps.onRejected!(def.name, reason) } : {}),
   };
   const channel = await def.create(ctx as never);
   if (channel.name !== def.name)

@@ -56,8 +56,6 @@ export interface EventMap {
   "group.removed": { jid: string; folder: string };
   "chat.discovered": { jid: string; name?: string; channel: string };
   "ipc.rejected": { groupFolder: string; file: string; reason: string };
-  /** A channel refused an inbound request or frame (forged signature, bad frame…); `reason` is a short code. */
-  "channel.rejected": { channel: string; reason: string };
   error: { source: string; message: string };
 }
 

@@ -96,12 +96,7 @@ export async function startRuntime({
     const webChannel = config.channels.web.enabled ? createWebChannel({ store, events, log }) : null;
     const channels = [
       ...(webChannel ? [webChannel] : []),
-      ...(await createEnabledChannels({
-        config,
-        log,
-        mountWebhooks: (routes) => kitRoutes.push(routes),
-        onRejected: (channel, reason) => events.emit("channel.rejected", { channel, reason }),
-      })),
+      ...(await createEnabledChannels({ config, log, mountWebhooks: (routes) => kitRoutes.push(routes) })),
       ...extraChannels,
     ];
     const groupDeps = { store, events, groupsDir: config.groupsDir, dataDir: config.dataDir };

@@ -79,10 +79,6 @@ export function createMetrics(events: EventBus): Metrics {
   const taskRuns = new Counter("ngb_task_runs_total", "Scheduled task runs, by status");
   const errors = new Counter("ngb_errors_total", "Errors reported on the event bus, by source");
   const ipcRejected = new Counter("ngb_ipc_rejected_total", "IPC requests refused");
-  const channelRejected = new Counter(
-    "ngb_channel_rejected_total",
-    "Inbound requests or frames a channel refused, by channel and reason",
-  );
   const channelUp = new Map<string, number>();
   let active = 0;
   let queue = { active: 0, waiting: 0 };
@@ -109,29 +105,13 @@ export function createMetrics(events: EventBus): Metrics {
     }),
     events.on("channel.status", (e) => channelUp.set(e.channel, e.state === "connected" ? 1 : 0)),
     events.on("ipc.rejected", () => ipcRejected.inc()),
-    events.on("channel.rejected", (e) =>
-      // Labels stay bounded: reasons are short codes chosen by the adapters, never request text.
-      channelRejected.inc({
-        channel: e.channel,
-        reason: /^[a-z0-9_]{1,40}$/.test(e.reason) ? e.reason : "other",
-      }),
-    ),
     events.on("error", (e) => errors.inc({ source: e.source.split(/\s/)[0] ?? "unknown" })),
   ];
 
   return {
     render(extra = {}) {
       const out: string[] = [];
-      for (const m of [
-        messagesIn,
-        messagesOut,
-        sendFailures,
-        agentRuns,
-        taskRuns,
-        errors,
-        ipcRejected,
-        channelRejected,
-      ])
+      for (const m of [messagesIn, messagesOut, sendFailures, agentRuns, taskRuns, errors, ipcRejected])
         m.render(out);
       agentDuration.render(out);
       const q = extra.queue ?? queue;

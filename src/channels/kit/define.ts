@@ -36,11 +36,6 @@ export interface ChannelContext<TConfig> {
   readonly webhooks: Hono;
   /** Access-token caches shared by key (one per app credential). */
   readonly tokens: TokenCaches;
-  /**
-   * Count one refused inbound request or frame (forged signature, bad frame…) under a short
-   * reason code, for `/metrics`. The adapter logs its own line; this only counts.
-   */
-  readonly onRejected?: (reason: string) => void;
 }
 
 /** Schema of a definition's own config keys (`enabled` is added by the kit). */

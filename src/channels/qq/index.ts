@@ -43,7 +43,6 @@ export const qq = defineChannel({
       fetch: ctx.fetch,
       clock: ctx.clock,
       tokens: ctx.tokens,
-      ...(ctx.onRejected ? { onRejected: ctx.onRejected } : {}),
     });
   },
 });

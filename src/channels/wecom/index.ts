@@ -55,7 +55,6 @@ export const wecom = defineChannel({
       fetch: ctx.fetch,
       clock: ctx.clock,
       tokens: ctx.tokens,
-      ...(ctx.onRejected ? { onRejected: ctx.onRejected } : {}),
     });
   },
 });
