@@ -22,6 +22,8 @@ export interface ChannelDeps {
   tokens?: TokenCaches;
   /** Serve a channel's webhook routes on the web server, in front of token auth. */
   mountWebhooks?: (routes: Hono, channel: string) => void;
+  /** Counts and samples refused public requests (src/web/rejections.ts). */
+  rejections?: { reject(source: string, reason: string): void };
 }
 
 /** Every channel definition in this build, in registry order. */
@@ -76,6 +78,10 @@ export async function createChannel(def: AnyChannelDefinition, deps: ChannelDeps
       return routes;
     },
     tokens: deps.tokens ?? createTokenCaches(),
+    rejected: (reason) => {
+      if (deps.rejections) deps.rejections.reject(def.name, reason);
+      else deps.log.withTag(def.name).warn("refused a request", { reason });
+    },
   };
   const channel = await def.create(ctx as never);
   if (channel.name !== def.name)

@@ -146,6 +146,19 @@ describe.skipIf(!READY)("wecom + qq end to end (ngb serve + docker + ngb-agent +
     });
     expect(send.code).not.toBe(0);
     expect(send.stdout + send.stderr).toContain("QQ only accepts replies");
+    // A forged push is refused, logged without the secret, and counted by reason.
+    const forged = qq.userMessage("group", QQ_GROUP, "forged");
+    expect(
+      (await qq.postEvent(hook, { id: "e3", op: 0, t: forged.t, d: forged.d }, { forge: true })).status,
+    ).toBe(401);
+    const status = (await (
+      await fetch(`${serve.url}/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).json()) as {
+      channels: { name: string; rejected?: Record<string, number> }[];
+    };
+    expect(status.channels.find((c) => c.name === "qq")?.rejected).toMatchObject({ bad_signature: 1 });
+    expect(serve.logs()).toContain("qq webhook refused: signature does not verify");
+    expect(serve.logs()).not.toContain(qq.secret);
     const doctor = await runNgb(["doctor", "--json"], { cwd: dir, env });
     expect(doctor.stdout).toContain("access token issued");
     expect(doctor.stdout).toContain("subscribe accepted");

@@ -36,6 +36,11 @@ export interface ChannelContext<TConfig> {
   readonly webhooks: Hono;
   /** Access-token caches shared by key (one per app credential). */
   readonly tokens: TokenCaches;
+  /**
+   * Report a refused public request (a webhook call with a bad signature or body, a bad frame):
+   * counted in /metrics as `ngb_public_requests_rejected_total{source,reason}`, sampled in the log.
+   */
+  readonly rejected: (reason: string) => void;
 }
 
 /** Schema of a definition's own config keys (`enabled` is added by the kit). */

@@ -43,6 +43,7 @@ export const qq = defineChannel({
       fetch: ctx.fetch,
       clock: ctx.clock,
       tokens: ctx.tokens,
+      onRejected: ctx.rejected,
     });
   },
 });

@@ -55,6 +55,7 @@ export const wecom = defineChannel({
       fetch: ctx.fetch,
       clock: ctx.clock,
       tokens: ctx.tokens,
+      onRejected: ctx.rejected,
     });
   },
 });
