@@ -312,3 +312,26 @@ test("aibot: a failing store is retried in place (WeCom never pushes an AI-bot m
   await waitFor(() => storedIds(sink!.store, "wecom:user:u9").length === 1, "stored after retries");
   expect(sink.inboundCalls.filter((m) => m.id === "keep1")).toHaveLength(3);
 });
+
+test("aibot: the working stream survives the end of the run until the reply arrives; closed empty when none does", async () => {
+  fake = startFakeWecom();
+  sink = createStoreSink("ngb-wecom-", "wecom");
+  ch = make(aibotConfig(fake), { streamGraceMs: 100 });
+  await ch.connect(sink);
+  const a = fake.pushMessage({ userid: "u1", text: "q1" });
+  await waitFor(() => storedIds(sink!.store, "wecom:user:u1").length === 1, "stored");
+  await ch.setTyping!("wecom:user:u1", true);
+  await ch.setTyping!("wecom:user:u1", false); // the run ended; delivery comes a moment later
+  await ch.send("wecom:user:u1", "the answer", { replyToId: a.msgid });
+  expect(ch.lastRoutes).toEqual(["stream"]);
+  expect(fake.streams[0]).toMatchObject({ reqId: a.reqId, content: "the answer", finished: true, frames: 2 });
+  const b = fake.pushMessage({ userid: "u1", text: "q2" });
+  await waitFor(() => storedIds(sink!.store, "wecom:user:u1").length === 2, "stored 2");
+  await ch.setTyping!("wecom:user:u1", true);
+  await ch.setTyping!("wecom:user:u1", false); // no reply at all
+  await waitFor(
+    () => fake!.streams.some((s) => s.reqId === b.reqId && s.finished),
+    "closed after the grace period",
+  );
+  expect(fake.streams.find((s) => s.reqId === b.reqId)!.content).toBe("");
+});

@@ -56,6 +56,8 @@ export interface WecomChannelOptions {
   onRejected?: (reason: string) => void;
   /** Stream replies are used until this long after the user's message. Default 5.5 min. */
   replyWindowMs?: number;
+  /** After a run ends, how long an opened stream waits for its reply before it is closed empty. Default 30 s. */
+  streamGraceMs?: number;
   heartbeatMs?: number;
   ackTimeoutMs?: number;
   kickedRetryMs?: number;
@@ -76,6 +78,8 @@ interface ReplyContext {
   streamId?: string;
   /** The stream was finished (by a reply or at the end of the run). */
   done: boolean;
+  /** Closes a stream left open when the run ended (cancelled when the reply arrives). */
+  closer?: ReturnType<typeof setTimeout>;
 }
 
 export interface WecomChannel extends Channel {
@@ -89,6 +93,7 @@ export function createWecomChannel(o: WecomChannelOptions): WecomChannel {
   const log = o.log.withTag("wecom");
   const clock = o.clock;
   const windowMs = o.replyWindowMs ?? 330_000;
+  const streamGraceMs = o.streamGraceMs ?? 30_000;
   const health = createHealth("wecom", { clock });
   const rejected: Record<string, number> = {};
   const recent = new Set<string>();
@@ -195,6 +200,7 @@ export function createWecomChannel(o: WecomChannelOptions): WecomChannel {
   }
 
   async function stream(ctx: ReplyContext, content: string, finish: boolean): Promise<boolean> {
+    if (finish && ctx.closer) clearTimeout(ctx.closer);
     ctx.streamId ??= newReqId("stream");
     const ack = await client!.request("aibot_respond_msg", ctx.reqId, {
       msgtype: "stream",
@@ -366,6 +372,7 @@ export function createWecomChannel(o: WecomChannelOptions): WecomChannel {
       await client.start();
     },
     async disconnect() {
+      for (const ctx of contexts.values()) if (ctx.closer) clearTimeout(ctx.closer);
       await client?.stop();
       client = undefined;
       health.set({ state: "disconnected" });
@@ -384,8 +391,21 @@ export function createWecomChannel(o: WecomChannelOptions): WecomChannel {
         } else {
           const id = latest.get(jid);
           const ctx = id ? contexts.get(id) : undefined;
-          // The run ended without a reply: close the stream we opened so it stops spinning.
-          if (ctx?.streamId && !ctx.done && clock.now() - ctx.at <= windowMs) await stream(ctx, "", true);
+          // The run ended. Its reply may still be on its way (delivery runs after the turn is
+          // saved): if none has used the stream within a grace period, close it empty so it
+          // stops spinning.
+          if (ctx?.streamId && !ctx.done) {
+            if (ctx.closer) clearTimeout(ctx.closer);
+            const delay = Math.max(0, Math.min(streamGraceMs, ctx.at + windowMs - clock.now()));
+            ctx.closer = setTimeout(() => {
+              ctx.closer = undefined;
+              if (ctx.done || !client?.connected) return;
+              stream(ctx, "", true).catch((err) =>
+                log.debug("wecom stream close failed", { error: errorMessage(err) }),
+              );
+            }, delay);
+            ctx.closer.unref?.();
+          }
         }
       } catch (err) {
         log.debug("wecom working stream failed", { jid, error: errorMessage(err) });
