@@ -58,17 +58,17 @@ describe("the channel registry composes the config", () => {
   test("a section for a channel this build does not have is a start-up error naming it", () => {
     let err: unknown;
     try {
-      load({ channels: { wecom: { enabled: true } } });
+      load({ channels: { matrix: { enabled: true } } });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toContain('no channel named "wecom"');
+    expect((err as Error).message).toContain('no channel named "matrix"');
     expect((err as Error).message).toContain("telegram");
   });
 
   test("an environment variable for a channel this build does not have is refused by name", () => {
-    expect(() => load({}, { NGB_CHANNELS_WECOM_ENABLED: "true" })).toThrow('no channel named "wecom"');
+    expect(() => load({}, { NGB_CHANNELS_MATRIX_ENABLED: "true" })).toThrow('no channel named "matrix"');
     expect(() =>
       load({}, { NGB_CHANNELS_TELEGRAM_ENABLED: "false", NGB_CHANNELS_WEB_ENABLED: "true" }),
     ).not.toThrow();
@@ -76,8 +76,8 @@ describe("the channel registry composes the config", () => {
 
   test("an enabled section with no definition (a config built by hand) is refused by name", () => {
     const config = v.parse(Config, {});
-    (config.channels as unknown as Record<string, unknown>).qq = { enabled: true };
-    expect(() => enabledChannelNames(config)).toThrow('no channel named "qq"');
+    (config.channels as unknown as Record<string, unknown>).irc = { enabled: true };
+    expect(() => enabledChannelNames(config)).toThrow('no channel named "irc"');
   });
 
   test("the JSON schema of the config lists every channel", () => {

@@ -6,6 +6,7 @@
  */
 import { randomHex } from "../util/crypto.ts";
 import * as v from "valibot";
+import { definitionForJid } from "../channels/index.ts";
 import type { EventBus } from "../events/index.ts";
 import type { ScheduledTask, Store, TaskRunLog } from "../store/index.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -231,6 +232,15 @@ export function createTaskService(options: TaskServiceOptions) {
       const chatJid = i.targetJid ?? group.jid;
       if (actor.kind === "group" && !actor.isMain && chatJid !== group.jid)
         throw new TaskForbiddenError("a non-main group may only send task results to its own chat");
+
+      // --- channels that cannot send proactively (QQ): a task's output could never be delivered ---
+      const owner = definitionForJid(chatJid);
+      if (owner?.canSendProactively === false)
+        throw new ScheduleError(
+          "targetJid",
+          `cannot schedule a task for ${chatJid}: ${owner.proactiveRefusal ?? `${owner.title} does not deliver messages nobody asked for`}`,
+        );
+      // ---
 
       const now = clock.now();
       const schedule = parseSchedule(

@@ -71,6 +71,13 @@ export interface ChannelDefinition<
   readonly configSchema: ChannelConfigSchema<TEntries>;
   /** Keys of the section whose values are secrets (redacted, never logged). */
   readonly secretKeys: readonly (keyof TEntries & string)[];
+  /**
+   * False when the platform refuses messages nobody asked for (QQ: replies only). Scheduled tasks
+   * for such a channel's chats are refused when created, with `proactiveRefusal` as the reason.
+   */
+  readonly canSendProactively?: boolean;
+  /** Why the channel cannot send proactively, in words for people. */
+  readonly proactiveRefusal?: string;
   /** Extra environment names accepted for keys of the section: `{ NGB_TELEGRAM_BOT_TOKEN: "botToken" }`. */
   readonly envAliases?: Readonly<Record<string, keyof TEntries & string>>;
   /** Build the adapter (import it lazily here). Called only when the channel is enabled. */
