@@ -20,8 +20,9 @@ export function createRejections(deps: { events: EventBus; log: Logger }): Rejec
   return {
     reject(source, reason) {
       // Labels are bounded: a caller can't grow the metrics with request-controlled text.
-      const s = CODE.test(source) ? source : "other";
-      const r = CODE.test(reason) ? reason : "other";
+      const code = (x: string) => x.trim().toLowerCase().replace(/\s+/g, "_");
+      const s = CODE.test(code(source)) ? code(source) : "other";
+      const r = CODE.test(code(reason)) ? code(reason) : "other";
       deps.events.emit("request.rejected", { source: s, reason: r });
       let log = tagged.get(s);
       if (!log) {

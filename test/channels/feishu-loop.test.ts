@@ -48,7 +48,10 @@ test("feishu message mentioning the bot in a thread → agent runs → reply in 
   await orch.start();
   await waitFor(() => channel.health().state === "connected", "feishu connected");
 
-  f.push(f.messageEvent({ chatId: "oc_team", text: "just chatting", messageId: "om_1" }));
+  f.push(
+    f.messageEvent({ chatId: "oc_team", text: "just chatting", messageId: "om_1", threadId: "omt_9", rootId: "om_root9" }),
+  );
+  f.push(f.messageEvent({ chatId: "oc_team", text: "main-line chatter", messageId: "om_0" }));
   f.push(
     f.messageEvent({
       chatId: "oc_team",
@@ -73,6 +76,8 @@ test("feishu message mentioning the bot in a thread → agent runs → reply in 
   expect(runner.starts).toHaveLength(1);
   expect(runner.starts[0]!.input.prompt).toContain("what do you think @Andy?");
   expect(runner.starts[0]!.input.prompt).toContain("just chatting");
+  // Messages outside the thread are not part of the thread's answer.
+  expect(runner.starts[0]!.input.prompt).not.toContain("main-line chatter");
   await Bun.sleep(300);
   expect(f.sent).toHaveLength(1);
   expect(runner.starts).toHaveLength(1);

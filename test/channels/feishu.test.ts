@@ -467,7 +467,7 @@ describe("feishu definition", () => {
       () =>
         metrics
           .render(idleRuntime())
-          .includes('ngb_public_requests_rejected_total{source="feishu",reason="bad frame"} 1'),
+          .includes('ngb_public_requests_rejected_total{source="feishu",reason="bad_frame"} 1'),
       "metric",
     );
     metrics.stop();

@@ -145,7 +145,7 @@ describe("feishu webhook mode through ngb serve", () => {
       expect(chats.stdout).not.toContain("feishu:oc_forged");
       const metrics = await fetch(`${serve.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(await metrics.text()).toContain(
-        'ngb_public_requests_rejected_total{source="feishu",reason="bad webhook request"} 1',
+        'ngb_public_requests_rejected_total{source="feishu",reason="bad_webhook_request"} 1',
       );
     } finally {
       if (hadBin === undefined) delete process.env.NGB_BIN;
