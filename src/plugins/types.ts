@@ -1,0 +1,205 @@
+/**
+ * The plugin author's contract: hook names, what each handler receives and may return, the
+ * `api` a plugin's `setup` gets, and `definePlugin`. This file is also what `ngb plugins new`
+ * writes next to a scaffolded plugin (as `.ngb/plugin.d.ts`-style types), so it imports nothing
+ * at runtime and only valibot's types.
+ */
+import type * as v from "valibot";
+
+/** Hooks that may change what flows through the pipeline: run one after another, by priority. */
+export const CHANGING_HOOKS = [
+  "message.received",
+  "message.sending",
+  "agent.starting",
+  "agent.result",
+] as const;
+/** Hooks that only observe: run side by side, never change anything. */
+export const OBSERVING_HOOKS = [
+  "message.sent",
+  "task.running",
+  "task.finished",
+  "group.registered",
+  "serve.started",
+  "serve.stopping",
+] as const;
+export const HOOK_NAMES = [...CHANGING_HOOKS, ...OBSERVING_HOOKS] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+export type ChangingHook = (typeof CHANGING_HOOKS)[number];
+
+export interface GroupRef {
+  folder: string;
+  jid: string;
+  isMain: boolean;
+}
+
+/** A platform message before it is stored. */
+export interface MessageReceivedEvent {
+  chatJid: string;
+  channel: string;
+  sender: string;
+  senderName: string;
+  content: string;
+  isFromMe: boolean;
+  isBot: boolean;
+  mentionsBot: boolean;
+  threadId?: string;
+  /** The registered group of the chat; absent for chats that are not registered. */
+  group?: { folder: string; isMain: boolean };
+  /** A one-to-one chat with the bot, when the platform says so (else unknown). */
+  isDirect?: boolean;
+}
+
+/**
+ * Nothing (carry on), `{ content }` (use this text), `{ mentionsBot: true }` (treat as
+ * addressed to the bot: it triggers the agent like an @-mention), or `{ drop: reason }`
+ * (stored, marked with the plugin and reason, never reaches the agent).
+ */
+export type MessageReceivedResult = void | { content?: string; mentionsBot?: boolean } | { drop: string };
+
+export interface MessageSendingEvent {
+  chatJid: string;
+  text: string;
+  source: "agent" | "ipc" | "task" | "api" | "plugin";
+  /** The plugin that sends, when `source` is "plugin". */
+  plugin?: string;
+}
+/** Nothing, `{ text }` (send this instead) or `{ cancel: reason }` (not sent). */
+export type MessageSendingResult = void | { text: string } | { cancel: string };
+
+export interface MessageSentEvent {
+  chatJid: string;
+  text: string;
+  channel: string;
+}
+
+export interface AgentStartingEvent {
+  group: GroupRef;
+  prompt: string;
+  kind: "messages" | "task" | "prompt";
+}
+/** Nothing, `{ prompt }` (replace it) and/or `{ context }` (put before the prompt). */
+export type AgentStartingResult = void | { prompt?: string; context?: string };
+
+export interface AgentResultEvent {
+  group: { folder: string; jid: string };
+  text: string | null;
+  status: "success" | "error";
+}
+/** Nothing, `{ text }` (deliver this instead; null = nothing to say) or `{ suppress: reason }`. */
+export type AgentResultResult = void | { text: string | null } | { suppress: string };
+
+export interface TaskRunningEvent {
+  taskId: string;
+  groupFolder: string;
+}
+export interface TaskFinishedEvent {
+  taskId: string;
+  groupFolder: string;
+  status: "success" | "error";
+  error?: string;
+}
+export interface GroupRegisteredEvent {
+  jid: string;
+  folder: string;
+  name: string;
+}
+
+export interface HookEvents {
+  "message.received": MessageReceivedEvent;
+  "message.sending": MessageSendingEvent;
+  "message.sent": MessageSentEvent;
+  "agent.starting": AgentStartingEvent;
+  "agent.result": AgentResultEvent;
+  "task.running": TaskRunningEvent;
+  "task.finished": TaskFinishedEvent;
+  "group.registered": GroupRegisteredEvent;
+  "serve.started": Record<string, never>;
+  "serve.stopping": Record<string, never>;
+}
+
+export interface HookResults {
+  "message.received": MessageReceivedResult;
+  "message.sending": MessageSendingResult;
+  "message.sent": void;
+  "agent.starting": AgentStartingResult;
+  "agent.result": AgentResultResult;
+  "task.running": void;
+  "task.finished": void;
+  "group.registered": void;
+  "serve.started": void;
+  "serve.stopping": void;
+}
+
+export type HookHandler<H extends HookName> = (
+  event: Readonly<HookEvents[H]>,
+) => HookResults[H] | Promise<HookResults[H]>;
+
+export interface HookOptions {
+  /** Higher runs first; default 0. Equal priorities run in registration order. */
+  priority?: number;
+  /** Time budget per call (ms); past it the handler is skipped for that event. Default 2000. */
+  timeoutMs?: number;
+}
+
+export interface PluginLogger {
+  debug(msg: string, details?: Record<string, unknown>): void;
+  info(msg: string, details?: Record<string, unknown>): void;
+  warn(msg: string, details?: Record<string, unknown>): void;
+  error(msg: string, details?: Record<string, unknown>): void;
+}
+
+/** What a plugin may read about a registered group. */
+export interface GroupInfo {
+  jid: string;
+  name: string;
+  folder: string;
+  isMain: boolean;
+  requiresTrigger: boolean;
+}
+
+/** One stored message, as a plugin sees it. */
+export interface MessageInfo {
+  sender: string;
+  senderName: string;
+  content: string;
+  timestamp: number;
+  isFromMe: boolean;
+  isBot: boolean;
+}
+
+export interface PluginApi<C = unknown> {
+  /** The plugin's name. */
+  readonly name: string;
+  /** The plugin's config (`plugins.config.<name>`), parsed by its schema. */
+  readonly config: C;
+  /** A logger tagged with the plugin's name. */
+  readonly log: PluginLogger;
+  /** Register a handler. Unknown hook names are refused. */
+  on<H extends HookName>(hook: H, handler: HookHandler<H>, options?: HookOptions): void;
+  /** Send a message through the normal delivery path (message.sending runs for it). */
+  send(jid: string, text: string): Promise<void>;
+  /** The registered group of a chat, or null. */
+  groupOf(jid: string): GroupInfo | null;
+  /** The newest messages of a chat, oldest first (at most 100). */
+  recentMessages(jid: string, limit?: number): MessageInfo[];
+}
+
+export type Teardown = () => void | Promise<void>;
+
+// biome-ignore lint/suspicious/noExplicitAny: any valibot schema
+export type AnySchema = v.GenericSchema<any, any>;
+
+export interface PluginDefinition<S extends AnySchema = AnySchema> {
+  /** Lowercase letters, digits and dashes; unique among loaded plugins. */
+  name: string;
+  version: string;
+  description?: string;
+  /** Schema of `plugins.config.<name>`; the parsed value is `api.config`. */
+  config?: S;
+  setup(api: PluginApi<v.InferOutput<S>>): void | Teardown | Promise<void | Teardown>;
+}
+
+/** Declare a plugin with typed config: `export default definePlugin({ … })`. */
+export function definePlugin<S extends AnySchema>(def: PluginDefinition<S>): PluginDefinition<S> {
+  return def;
+}
