@@ -109,5 +109,11 @@ export function createPluginApi(opts: {
     recentMessages: (jid, limit = 20) =>
       opts.read.recentMessages(jid, Math.max(1, Math.min(100, Math.floor(Number(limit) || 20)))),
   };
-  return { api, registrations, seal: () => void (sealed = true) };
+  return {
+    api,
+    registrations,
+    seal: () => {
+      sealed = true;
+    },
+  };
 }

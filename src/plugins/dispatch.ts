@@ -73,7 +73,7 @@ export function createDispatch(deps: DispatchDeps): PipelineHooks {
     }
     e.stats.totalMs += performance.now() - started;
     if ((CHANGING as ReadonlySet<string>).has(e.hook) && !validResult(e.hook as ChangingHook, out)) {
-      const msg = `${e.hook} handler returned ${preview(out)}; expected ${EXPECTED[e.hook as ChangingHook]}`;
+      const msg = `${e.hook} handler returned a wrong-shaped result ${preview(out)}; expected ${EXPECTED[e.hook as ChangingHook]}`;
       deps.onFailure(e, new PluginResultError(e.plugin, msg), "invalid");
       return FAILED;
     }

@@ -142,7 +142,7 @@ export function createPluginHost(deps: PluginHostDeps): PluginHost {
       e.stats.failures++;
       if (kind === "timeout") e.stats.timeouts++;
       if (kind === "invalid") e.stats.invalid++;
-      if (r) failed(r, `${e.hook}: ${errorMessage(err)}`, kind);
+      if (r) failed(r, errorMessage(err), kind);
     },
   });
 

@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { definePlugin } from "../types.ts";
+import { wordsRegex } from "./words.ts";
 
 const Regex = v.pipe(
   v.string(),
@@ -40,8 +41,6 @@ export const AutoReplyConfig = v.strictObject({
   rules: v.pipe(v.array(AutoReplyRule), v.maxLength(200)),
 });
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
 export default definePlugin({
   name: "auto-reply",
   version: "1.0.0",
@@ -51,9 +50,7 @@ export default definePlugin({
     const rules = api.config.rules.map((r, i) => ({
       ...r,
       index: i + 1,
-      re: r.pattern
-        ? new RegExp(r.pattern, r.flags)
-        : new RegExp(`(?<![\\p{L}\\p{N}_])(?:${r.keywords!.map(escape).join("|")})(?![\\p{L}\\p{N}_])`, "iu"),
+      re: r.pattern ? new RegExp(r.pattern, r.flags) : wordsRegex(r.keywords ?? []),
       groups: r.groups ? new Set(r.groups) : null,
     }));
     api.on(

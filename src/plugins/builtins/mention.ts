@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { definePlugin } from "../types.ts";
+import { wordsRegex } from "./words.ts";
 
 export const MentionConfig = v.strictObject({
   names: v.optional(
@@ -15,8 +16,6 @@ export const MentionConfig = v.strictObject({
   directMessages: v.optional(v.boolean(), true),
 });
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
 export default definePlugin({
   name: "mention",
   version: "1.0.0",
@@ -24,9 +23,7 @@ export default definePlugin({
   config: MentionConfig,
   setup(api) {
     const { names, directMessages } = api.config;
-    const re = names.length
-      ? new RegExp(`(?<![\\p{L}\\p{N}_])@?(?:${names.map(escape).join("|")})(?![\\p{L}\\p{N}_])`, "iu")
-      : null;
+    const re = names.length ? wordsRegex(names, { at: true }) : null;
     api.on(
       "message.received",
       (m) => {
