@@ -6,6 +6,7 @@
  */
 import type { EventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
+import { noopHooks, type PipelineHooks } from "../plugins/index.ts";
 import type { Store } from "../store/index.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { Channel, SendOptions } from "./channel.ts";
@@ -34,9 +35,14 @@ export interface DeliverRequest {
   /** Stable across re-runs of the same reply. */
   idemKey: string;
   options?: SendOptions;
+  /** plugins: who sends, for message.sending (default "api"). */
+  source?: "agent" | "ipc" | "task" | "api" | "plugin";
+  /** plugins: the sending plugin when source is "plugin". */
+  plugin?: string;
 }
 
-export type DeliverOutcome = { status: "sent" | "duplicate"; seq: number | null };
+/** `cancelled`: a plugin's message.sending cancelled it (plugins). */
+export type DeliverOutcome = { status: "sent" | "duplicate" | "cancelled"; seq: number | null };
 
 export interface DeliveryDeps {
   store: Store;
@@ -51,6 +57,8 @@ export interface DeliveryDeps {
    * `…ConfigError`) is not retried here.
    */
   retryDelaysMs?: readonly number[];
+  /** plugins: message.sending / message.sent (default: none). */
+  hooks?: PipelineHooks;
 }
 
 const DEFAULT_RETRY_DELAYS_MS = [500, 2_000];
@@ -69,9 +77,17 @@ export function findChannel(channels: readonly Channel[], jid: string): Channel 
 export function createDelivery(deps: DeliveryDeps): Deliver {
   const now = deps.now ?? Date.now;
   const delays = deps.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
-  return async ({ chatJid, text, idemKey, options }) => {
+  const hooks = deps.hooks ?? noopHooks;
+  return async ({ chatJid, text: original, idemKey, options, source, plugin }) => {
     const channel = findChannel(deps.channels(), chatJid);
     if (!channel) throw new NoChannelError(chatJid);
+    // plugins: message.sending may rewrite or cancel the reply before it is claimed and sent.
+    const sending = await hooks.messageSending({ chatJid, text: original, source: source ?? "api", plugin });
+    if (sending.action === "cancel") {
+      deps.log.info("reply cancelled by plugin", { chatJid, plugin: sending.plugin, reason: sending.reason });
+      return { status: "cancelled", seq: null };
+    }
+    const text = sending.text;
     const row = deps.store.outbound.claim(idemKey, chatJid, text, options?.threadId ?? null, now());
     if (row.status === "sent") {
       deps.log.debug("reply already sent, skipping", { idemKey, chatJid });
@@ -123,6 +139,7 @@ export function createDelivery(deps: DeliveryDeps): Deliver {
         channel: channel.name,
       });
     deps.events.emit("message.sent", { chatJid, text, channel: channel.name, idemKey });
+    hooks.messageSent({ chatJid, text, channel: channel.name }); // plugins
     return { status: "sent", seq };
   };
 }

@@ -12,6 +12,7 @@ import type { Config } from "../config/index.ts";
 import type { AgentProcess, AgentRunner } from "../container/types.ts";
 import type { EventBus, EventMap } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
+import { noopHooks, type PipelineHooks } from "../plugins/index.ts";
 import type { ContainerInput, ContainerOutput } from "../protocol/index.ts";
 import type { GroupQueue, QueueJob } from "../queue/index.ts";
 import { outboundText } from "../router/index.ts";
@@ -42,6 +43,8 @@ export interface OrchestratorDeps {
   tasksSnapshot?: TasksSnapshot;
   /** Waits between re-sends after a transient send failure (see createDelivery). */
   sendRetryDelaysMs?: readonly number[];
+  /** plugins: the hooks to call on the message and agent path (default: none). */
+  hooks?: PipelineHooks;
 }
 
 export interface Orchestrator {
@@ -89,6 +92,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   /** Last seq handed to the latest message run per chat (what a give-up report covers). */
   const attempted = new Map<string, number>();
   let stopping = false;
+  const hooks = deps.hooks ?? noopHooks;
 
   const deliver = createDelivery({
     store,
@@ -98,6 +102,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     retryDelaysMs: deps.sendRetryDelaysMs,
     log,
     now,
+    hooks,
   });
 
   const typing = (jid: string, on: boolean) => {
@@ -161,7 +166,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     attempted.delete(jid);
     const text = `⚠️ ${config.assistantName} could not answer: ${errorMessage(err).slice(0, 500)}`;
     try {
-      await deliver({ chatJid: jid, text, idemKey: `${group.folder}:${lastSeq}:error` });
+      await deliver({ chatJid: jid, text, idemKey: `${group.folder}:${lastSeq}:error`, source: "agent" });
     } catch (e) {
       log.error("could not report a failed run to the chat", { group: group.folder, error: errorMessage(e) });
     }
@@ -187,8 +192,14 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     attempted.set(jid, lastSeq);
     prepare(group);
     let sessionId = store.groups.session(group.folder) ?? undefined;
+    // plugins: agent.starting may add context to or change the prompt.
+    const { prompt } = await hooks.agentStarting({
+      group: { folder: group.folder, jid, isMain: group.isMain },
+      prompt: formatMessages(msgs),
+      kind: "messages",
+    });
     for (let attempt = 0; ; attempt++) {
-      const res = await runOnce(group, formatMessages(msgs), lastSeq, sessionId, threadOf(group, msgs));
+      const res = await runOnce(group, prompt, lastSeq, sessionId, threadOf(group, msgs));
       if (res.ok) return;
       if (sessionId && res.answered === 0 && attempt === 0 && STALE_SESSION.test(res.error)) {
         log.warn("stale session, starting a fresh one", { group: group.folder, sessionId });
@@ -221,10 +232,23 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         status: out.status,
       });
       const batch = st.pending[0] ?? st.lastAnswered ?? { lastSeq: st.sentSeq, outputs: 0 };
-      const text = outboundText(out.result);
+      // plugins: agent.result may change or suppress the result before delivery.
+      const result = await hooks.agentResult({
+        group: { folder: group.folder, jid },
+        text: outboundText(out.result),
+        status: out.status,
+      });
+      const text = result.action === "continue" ? result.text : null;
+      if (result.action === "suppress")
+        log.info("result suppressed by plugin", {
+          group: group.folder,
+          plugin: result.plugin,
+          reason: result.reason,
+        });
       if (text) {
         try {
           await deliver({
+            source: "agent",
             chatJid: jid,
             text,
             idemKey: `${group.folder}:${batch.lastSeq}:${batch.outputs}`,
@@ -335,7 +359,13 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       // is attributed to it (not to the previous batch).
       const batch = { lastSeq, outputs: 0, threadId: threadOf(group, msgs) };
       st.pending.push(batch);
-      const ok = await proc.sendFollowUp(formatMessages(msgs)).catch((err) => {
+      // plugins: follow-up input goes through agent.starting too.
+      const { prompt } = await hooks.agentStarting({
+        group: { folder: group.folder, jid, isMain: group.isMain },
+        prompt: formatMessages(msgs),
+        kind: "messages",
+      });
+      const ok = await proc.sendFollowUp(prompt).catch((err) => {
         log.warn("follow-up failed", { group: group.folder, error: errorMessage(err) });
         return false;
       });
@@ -385,9 +415,10 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     prepare,
     baseInput,
     recoverGroup,
+    hooks,
   });
 
-  const sinkFor = (channel: Channel) => createSink(channel, { store, events, log, now });
+  const sinkFor = (channel: Channel) => createSink(channel, { store, events, log, now, hooks });
 
   return {
     async start() {

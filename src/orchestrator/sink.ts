@@ -5,6 +5,7 @@
  */
 import type { EventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
+import { noopHooks, type PipelineHooks } from "../plugins/index.ts";
 import type { Store } from "../store/index.ts";
 import type { Channel, ChannelSink, InboundMessage } from "./channel.ts";
 
@@ -13,13 +14,52 @@ export interface SinkDeps {
   events: EventBus;
   log: Logger;
   now: () => number;
+  /** plugins: the message.received hook (default: none). */
+  hooks?: PipelineHooks;
 }
 
 export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
   const { store, events, log, now } = deps;
+  const hooks = deps.hooks ?? noopHooks;
+  // plugins: a redelivered id is a no-op before any hook runs (no second auto-reply, no double count).
+  const stored = store.db.query<{ one: number }, [string, string]>(
+    "SELECT 1 AS one FROM messages WHERE chat_jid = ? AND id = ?",
+  );
+  // plugins: message.received may rewrite, mark as addressed to the bot, or drop. Until the store
+  // has columns for "dropped by <plugin>: <reason>", a dropped message is stored as a bot message
+  // so it never reaches the agent, and the drop is logged.
+  async function received(m: InboundMessage): Promise<InboundMessage> {
+    if (hooks === noopHooks) return m;
+    const group = store.groups.get(m.chatJid);
+    const out = await hooks.messageReceived({
+      chatJid: m.chatJid,
+      channel: channel.name,
+      sender: m.sender,
+      senderName: m.senderName,
+      content: m.content,
+      isFromMe: m.isFromMe === true,
+      isBot: m.isBot === true,
+      mentionsBot: m.mentionsBot === true,
+      threadId: m.threadId,
+      group: group ? { folder: group.folder, isMain: group.isMain } : undefined,
+      isDirect: directChat(m.chatJid),
+    });
+    if (out.action === "drop") {
+      log.info("message dropped by plugin", { chatJid: m.chatJid, plugin: out.plugin, reason: out.reason });
+      return { ...m, isBot: true };
+    }
+    return { ...m, content: out.content, mentionsBot: m.mentionsBot === true || out.mentionsBot === true };
+  }
+  const directChat = (jid: string) => {
+    const chat = store.messages.chat(jid);
+    return chat ? !chat.isGroup : undefined;
+  };
+
   return {
-    async inbound(m: InboundMessage) {
-      if (!m.id || !m.chatJid) throw new Error("inbound message needs an id and a chatJid");
+    async inbound(input: InboundMessage) {
+      if (!input.id || !input.chatJid) throw new Error("inbound message needs an id and a chatJid");
+      if (hooks !== noopHooks && stored.get(input.chatJid, input.id)) return false;
+      const m = await received(input);
       const known = store.messages.chat(m.chatJid) !== null;
       const seq = store.messages.insert(m, now());
       if (seq === null) return false;

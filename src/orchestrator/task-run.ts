@@ -7,6 +7,7 @@
 import type { AgentProcess, AgentRunner } from "../container/types.ts";
 import type { EventBus } from "../events/index.ts";
 import type { ContainerInput } from "../protocol/index.ts";
+import { noopHooks, type PipelineHooks } from "../plugins/index.ts";
 import type { GroupQueue } from "../queue/index.ts";
 import { outboundText } from "../router/index.ts";
 import type { RegisteredGroup, ScheduledTask, Store } from "../store/index.ts";
@@ -38,11 +39,14 @@ export interface TaskRunContext {
   baseInput(group: RegisteredGroup): Omit<ContainerInput, "prompt" | "chatJid">;
   /** Queue a message run for messages that arrived meanwhile. */
   recoverGroup(jid: string): boolean;
+  /** plugins: agent.starting / agent.result (default: none). */
+  hooks?: PipelineHooks;
 }
 
 export function createTaskRuns(ctx: TaskRunContext) {
   const { store, events, queue, runner, deliver, now, live, prepare, baseInput, recoverGroup } = ctx;
   const inflightTasks = new Map<string, Promise<TaskRunOutcome>>();
+  const hooks = ctx.hooks ?? noopHooks;
 
   /**
    * One turn in the group's container: the prompt in, each result text to `onText`, then the
@@ -56,11 +60,18 @@ export function createTaskRuns(ctx: TaskRunContext) {
       chatJid: string;
       keepSession: boolean;
       taskId?: string;
+      kind: "task" | "prompt";
       onText: (text: string) => Promise<void>;
     },
   ): Promise<string | undefined> {
     prepare(group);
     const { chatJid, keepSession } = turn;
+    // plugins: agent.starting may add context to or change the prompt.
+    const { prompt } = await hooks.agentStarting({
+      group: { folder: group.folder, jid: group.jid, isMain: group.isMain },
+      prompt: turn.prompt,
+      kind: turn.kind,
+    });
     const sessionId = keepSession ? (store.groups.session(group.folder) ?? undefined) : undefined;
     let error: string | undefined;
     let proc: AgentProcess | null = null;
@@ -72,7 +83,7 @@ export function createTaskRuns(ctx: TaskRunContext) {
         group,
         input: {
           ...baseInput(group),
-          prompt: turn.prompt,
+          prompt,
           chatJid,
           sessionId,
           ...(turn.taskId ? { isScheduledTask: true, taskId: turn.taskId } : {}),
@@ -85,7 +96,13 @@ export function createTaskRuns(ctx: TaskRunContext) {
             result: out.result,
             status: out.status,
           });
-          const text = outboundText(out.result);
+          // plugins: agent.result may change or suppress the result.
+          const res = await hooks.agentResult({
+            group: { folder: group.folder, jid: group.jid },
+            text: outboundText(out.result),
+            status: out.status,
+          });
+          const text = res.action === "continue" ? res.text : null;
           if (text) {
             try {
               await turn.onText(text);
@@ -140,8 +157,14 @@ export function createTaskRuns(ctx: TaskRunContext) {
       chatJid,
       keepSession: task.contextMode !== "isolated",
       taskId: task.id,
+      kind: "task",
       onText: async (text) => {
-        await deliver({ chatJid, text, idemKey: `task:${task.id}:${scheduledFor}:${index++}` });
+        await deliver({
+          chatJid,
+          text,
+          idemKey: `task:${task.id}:${scheduledFor}:${index++}`,
+          source: "task",
+        });
         results.push(text);
       },
     });
@@ -168,6 +191,7 @@ export function createTaskRuns(ctx: TaskRunContext) {
             prompt,
             chatJid: group.jid,
             keepSession: opts.resume === true,
+            kind: "prompt",
             onText: async (text) => void results.push(text),
           });
           resolve(error ? { status: "error", results, error } : { status: "success", results });

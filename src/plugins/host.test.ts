@@ -196,7 +196,7 @@ describe("failure isolation", () => {
     const unknown = definePlugin({
       name: "unk",
       version: "1",
-      setup: (api) => api.on("message.recieved" as never, () => {}),
+      setup: (api) => api.on("message.recieved" as never, (() => {}) as never),
     });
     const badOpt = definePlugin({
       name: "opt",

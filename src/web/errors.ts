@@ -51,6 +51,8 @@ export const ERROR_STATUS: Record<string, [number, string]> = {
   GroupExistsError: [409, "conflict"],
   PayloadTooLargeError: [413, "payload_too_large"],
   UnavailableError: [503, "unavailable"],
+  PluginNotFoundError: [404, "not_found"],
+  PluginError: [409, "conflict"],
 };
 
 /** Messages of these are safe to show the client (they describe the client's own input). */

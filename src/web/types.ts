@@ -5,6 +5,7 @@
 import type { Hono } from "hono";
 import type { EventBus } from "../events/index.ts";
 import type { Logger } from "../log/index.ts";
+import type { PluginHost } from "../plugins/index.ts";
 import type { ChannelHealth } from "../orchestrator/channel.ts";
 import type { TaskService } from "../scheduler/index.ts";
 import type { RegisteredGroup, Store } from "../store/index.ts";
@@ -27,6 +28,9 @@ export interface RuntimeStatus {
   channels(): ChannelHealth[];
 }
 
+/** The plugin host's management side (list, enable, disable, reload, per-hook metrics). */
+export type WebPluginOps = Pick<PluginHost, "list" | "get" | "enable" | "disable" | "reload" | "metrics">;
+
 /** The scheduler's task service; the API acts as `{ kind: "api" }` (admin rights, like the CLI). */
 export type WebTaskOps = Pick<TaskService, "create" | "pause" | "resume" | "cancel">;
 
@@ -44,6 +48,8 @@ export interface WebDeps {
   runtime?: RuntimeStatus;
   /** Task mutations via the scheduler's `createTaskService` (reads go to the store). */
   tasks?: WebTaskOps;
+  /** The plugin host, wired by the runtime. */
+  plugins?: WebPluginOps;
   /**
    * Register a group the way the orchestrator does (folders, IPC dirs, `group.registered`).
    * Without it the API adds the row to the store and emits the event itself.
