@@ -1,0 +1,108 @@
+/**
+ * `ngb plugins new <name>`: a working plugin folder — the plugin, its test (passes as
+ * generated: `ngb plugins test <name>`), the API's types for editors and a tsconfig.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+// @ts-expect-error: a text import of a .ts file (Bun embeds the source); TS sees the module instead.
+import typesSource from "./types.ts" with { type: "text" };
+
+export const PLUGIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function scaffoldPlugin(dir: string, name: string): string[] {
+  const root = join(dir, name);
+  if (existsSync(root)) throw new Error(`${root} already exists`);
+  mkdirSync(join(root, ".ngb"), { recursive: true });
+  const files: Record<string, string> = {
+    "index.ts": `/** ${name}: answers "!ping" itself (the agent never sees it) and adds the time to prompts. */
+import { definePlugin } from "ngb/plugin";
+import * as v from "valibot";
+
+export default definePlugin({
+  name: "${name}",
+  version: "0.1.0",
+  description: "Answers !ping without the agent",
+  // plugins.config.${name} in the ngb config; the parsed value is api.config.
+  config: v.object({ greeting: v.optional(v.string(), "Hello") }),
+  setup(api) {
+    api.on("message.received", (m) => {
+      if (m.isFromMe || m.isBot || m.content.trim().toLowerCase() !== "!ping") return;
+      api.send(m.chatJid, \`\${api.config.greeting}, \${m.senderName}: pong\`).catch((err) => api.log.warn("not sent", { error: String(err) }));
+      return { drop: "answered by ${name}" };
+    });
+    api.on("agent.starting", () => ({ context: \`<now>\${new Date().toISOString()}</now>\` }), { priority: 0, timeoutMs: 500 });
+    api.log.info("ready");
+    return () => api.log.info("stopped");
+  },
+});
+`,
+    "index.test.ts": `import { expect, test } from "bun:test";
+import { testPlugin } from "ngb/plugin/testing";
+import plugin from "./index.ts";
+
+const message = (content: string) => ({
+  chatJid: "web:test",
+  channel: "web",
+  sender: "u1",
+  senderName: "Ann",
+  content,
+  isFromMe: false,
+  isBot: false,
+  mentionsBot: false,
+  group: { folder: "test", isMain: false },
+});
+
+test("answers !ping itself and drops it for the agent", async () => {
+  const t = await testPlugin(plugin, { config: { greeting: "Hi" } });
+  expect(await t.hooks.messageReceived(message("!ping"))).toEqual({
+    action: "drop",
+    plugin: "${name}",
+    reason: "answered by ${name}",
+  });
+  expect(t.sent).toEqual([{ jid: "web:test", text: "Hi, Ann: pong" }]);
+  await t.close();
+});
+
+test("leaves other messages alone and adds the time to prompts", async () => {
+  const t = await testPlugin(plugin);
+  expect(await t.hooks.messageReceived(message("hello"))).toEqual({ action: "continue", content: "hello" });
+  const { prompt } = await t.hooks.agentStarting({
+    group: { folder: "test", jid: "web:test", isMain: false },
+    prompt: "hi",
+    kind: "messages",
+  });
+  expect(prompt).toMatch(/^<now>.+<\\/now>\\n\\nhi$/);
+  await t.close();
+});
+`,
+    ".ngb/plugin.ts": typesSource,
+    ".ngb/testing.d.ts": `import type { PluginDefinition } from "./plugin.ts";
+export type { PluginDefinition };
+export interface TestPlugin {
+  hooks: any;
+  sent: { jid: string; text: string }[];
+  status(): unknown;
+  close(): Promise<void>;
+}
+export function testPlugin(def: PluginDefinition<any>, opts?: { config?: unknown; groups?: unknown[]; messages?: Record<string, unknown[]> }): Promise<TestPlugin>;
+`,
+    "tsconfig.json": `${JSON.stringify(
+      {
+        compilerOptions: {
+          target: "ESNext",
+          module: "Preserve",
+          moduleResolution: "bundler",
+          strict: true,
+          allowImportingTsExtensions: true,
+          noEmit: true,
+          types: [],
+          paths: { "ngb/plugin": ["./.ngb/plugin.ts"], "ngb/plugin/testing": ["./.ngb/testing.d.ts"] },
+        },
+      },
+      null,
+      2,
+    )}\n`,
+  };
+  for (const [rel, text] of Object.entries(files)) writeFileSync(join(root, rel), text);
+  return Object.keys(files).map((f) => join(root, f));
+}
