@@ -102,7 +102,7 @@ export default defineCommand({
         const { config } = await loadContext({ ...args, "log-level": args["log-level"] ?? "warn" });
         let files: string[];
         try {
-          files = scaffoldPlugin(config.plugins.dir, args.name);
+          files = await scaffoldPlugin(config.plugins.dir, args.name);
         } catch (err) {
           throw new UserError((err as Error).message);
         }

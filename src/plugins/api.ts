@@ -7,15 +7,8 @@ import type { Logger } from "../log/index.ts";
 import { sendContext } from "./dispatch.ts";
 import { PluginDefinitionError, PluginError, PluginReentryError } from "./errors.ts";
 import { MAX_TEXT } from "./results.ts";
-import {
-  type GroupInfo,
-  HOOK_NAMES,
-  type HookHandler,
-  type HookName,
-  type HookOptions,
-  type MessageInfo,
-  type PluginApi,
-} from "./types.ts";
+import { HOOK_NAMES } from "./define.ts";
+import type { GroupInfo, HookHandler, HookName, HookOptions, MessageInfo, PluginApi } from "./types.ts";
 
 export interface PluginReadDeps {
   groupOf(jid: string): GroupInfo | null;

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createLogger } from "../log/index.ts";
 import { createPluginHost, type PluginHost } from "./host.ts";
-import { type PluginDefinition, definePlugin } from "./types.ts";
+import { definePlugin } from "./define.ts";
+import type { PluginDefinition } from "./types.ts";
 
 const hosts: PluginHost[] = [];
 afterEach(async () => {

@@ -22,4 +22,5 @@ export {
 } from "./host.ts";
 export { type PipelineHooks, noopHooks } from "./pipeline.ts";
 export { testPlugin } from "./testing.ts";
-export * from "./types.ts";
+export { CHANGING_HOOKS, definePlugin, HOOK_NAMES, OBSERVING_HOOKS } from "./define.ts";
+export type * from "./types.ts";

@@ -4,12 +4,12 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-// @ts-expect-error: a text import of a .ts file (Bun embeds the source); TS sees the module instead.
+// @ts-expect-error: a text import of a types-only .ts file (Bun embeds the source); TS sees the module.
 import typesSource from "./types.ts" with { type: "text" };
 
 export const PLUGIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-export function scaffoldPlugin(dir: string, name: string): string[] {
+export async function scaffoldPlugin(dir: string, name: string): Promise<string[]> {
   const root = join(dir, name);
   if (existsSync(root)) throw new Error(`${root} already exists`);
   mkdirSync(join(root, ".ngb"), { recursive: true });

@@ -6,7 +6,7 @@
  */
 import * as valibot from "valibot";
 import { testPlugin } from "./testing.ts";
-import { CHANGING_HOOKS, definePlugin, HOOK_NAMES, OBSERVING_HOOKS } from "./types.ts";
+import { CHANGING_HOOKS, definePlugin, HOOK_NAMES, OBSERVING_HOOKS } from "./define.ts";
 
 export const SDK_MODULES = ["ngb/plugin", "ngb/plugin/testing", "valibot"] as const;
 

@@ -7,24 +7,16 @@
 import type * as v from "valibot";
 
 /** Hooks that may change what flows through the pipeline: run one after another, by priority. */
-export const CHANGING_HOOKS = [
-  "message.received",
-  "message.sending",
-  "agent.starting",
-  "agent.result",
-] as const;
+export type ChangingHook = "message.received" | "message.sending" | "agent.starting" | "agent.result";
 /** Hooks that only observe: run side by side, never change anything. */
-export const OBSERVING_HOOKS = [
-  "message.sent",
-  "task.running",
-  "task.finished",
-  "group.registered",
-  "serve.started",
-  "serve.stopping",
-] as const;
-export const HOOK_NAMES = [...CHANGING_HOOKS, ...OBSERVING_HOOKS] as const;
-export type HookName = (typeof HOOK_NAMES)[number];
-export type ChangingHook = (typeof CHANGING_HOOKS)[number];
+export type ObservingHook =
+  | "message.sent"
+  | "task.running"
+  | "task.finished"
+  | "group.registered"
+  | "serve.started"
+  | "serve.stopping";
+export type HookName = ChangingHook | ObservingHook;
 
 export interface GroupRef {
   folder: string;
@@ -200,6 +192,4 @@ export interface PluginDefinition<S extends AnySchema = AnySchema> {
 }
 
 /** Declare a plugin with typed config: `export default definePlugin({ … })`. */
-export function definePlugin<S extends AnySchema>(def: PluginDefinition<S>): PluginDefinition<S> {
-  return def;
-}
+export declare function definePlugin<S extends AnySchema>(def: PluginDefinition<S>): PluginDefinition<S>;

@@ -4,7 +4,7 @@
  * others are dropped: stored, marked "allowlist", never reach the agent.
  */
 import * as v from "valibot";
-import { definePlugin } from "../types.ts";
+import { definePlugin } from "../define.ts";
 
 const Senders = v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(200))), v.maxLength(10_000));
 

@@ -4,7 +4,7 @@
  * (stored, marked "auto-reply") unless the rule says `passThrough`.
  */
 import * as v from "valibot";
-import { definePlugin } from "../types.ts";
+import { definePlugin } from "../define.ts";
 import { wordsRegex } from "./words.ts";
 
 const Regex = v.pipe(

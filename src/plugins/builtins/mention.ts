@@ -4,7 +4,7 @@
  * `mentionsBot`, which triggers the agent exactly like a platform @-mention.
  */
 import * as v from "valibot";
-import { definePlugin } from "../types.ts";
+import { definePlugin } from "../define.ts";
 import { wordsRegex } from "./words.ts";
 
 export const MentionConfig = v.strictObject({

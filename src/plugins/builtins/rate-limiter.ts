@@ -4,7 +4,7 @@
  * chat once per window. Sliding window; memory bounded by pruning idle keys.
  */
 import * as v from "valibot";
-import { definePlugin } from "../types.ts";
+import { definePlugin } from "../define.ts";
 
 const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 
