@@ -50,7 +50,8 @@ test.skipIf(!existsSync(bin))(
     procs.push(proc);
     let err = "";
     void (async () => {
-      for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
+      for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>)
+        err += new TextDecoder().decode(chunk);
     })();
     const url = await until(() => /listening on (http:\/\/\S+)/.exec(err)?.[1], {
       timeoutMs: 20_000,
