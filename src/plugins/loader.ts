@@ -88,7 +88,7 @@ export async function importPlugin(
     throw new PluginDefinitionError(src.id, `does not build: ${firstLine(err)}`);
   }
   const key = `${src.id}#${++loads}`;
-  const prologue = `const {setTimeout,setInterval,clearTimeout,clearInterval}=globalThis.${TIMERS_KEY}.get(${JSON.stringify(key)});\n`;
+  const prologue = `const {setTimeout,setInterval,clearTimeout,clearInterval,queueMicrotask}=globalThis.${TIMERS_KEY}.get(${JSON.stringify(key)});\n`;
   mkdirSync(cacheDir, { recursive: true });
   const file = join(cacheDir, `${basename(src.id).replace(/[^\w.-]/g, "_")}.${process.pid}.${loads}.mjs`);
   writeFileSync(file, prologue + code);

@@ -16,6 +16,8 @@ export interface TestPluginOptions {
   messages?: Record<string, MessageInfo[]>;
   /** Failures in a row before the plugin is disabled (default 5). */
   maxFailures?: number;
+  /** Host log level (default "warn"). */
+  logLevel?: "silent" | "error" | "warn" | "info" | "debug";
 }
 
 export interface TestPlugin {
@@ -30,7 +32,7 @@ export interface TestPlugin {
 export async function testPlugin(def: PluginDefinition, opts: TestPluginOptions = {}): Promise<TestPlugin> {
   const sent: { jid: string; text: string }[] = [];
   const host = createPluginHost({
-    log: createLogger({ level: "warn" }),
+    log: createLogger({ level: opts.logLevel ?? "warn" }),
     options: {
       dir: "",
       enabled: [def.name],

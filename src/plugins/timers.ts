@@ -1,5 +1,5 @@
 /**
- * Timers owned by one plugin: external plugins' `setTimeout`/`setInterval` are bound to these
+ * Timers owned by one plugin: external plugins' `setTimeout`/`setInterval`/`queueMicrotask` are bound to these
  * (the loader shadows the globals in the bundled module), so a callback that throws is counted
  * as a plugin failure instead of crashing the process, the timers never keep the process alive,
  * and everything still pending is cleared when the plugin is torn down, disabled or reloaded.
@@ -12,6 +12,7 @@ export interface TimerScope {
   setInterval(fn: Callback, ms?: number, ...args: unknown[]): ReturnType<typeof setInterval>;
   clearTimeout(id: unknown): void;
   clearInterval(id: unknown): void;
+  queueMicrotask(fn: Callback): void;
   /** Pending timers right now. */
   readonly size: number;
   /** Clear every pending timer; later calls create nothing. */
@@ -58,6 +59,12 @@ export function createTimerScope(onError: (err: unknown) => void): TimerScope {
     },
     clearTimeout: clear,
     clearInterval: clear,
+    queueMicrotask(fn) {
+      if (typeof fn !== "function") throw new TypeError("queueMicrotask needs a function");
+      queueMicrotask(() => {
+        if (!closed) guard(fn, []);
+      });
+    },
     get size() {
       return live.size;
     },
