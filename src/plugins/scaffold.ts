@@ -76,15 +76,51 @@ test("leaves other messages alone and adds the time to prompts", async () => {
 });
 `,
     ".ngb/plugin.ts": typesSource,
-    ".ngb/testing.d.ts": `import type { PluginDefinition } from "./plugin.ts";
-export type { PluginDefinition };
+    ".ngb/testing.d.ts": `import type { GroupInfo, MessageInfo, PipelineHooks, PluginDefinition } from "./plugin.ts";
+
 export interface TestPlugin {
-  hooks: any;
+  /** The hooks as the orchestrator calls them. */
+  hooks: PipelineHooks;
+  /** What the plugin sent with api.send. */
   sent: { jid: string; text: string }[];
-  status(): unknown;
   close(): Promise<void>;
 }
-export function testPlugin(def: PluginDefinition<any>, opts?: { config?: unknown; groups?: unknown[]; messages?: Record<string, unknown[]> }): Promise<TestPlugin>;
+export function testPlugin(
+  // biome-ignore lint/suspicious/noExplicitAny: any plugin
+  def: PluginDefinition<any>,
+  opts?: { config?: unknown; groups?: GroupInfo[]; messages?: Record<string, MessageInfo[]>; maxFailures?: number },
+): Promise<TestPlugin>;
+`,
+    ".ngb/bun-test.d.ts": `// What \`ngb plugins test\` provides as "bun:test" (install @types/bun for Bun's full types).
+declare module "bun:test" {
+  type Fn = () => unknown | Promise<unknown>;
+  export function test(name: string, fn: Fn): void;
+  export function it(name: string, fn: Fn): void;
+  export function describe(name: string, fn: () => void): void;
+  export function beforeEach(fn: Fn): void;
+  export function afterEach(fn: Fn): void;
+  export function beforeAll(fn: Fn): void;
+  export function afterAll(fn: Fn): void;
+  interface Matchers {
+    not: Matchers;
+    resolves: Matchers;
+    rejects: Matchers;
+    toBe(v: unknown): void;
+    toEqual(v: unknown): void;
+    toMatchObject(v: object): void;
+    toContain(v: unknown): void;
+    toMatch(v: string | RegExp): void;
+    toHaveLength(n: number): void;
+    toBeTruthy(): void;
+    toBeFalsy(): void;
+    toBeNull(): void;
+    toBeUndefined(): void;
+    toBeGreaterThan(n: number): void;
+    toBeLessThan(n: number): void;
+    toThrow(v?: string | RegExp): void;
+  }
+  export function expect(value: unknown): Matchers;
+}
 `,
     "tsconfig.json": `${JSON.stringify(
       {
@@ -95,9 +131,11 @@ export function testPlugin(def: PluginDefinition<any>, opts?: { config?: unknown
           strict: true,
           allowImportingTsExtensions: true,
           noEmit: true,
+          skipLibCheck: true,
           types: [],
           paths: { "ngb/plugin": ["./.ngb/plugin.ts"], "ngb/plugin/testing": ["./.ngb/testing.d.ts"] },
         },
+        include: ["*.ts", ".ngb/*.ts"],
       },
       null,
       2,
