@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../log/index.ts";
-import { createPluginHost, type PluginHost } from "./host.ts";
+import { createPluginHost } from "./host.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

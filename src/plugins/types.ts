@@ -47,6 +47,7 @@ export interface MessageReceivedEvent {
  * addressed to the bot: it triggers the agent like an @-mention), or `{ drop: reason }`
  * (stored, marked with the plugin and reason, never reaches the agent).
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
 export type MessageReceivedResult = void | { content?: string; mentionsBot?: boolean } | { drop: string };
 
 export interface MessageSendingEvent {
@@ -57,6 +58,7 @@ export interface MessageSendingEvent {
   plugin?: string;
 }
 /** Nothing, `{ text }` (send this instead) or `{ cancel: reason }` (not sent). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
 export type MessageSendingResult = void | { text: string } | { cancel: string };
 
 export interface MessageSentEvent {
@@ -71,6 +73,7 @@ export interface AgentStartingEvent {
   kind: "messages" | "task" | "prompt";
 }
 /** Nothing, `{ prompt }` (replace it) and/or `{ context }` (put before the prompt). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
 export type AgentStartingResult = void | { prompt?: string; context?: string };
 
 export interface AgentResultEvent {
@@ -79,6 +82,7 @@ export interface AgentResultEvent {
   status: "success" | "error";
 }
 /** Nothing, `{ text }` (deliver this instead; null = nothing to say) or `{ suppress: reason }`. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
 export type AgentResultResult = void | { text: string | null } | { suppress: string };
 
 export interface TaskRunningEvent {
@@ -113,13 +117,19 @@ export interface HookEvents {
 export interface HookResults {
   "message.received": MessageReceivedResult;
   "message.sending": MessageSendingResult;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
   "message.sent": void;
   "agent.starting": AgentStartingResult;
   "agent.result": AgentResultResult;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
   "task.running": void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
   "task.finished": void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
   "group.registered": void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
   "serve.started": void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
   "serve.stopping": void;
 }
 
@@ -189,6 +199,7 @@ export interface PluginDefinition<S extends AnySchema = AnySchema> {
   description?: string;
   /** Schema of `plugins.config.<name>`; the parsed value is `api.config`. */
   config?: S;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing
   setup(api: PluginApi<v.InferOutput<S>>): void | Teardown | Promise<void | Teardown>;
 }
 
