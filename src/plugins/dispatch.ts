@@ -7,6 +7,7 @@
  * carries on as if the plugin were absent.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { withBudget } from "./budget.ts";
 import { PluginResultError, PluginTimeoutError } from "./errors.ts";
 import type { PipelineHooks } from "./pipeline.ts";
 import { EXPECTED, preview, validResult } from "./results.ts";
@@ -42,19 +43,6 @@ export const sendContext = new AsyncLocalStorage<SendContext>();
 const FAILED = Symbol("failed");
 const EMPTY: readonly Entry[] = [];
 
-function withBudget<T>(p: Promise<T>, e: Entry): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new PluginTimeoutError(e.plugin, `${e.hook} handler`, e.timeoutMs)),
-      e.timeoutMs,
-    );
-  });
-  // A hung handler's promise is abandoned; a late rejection must not become unhandled.
-  p.then(undefined, () => {});
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 export function createDispatch(deps: DispatchDeps): PipelineHooks {
   const entries = (hook: HookName) => deps.table().get(hook) ?? EMPTY;
 
@@ -65,7 +53,11 @@ export function createDispatch(deps: DispatchDeps): PipelineHooks {
     try {
       out = e.handler(event as never);
       if (out && typeof (out as Promise<unknown>).then === "function")
-        out = await withBudget(out as Promise<unknown>, e);
+        out = await withBudget(
+          out as Promise<unknown>,
+          e.timeoutMs,
+          () => new PluginTimeoutError(e.plugin, `${e.hook} handler`, e.timeoutMs),
+        );
     } catch (err) {
       e.stats.totalMs += performance.now() - started;
       deps.onFailure(e, err, err instanceof PluginTimeoutError ? "timeout" : "error");

@@ -7,19 +7,23 @@
  * orchestrator calls. With nothing enabled the hooks table is empty and each call is a no-op.
  */
 import { join } from "node:path";
-import * as v from "valibot";
 import type { Logger } from "../log/index.ts";
 import { errorMessage } from "../util/errors.ts";
-import { createPluginApi, type PluginReadDeps } from "./api.ts";
+import type { PluginReadDeps } from "./api.ts";
 import { BUILTINS } from "./builtins/index.ts";
 import { createDispatch, type Entry } from "./dispatch.ts";
-import { PluginConfigError, PluginError, PluginNotFoundError, PluginTimeoutError } from "./errors.ts";
+import { withBudget } from "./budget.ts";
+import { PluginError, PluginNotFoundError, PluginTimeoutError } from "./errors.ts";
 import { checkDefinition, discoverPlugins, importPlugin, type PluginSource } from "./loader.ts";
+
+export type { PluginStatus, PluginStatusName } from "./record.ts";
 import type { PipelineHooks } from "./pipeline.ts";
+import { nameOf, newRecord, type PluginRecord, type PluginStatus, toStatus } from "./record.ts";
+import { runSetup } from "./setup.ts";
 import { openStateFile, type StateFile } from "./state.ts";
-import { type FailureKind, type HookStats, newHookStats, renderPluginMetrics } from "./stats.ts";
+import { type FailureKind, newHookStats, renderPluginMetrics } from "./stats.ts";
 import { createTimerScope, type TimerScope } from "./timers.ts";
-import type { HookName, PluginDefinition, Teardown } from "./types.ts";
+import type { HookName, PluginDefinition } from "./types.ts";
 import { createWatcher } from "./watch.ts";
 
 export interface PluginHostOptions {
@@ -50,48 +54,9 @@ export interface PluginHostDeps {
   now?: () => number;
 }
 
-export type PluginStatusName = "enabled" | "disabled" | "failed" | "error";
-
-export interface PluginStatus {
-  name: string;
-  version: string | null;
-  description: string | null;
-  source: "builtin" | "external";
-  file: string | null;
-  /** enabled (running), disabled (by config or user), failed (disabled after failing), error (won't load). */
-  status: PluginStatusName;
-  hooks: {
-    hook: HookName;
-    priority: number;
-    timeoutMs: number;
-    calls: number;
-    failures: number;
-    avgMs: number;
-  }[];
-  calls: number;
-  failures: number;
-  lastError: { message: string; at: number } | null;
-  loadedAt: number | null;
-}
-
-interface PluginRecord {
-  key: string;
-  source: "builtin" | "external";
-  src?: PluginSource;
-  def: PluginDefinition | null;
-  active: boolean;
-  entries: Entry[];
-  teardown: Teardown | null;
-  timers: TimerScope | null;
-  streak: number;
-  lastError: { message: string; at: number } | null;
-  loadError: string | null;
-  autoDisabled: string | null;
-  stats: Map<string, HookStats>;
-  loadedAt: number | null;
-}
-
 const SETUP_BUDGET_MS = 5_000;
+/** Bundling and importing one external plugin (a top-level await that never ends stops here). */
+const LOAD_BUDGET_MS = 15_000;
 const TEARDOWN_BUDGET_MS = 5_000;
 
 export interface PluginHost {
@@ -119,8 +84,6 @@ export function createPluginHost(deps: PluginHostDeps): PluginHost {
   let state: StateFile | null = null;
   let watcher: { stop(): void } | null = null;
   let reloading: Promise<unknown> = Promise.resolve();
-
-  const nameOf = (r: PluginRecord) => r.def?.name ?? r.key;
 
   function rebuildTable(): void {
     const next = new Map<HookName, Entry[]>();
@@ -165,62 +128,25 @@ export function createPluginHost(deps: PluginHostDeps): PluginHost {
     return r.source === "external" || options.enabled.includes(nameOf(r));
   }
 
-  function withBudget<T>(p: Promise<T>, ms: number, plugin: string, what: string): Promise<T> {
-    let t: ReturnType<typeof setTimeout> | undefined;
-    p.then(undefined, () => {});
-    return Promise.race([
-      p,
-      new Promise<never>((_, rej) => {
-        t = setTimeout(() => rej(new PluginTimeoutError(plugin, what, ms)), ms);
-      }),
-    ]).finally(() => clearTimeout(t));
-  }
-
   /** Parse config, run setup, commit handlers. Throws a PluginError; leaves the record inactive. */
   async function activate(r: PluginRecord, def: PluginDefinition, timers: TimerScope): Promise<void> {
-    const name = def.name;
-    let config: unknown = options.config[name];
-    if (def.config) {
-      const res = v.safeParse(def.config, config ?? {});
-      if (!res.success) {
-        const issue = res.issues[0];
-        const path = issue.path?.map((p: { key: unknown }) => String(p.key)).join(".");
-        throw new PluginConfigError(
-          name,
-          `config plugins.config.${name}${path ? `.${path}` : ""}: ${issue.message}`,
-        );
-      }
-      config = res.output;
-    }
-    const scope = createPluginApi({
-      name,
-      config,
-      log: deps.log,
-      read: deps.read,
-      send: deps.send,
-      isActive: () => r.active,
-    });
-    let teardown: Teardown | null = null;
+    let done: Awaited<ReturnType<typeof runSetup>>;
     try {
-      const out = await withBudget(
-        Promise.resolve().then(() => def.setup(scope.api)),
-        SETUP_BUDGET_MS,
-        name,
-        "setup",
-      );
-      if (out !== undefined && typeof out !== "function")
-        throw new PluginError(name, "setup must return nothing or a teardown function");
-      teardown = out ?? null;
+      done = await runSetup(def, options.config[def.name], {
+        log: deps.log,
+        read: deps.read,
+        send: deps.send,
+        isActive: () => r.active,
+        budgetMs: SETUP_BUDGET_MS,
+      });
     } catch (err) {
       timers.close();
-      throw err instanceof PluginError ? err : new PluginError(name, `setup failed: ${errorMessage(err)}`);
-    } finally {
-      scope.seal();
+      throw err;
     }
     r.def = def;
     r.timers = timers;
-    r.teardown = teardown;
-    r.entries = scope.registrations.map((reg) => {
+    r.teardown = done.teardown;
+    r.entries = done.registrations.map((reg) => {
       const key = reg.hook;
       const stats = r.stats.get(key) ?? r.stats.set(key, newHookStats()).get(key)!;
       return { plugin: r.key, ...reg, order: order++, stats };
@@ -239,7 +165,11 @@ export function createPluginHost(deps: PluginHostDeps): PluginHost {
     r.teardown = null;
     try {
       if (teardown)
-        await withBudget(Promise.resolve().then(teardown), TEARDOWN_BUDGET_MS, nameOf(r), "teardown");
+        await withBudget(
+          Promise.resolve().then(teardown),
+          TEARDOWN_BUDGET_MS,
+          () => new PluginTimeoutError(nameOf(r), "teardown", TEARDOWN_BUDGET_MS),
+        );
     } catch (err) {
       log.warn("plugin teardown failed", { plugin: nameOf(r), error: errorMessage(err) });
     } finally {
@@ -253,25 +183,6 @@ export function createPluginHost(deps: PluginHostDeps): PluginHost {
       const rec = r();
       if (rec) failed(rec, `timer: ${errorMessage(err)}`, "timer");
     });
-
-  function newRecord(key: string, source: PluginRecord["source"], src?: PluginSource): PluginRecord {
-    return {
-      key,
-      source,
-      src,
-      def: null,
-      active: false,
-      entries: [],
-      teardown: null,
-      timers: null,
-      streak: 0,
-      lastError: null,
-      loadError: null,
-      autoDisabled: null,
-      stats: new Map(),
-      loadedAt: null,
-    };
-  }
 
   async function tryActivate(r: PluginRecord, def: PluginDefinition, timers: TimerScope): Promise<boolean> {
     try {
@@ -293,7 +204,11 @@ export function createPluginHost(deps: PluginHostDeps): PluginHost {
     const timers = timerScope(() => rec);
     let def: PluginDefinition;
     try {
-      def = await importPlugin(src, options.cacheDir, timers);
+      def = await withBudget(
+        importPlugin(src, options.cacheDir, timers),
+        LOAD_BUDGET_MS,
+        () => new PluginTimeoutError(src.id, "loading", LOAD_BUDGET_MS),
+      );
     } catch (err) {
       timers.close();
       const message = errorMessage(err);
@@ -361,42 +276,7 @@ export function createPluginHost(deps: PluginHostDeps): PluginHost {
     return rec;
   }
 
-  function status(r: PluginRecord): PluginStatus {
-    const def = r.def;
-    let calls = 0;
-    let failures = 0;
-    for (const s of r.stats.values()) {
-      calls += s.calls;
-      failures += s.failures;
-    }
-    const st: PluginStatusName = r.active
-      ? "enabled"
-      : r.autoDisabled
-        ? "failed"
-        : r.loadError && wantsEnabled(r)
-          ? "error"
-          : "disabled";
-    return {
-      name: nameOf(r),
-      version: def?.version ?? null,
-      description: def?.description ?? null,
-      source: r.source,
-      file: r.src?.path ?? null,
-      status: st,
-      hooks: r.entries.map((e) => ({
-        hook: e.hook,
-        priority: e.priority,
-        timeoutMs: e.timeoutMs,
-        calls: e.stats.calls,
-        failures: e.stats.failures,
-        avgMs: e.stats.calls ? Math.round((e.stats.totalMs / e.stats.calls) * 1000) / 1000 : 0,
-      })),
-      calls,
-      failures,
-      lastError: r.lastError,
-      loadedAt: r.loadedAt,
-    };
-  }
+  const status = (r: PluginRecord) => toStatus(r, wantsEnabled(r));
 
   function find(name: string): PluginRecord {
     const r = records.get(name) ?? records.get(`file:${name}`);
