@@ -145,3 +145,19 @@ export default { name: "leaky", version: "1", setup(api) {
     plugins: { leaky: { enabled: false } },
   });
 });
+
+test("a plugin that imports its own setTimeout keeps it (no clash with the scoped timers)", async () => {
+  const { dir, h } = setup();
+  writeFileSync(
+    join(dir, "sleepy.ts"),
+    `import { setTimeout } from "node:timers/promises";
+export default { name: "sleepy", version: "1", setup(api) {
+  const ticks = [];
+  setInterval(() => ticks.push(1), 1000);
+  api.on("message.received", async (m) => { await setTimeout(5); return { content: m.content + "z" }; });
+} };`,
+  );
+  await h.start();
+  expect(h.get("sleepy").lastError).toBeNull();
+  expect(await h.hooks.messageReceived(msg("z"))).toEqual({ action: "continue", content: "zz" });
+});

@@ -62,6 +62,34 @@ function timerRegistry(): TimerRegistry {
 
 let loads = 0;
 
+const SHADOWED = ["setTimeout", "setInterval", "clearTimeout", "clearInterval", "queueMicrotask"];
+
+/**
+ * Names the bundle binds at its top level (imports, declarations), which the timer prologue
+ * must not redeclare: e.g. `import { setTimeout } from "node:timers/promises"` keeps its own.
+ */
+export function topLevelNames(code: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of code.matchAll(/^import\s+([^"';]+?)\s+from\s+["'][^"']+["']/gm)) {
+    const clause = m[1]!;
+    const braces = /\{([^}]*)\}/.exec(clause);
+    for (const part of braces?.[1]?.split(",") ?? []) {
+      const local = part
+        .trim()
+        .split(/\s+as\s+/)
+        .pop();
+      if (local) names.add(local);
+    }
+    const rest = clause.replace(/\{[^}]*\}/, "").replace(/\*\s+as\s+/, "");
+    for (const n of rest.split(",")) if (n.trim()) names.add(n.trim());
+  }
+  for (const m of code.matchAll(
+    /^(?:export\s+)?(?:var|let|const|class|(?:async\s+)?function\*?)\s+([A-Za-z_$][\w$]*)/gm,
+  ))
+    names.add(m[1]!);
+  return names;
+}
+
 /**
  * Bundle and import one external plugin. Throws `PluginDefinitionError` (naming the source)
  * when it does not build, does not import, or has no usable default export.
@@ -88,7 +116,10 @@ export async function importPlugin(
     throw new PluginDefinitionError(src.id, `does not build: ${firstLine(err)}`);
   }
   const key = `${src.id}#${++loads}`;
-  const prologue = `const {setTimeout,setInterval,clearTimeout,clearInterval,queueMicrotask}=globalThis.${TIMERS_KEY}.get(${JSON.stringify(key)});\n`;
+  const shadow = SHADOWED.filter((n) => !topLevelNames(code).has(n));
+  const prologue = shadow.length
+    ? `const {${shadow.join(",")}}=globalThis.${TIMERS_KEY}.get(${JSON.stringify(key)});\n`
+    : "";
   mkdirSync(cacheDir, { recursive: true });
   const file = join(cacheDir, `${basename(src.id).replace(/[^\w.-]/g, "_")}.${process.pid}.${loads}.mjs`);
   writeFileSync(file, prologue + code);

@@ -37,6 +37,7 @@ test.skipIf(!existsSync(bin))(
   async () => {
     mkdirSync(join(dir, "plugins"));
     writeFileSync(join(dir, "plugins", "tagger.ts"), plugin("[v1]"));
+    writeFileSync(join(dir, "plugins", "nodefault.ts"), "export const x = 1;\n");
     writeFileSync(
       join(dir, "ngb.config.json"),
       JSON.stringify({ web: { port: 0, token: "t".repeat(32) }, plugins: { dir: "plugins" } }),
@@ -99,6 +100,10 @@ test.skipIf(!existsSync(bin))(
     }[];
     expect(rows.find((r) => r.name === "tagger")).toMatchObject({ status: "enabled" });
     expect(rows.find((r) => r.name === "tagger")?.lastError.message).toContain("does not build");
+    expect(rows.find((r) => r.name === "file:nodefault")).toMatchObject({
+      status: "error",
+      lastError: { message: expect.stringContaining('plugin "nodefault": has no default export') },
+    });
     const off = Bun.spawnSync([bin, "plugins", "disable", "tagger", "--url", url], {
       cwd: dir,
       env: { PATH: process.env.PATH, HOME: dir },
