@@ -28,8 +28,9 @@ export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
   // plugins: message.received may rewrite, mark as addressed to the bot, or drop. Until the store
   // has columns for "dropped by <plugin>: <reason>", a dropped message is stored as a bot message
   // so it never reaches the agent, and the drop is logged.
+  const active = () => hooks.handles?.("message.received") ?? true;
   async function received(m: InboundMessage): Promise<InboundMessage> {
-    if (hooks === noopHooks) return m;
+    if (!active()) return m;
     const group = store.groups.get(m.chatJid);
     const out = await hooks.messageReceived({
       chatJid: m.chatJid,
@@ -58,7 +59,7 @@ export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
   return {
     async inbound(input: InboundMessage) {
       if (!input.id || !input.chatJid) throw new Error("inbound message needs an id and a chatJid");
-      if (hooks !== noopHooks && stored.get(input.chatJid, input.id)) return false;
+      if (active() && stored.get(input.chatJid, input.id)) return false;
       const m = await received(input);
       const known = store.messages.chat(m.chatJid) !== null;
       const seq = store.messages.insert(m, now());

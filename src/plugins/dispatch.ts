@@ -170,6 +170,7 @@ export function createDispatch(deps: DispatchDeps): PipelineHooks {
       return { action: "continue", text };
     },
 
+    handles: (hook) => entries(hook).length > 0,
     taskRunning: (m) => observe("task.running", { ...m }),
     taskFinished: (m) => observe("task.finished", { ...m }),
     groupRegistered: (m) => observe("group.registered", { ...m }),

@@ -84,6 +84,8 @@ describe("changing hooks", () => {
     const { h } = await host([a, b]);
     expect(await h.hooks.messageReceived(msg("x"))).toEqual({ action: "continue", content: "x+b+a" });
     expect(seen).toEqual(["b:x", "a:x+b"]);
+    expect(h.hooks.handles?.("message.received")).toBe(true);
+    expect(h.hooks.handles?.("agent.result")).toBe(false);
     const dropper = definePlugin({
       name: "dropper",
       version: "1",
@@ -243,4 +245,5 @@ test("no plugins: hooks pass everything through", async () => {
   const { h } = await host([]);
   expect(await h.hooks.messageReceived(msg("x"))).toEqual({ action: "continue", content: "x" });
   expect(h.list()).toEqual([]);
+  expect(h.hooks.handles?.("message.received")).toBe(false);
 });

@@ -20,4 +20,5 @@ export const noopHooks: PipelineHooks = {
   groupRegistered: () => {},
   serveStarted: () => {},
   serveStopping: () => done,
+  handles: () => false,
 };

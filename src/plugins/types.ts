@@ -260,4 +260,9 @@ export interface PipelineHooks {
   groupRegistered(m: { jid: string; folder: string; name: string }): void;
   serveStarted(): void;
   serveStopping(): Promise<void>;
+  /**
+   * True when an enabled plugin handles `hook` right now. Optional: a caller may skip building
+   * a hook's input when false (the hooks themselves are cheap no-ops then anyway).
+   */
+  handles?(hook: HookName): boolean;
 }
