@@ -50,6 +50,10 @@ export const COMMANDS: Record<string, { description: string; load: Loader }> = {
     description: "Show the effective config or its JSON Schema",
     load: () => import("./cli/config.ts"),
   },
+  plugins: {
+    description: "List, enable, disable, reload, create and test plugins",
+    load: () => import("./cli/plugins.ts"),
+  },
   version: { description: "Print the version and git commit", load: () => import("./cli/version.ts") },
   image: { description: "Build or inspect the agent container image", load: () => import("./cli/image.ts") },
 };

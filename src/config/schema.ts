@@ -161,8 +161,16 @@ export const Config = v.strictObject({
   ),
   plugins: v.optional(
     v.strictObject({
+      /** External plugins: `.ts`/`.js` files or folders here load at start and reload on change. */
       dir: v.optional(v.string(), "plugins"),
+      /** Built-ins to turn on (rate-limiter, auto-reply, mention, allowlist); external ones are on unless disabled. */
       enabled: v.optional(v.array(v.string()), []),
+      /** Each plugin's config by plugin name, checked by the plugin's own schema. */
+      config: v.optional(v.record(v.string(), v.unknown()), {}),
+      /** Handler failures in a row before a plugin is disabled automatically. */
+      maxFailures: v.optional(PositiveInt, 5),
+      /** Reload external plugins when their files change. */
+      watch: v.optional(v.boolean(), true),
     }),
     {},
   ),

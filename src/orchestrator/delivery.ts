@@ -45,6 +45,8 @@ export interface DeliverRequest {
   idemKey: string;
   options?: Pick<SendOptions, "threadId" | "replyToId">;
   source?: OutboxSource;
+  /** The plugin sending it (source "plugin"), for the message.sending hook. */
+  plugin?: string;
 }
 
 export type DeliverOutcome = {
@@ -111,6 +113,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   const waiters = new Map<number, Waiter>();
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
   const warnedNoChannel = new Set<string>();
+  /** Which plugin sent a row (kept only while the row is being sent). */
+  const pluginOf = new Map<number, string>();
   let stopped = false;
 
   const settle = (id: number, fn: (w: Waiter) => boolean) => {
@@ -179,7 +183,13 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     }
     let text = row.text;
     if (deps.hooks) {
-      const r = await deps.hooks.messageSending({ chatJid: row.chatJid, text, source: row.source });
+      const plugin = pluginOf.get(row.id);
+      const r = await deps.hooks.messageSending({
+        chatJid: row.chatJid,
+        text,
+        source: row.source,
+        ...(plugin ? { plugin } : {}),
+      });
       if (r.action === "cancel") {
         store.outbox.markCancelled(row.id, `cancelled by plugin ${r.plugin}: ${r.reason}`);
         log.info("reply cancelled by a plugin", { chatJid: row.chatJid, plugin: r.plugin, reason: r.reason });
@@ -271,6 +281,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       w.resolve({ status: "sent", seq });
       return true;
     });
+    pluginOf.delete(row.id);
     return true;
   }
 
@@ -314,6 +325,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         },
         now(),
       );
+      if (req.plugin) pluginOf.set(row.id, req.plugin);
       if (!created && row.status !== "pending") {
         log.debug("reply already handled, not sending again", { key: row.key, status: row.status });
         return { status: "duplicate", seq: null };

@@ -15,7 +15,13 @@ export interface PipelineHooks {
     mentionsBot: boolean;
     threadId?: string;
     group?: { folder: string; isMain: boolean };
-  }): Promise<{ action: "continue"; content: string } | { action: "drop"; plugin: string; reason: string }>;
+    /** One-to-one chat with the bot, when the caller knows. */
+    isDirect?: boolean;
+  }): Promise<
+    /** `mentionsBot`: a plugin says the message addresses the bot (it then triggers like an @-mention). */
+    | { action: "continue"; content: string; mentionsBot?: boolean }
+    | { action: "drop"; plugin: string; reason: string }
+  >;
   /** Before a reply is handed to the channel. */
   messageSending(m: {
     chatJid: string;
@@ -43,6 +49,8 @@ export interface PipelineHooks {
   groupRegistered(m: { jid: string; folder: string; name: string }): void;
   serveStarted(): void;
   serveStopping(): Promise<void>;
+  /** True when an enabled plugin handles `hook` now (callers may skip building its input). */
+  handles?(hook: string): boolean;
 }
 
 export const noopHooks: PipelineHooks = {

@@ -14,7 +14,7 @@ export interface SinkDeps {
   events: EventBus;
   log: Logger;
   now: () => number;
-  hooks?: Pick<PipelineHooks, "messageReceived">;
+  hooks?: Pick<PipelineHooks, "messageReceived" | "handles">;
 }
 
 export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
@@ -25,22 +25,30 @@ export function createSink(channel: Channel, deps: SinkDeps): ChannelSink {
       const known = store.messages.chat(m.chatJid) !== null;
       let msg = m;
       let dropped: string | null = null;
-      if (deps.hooks) {
+      // A redelivered message was seen by the plugins already (no second auto-reply).
+      if (
+        deps.hooks?.handles?.("message.received") !== false &&
+        deps.hooks &&
+        !store.messages.exists(m.chatJid, m.id)
+      ) {
         const group = store.groups.get(m.chatJid);
+        const chat = store.messages.chat(m.chatJid);
         const r = await deps.hooks.messageReceived({
           chatJid: m.chatJid,
           channel: channel.name,
           sender: m.sender,
           senderName: m.senderName,
-          content: msg.content,
+          content: m.content,
           isFromMe: m.isFromMe === true,
           isBot: m.isBot === true,
           mentionsBot: m.mentionsBot === true,
           threadId: m.threadId,
           group: group ? { folder: group.folder, isMain: group.isMain } : undefined,
+          ...(chat ? { isDirect: !chat.isGroup } : {}),
         });
         if (r.action === "drop") dropped = `${r.plugin}: ${r.reason}`.slice(0, 500);
-        else if (r.content !== m.content) msg = { ...m, content: r.content };
+        else if (r.content !== m.content || (r.mentionsBot && !m.mentionsBot))
+          msg = { ...m, content: r.content, ...(r.mentionsBot ? { mentionsBot: true } : {}) };
       }
       const seq = dropped
         ? store.turns.insertDropped(msg, dropped, now(), channel.name)

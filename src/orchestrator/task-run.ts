@@ -255,19 +255,12 @@ export function createTaskRuns(ctx: TaskRunContext) {
         kind: "task",
         id: key,
         run: async () => {
-          hooks.taskRunning({ taskId: task.id, groupFolder: task.groupFolder });
           const { engineDown, ...outcome } = await runTaskTurn(task, scheduledFor);
           if (engineDown && outcome.error) {
             // The engine, not the task, failed: the run waits for it (it is not lost or skipped).
             ctx.engineDown(outcome.error);
             throw new RetryLaterError(outcome.error);
           }
-          hooks.taskFinished({
-            taskId: task.id,
-            groupFolder: task.groupFolder,
-            status: outcome.status,
-            ...(outcome.error ? { error: outcome.error } : {}),
-          });
           resolve(outcome);
         },
         onGiveUp: (err) => resolve({ status: "error", result: null, error: errorMessage(err) }),

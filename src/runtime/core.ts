@@ -11,7 +11,7 @@ import type { AgentRunner } from "../container/types.ts";
 import type { EventBus } from "../events/index.ts";
 import { createGroupService, type GroupService } from "../groups/index.ts";
 import type { Logger } from "../log/index.ts";
-import type { Channel, Orchestrator } from "../orchestrator/index.ts";
+import type { Channel, Orchestrator, PipelineHooks } from "../orchestrator/index.ts";
 import type { GroupQueue } from "../queue/index.ts";
 import type { TaskService } from "../scheduler/index.ts";
 import type { Store } from "../store/index.ts";
@@ -29,6 +29,8 @@ export interface AgentCoreOptions {
   proxySocket?: string;
   /** The config file in effect (kept out of every extra mount). */
   configFile?: string;
+  /** Plugin hooks on the message and agent path (default: none). */
+  hooks?: PipelineHooks;
 }
 
 export interface AgentCore {
@@ -113,6 +115,7 @@ export async function createAgentCore(options: AgentCoreOptions): Promise<AgentC
     log,
     handleRequest,
     unknownFate: config.delivery.unknownFate,
+    hooks: options.hooks,
   });
   deliver = orchestrator.deliver;
   stops.push(() => orchestrator.stop());

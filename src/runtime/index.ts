@@ -4,6 +4,7 @@
  * reverse. Everything is passed in explicitly; nothing here holds global state.
  */
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import type { AgentRunner } from "../container/types.ts";
 import type { Channel } from "../orchestrator/channel.ts";
@@ -91,6 +92,81 @@ export async function startRuntime({
       ...extraChannels,
     ];
 
+    // plugins: the host is built before the orchestrator (its hooks go in) and sends through the
+    // orchestrator's delivery (bound late). Observing hooks for tasks and groups ride the bus.
+    const { createPluginHost, pluginCacheDir } = await import("../plugins/index.ts");
+    let deliverLate: import("../orchestrator/index.ts").Deliver | null = null;
+    let pluginSends = 0;
+    const plugins = createPluginHost({
+      log,
+      options: {
+        dir: config.plugins.dir,
+        enabled: config.plugins.enabled,
+        config: config.plugins.config,
+        maxFailures: config.plugins.maxFailures,
+        watch: config.plugins.watch,
+        stateFile: join(config.dataDir, "plugins.json"),
+        cacheDir: pluginCacheDir(config.dataDir),
+      },
+      send: async (jid, text, plugin) => {
+        if (!deliverLate) throw new Error("delivery is not ready yet");
+        await deliverLate({
+          chatJid: jid,
+          text,
+          idemKey: `plugin:${plugin}:${Date.now()}:${++pluginSends}`,
+          source: "plugin",
+          plugin,
+        });
+      },
+      read: {
+        groupOf: (jid) => {
+          const g = store.groups.get(jid);
+          return g
+            ? {
+                jid: g.jid,
+                name: g.name,
+                folder: g.folder,
+                isMain: g.isMain,
+                requiresTrigger: g.requiresTrigger,
+              }
+            : null;
+        },
+        recentMessages: (jid, limit) =>
+          store.messages
+            .page(jid, undefined, limit)
+            .reverse()
+            .map((m) => ({
+              sender: m.sender,
+              senderName: m.senderName,
+              content: m.content,
+              timestamp: m.timestamp,
+              isFromMe: m.isFromMe,
+              isBot: m.isBot,
+            })),
+      },
+    });
+    await plugins.start();
+    stops.push(() => plugins.stop());
+    const hooks = plugins.hooks;
+    const offPluginEvents = [
+      events.on("task.run", (e) => {
+        if (e.status === "running") hooks.taskRunning({ taskId: e.taskId, groupFolder: e.groupFolder });
+        else if (e.status === "success" || e.status === "error")
+          hooks.taskFinished({
+            taskId: e.taskId,
+            groupFolder: e.groupFolder,
+            status: e.status,
+            error: e.error,
+          });
+      }),
+      events.on("group.registered", (e) =>
+        hooks.groupRegistered({ jid: e.jid, folder: e.folder, name: e.name }),
+      ),
+    ];
+    stops.push(() => {
+      for (const off of offPluginEvents) off();
+    });
+
     // Agents: runner (behind the credential proxy), queue, group and task services, orchestrator.
     const core = await createAgentCore({
       config,
@@ -100,9 +176,11 @@ export async function startRuntime({
       channels,
       runner: injectedRunner,
       configFile,
+      hooks,
     });
     stops.push(...core.stops);
     const { queue, groups, tasks: taskService, orchestrator } = core;
+    deliverLate = orchestrator.deliver;
 
     // First start with no groups at all: `web:default` becomes the main group (folder `main`,
     // every message triggers), so serve + webchat works with no platform and no config.
@@ -144,6 +222,7 @@ export async function startRuntime({
         uptimeMs: () => performance.now() - started,
       },
       rejections,
+      plugins,
       tasks: {
         create: (input) => taskService.create(input, { kind: "api" }),
         pause: (id) => taskService.pause(id, { kind: "api" }),
@@ -172,6 +251,9 @@ export async function startRuntime({
     await orchestrator.start();
     scheduler.start();
     ready = true;
+    hooks.serveStarted();
+    // plugins: serve.stopping runs first on shutdown (stops run in reverse).
+    stops.push(() => hooks.serveStopping());
     log.info(`ngb listening on ${url}`, { startupMs: Math.round(performance.now() - started) });
     process.stderr.write(`${dashboardHint(url, webToken)}\n`);
     return {

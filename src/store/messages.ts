@@ -19,6 +19,8 @@ export interface StoredMessage {
   threadId: string | null;
   replyToId: string | null;
   attachments: InboundMessage["attachments"] | null;
+  /** A plugin dropped it ("plugin: reason"): kept in the history, never shown to the agent. */
+  droppedBy: string | null;
 }
 
 export interface Chat {
@@ -44,6 +46,7 @@ interface MessageRow {
   thread_id: string | null;
   reply_to_id: string | null;
   attachments: string | null;
+  dropped_by?: string | null;
 }
 
 interface ChatRow {
@@ -70,6 +73,7 @@ export function toMessage(r: MessageRow): StoredMessage {
     threadId: r.thread_id,
     replyToId: r.reply_to_id,
     attachments: r.attachments ? JSON.parse(r.attachments) : null,
+    droppedBy: r.dropped_by ?? null,
   };
 }
 
@@ -157,6 +161,9 @@ export function createMessageRepo(db: Database) {
     "SELECT * FROM messages WHERE chat_jid = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
   );
   const bySeq = db.query<MessageRow, [number]>("SELECT * FROM messages WHERE seq = ?");
+  const existsQ = db.query<{ one: number }, [string, string]>(
+    "SELECT 1 AS one FROM messages WHERE chat_jid = ? AND id = ?",
+  );
   const maxSeq = db.query<{ m: number | null }, [string]>(
     "SELECT max(seq) AS m FROM messages WHERE chat_jid = ?",
   );
@@ -236,6 +243,10 @@ export function createMessageRepo(db: Database) {
     /** Newest first, before `beforeSeq` (exclusive). */
     page(chatJid: string, beforeSeq = Number.MAX_SAFE_INTEGER, limit = 50): StoredMessage[] {
       return page.all(chatJid, beforeSeq, limit).map(toMessage);
+    },
+    /** A message with this platform id is stored in the chat already (a redelivery). */
+    exists(chatJid: string, id: string): boolean {
+      return existsQ.get(chatJid, id) !== null;
     },
     get(seq: number): StoredMessage | null {
       const r = bySeq.get(seq);

@@ -22,11 +22,12 @@ import { eventRoutes } from "./routes/events.ts";
 import { groupRoutes } from "./routes/groups.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { messageRoutes } from "./routes/messages.ts";
+import { pluginRoutes } from "./routes/plugins.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import type { WebDeps } from "./types.ts";
 
-export type { RunningContainer, RuntimeStatus, WebDeps, WebTaskOps } from "./types.ts";
+export type { RunningContainer, RuntimeStatus, WebDeps, WebPluginOps, WebTaskOps } from "./types.ts";
 
 export interface WebApp extends Hono {
   /** Drop the event-bus subscriptions (metrics, live state). */
@@ -101,6 +102,7 @@ export function createApp(deps: WebDeps): WebApp {
   messageRoutes(api, ctx);
   taskRoutes(api, ctx);
   systemRoutes(api, ctx);
+  pluginRoutes(api, ctx);
   eventRoutes(api, ctx);
   api.ops.push(
     { method: "get", path: "/api/openapi.json", tag: "system", summary: "This document" },
@@ -119,7 +121,8 @@ export function createApp(deps: WebDeps): WebApp {
   });
   app.get("/metrics", (c) => {
     c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(metrics.render(deps.runtime));
+    const text = metrics.render(deps.runtime);
+    return c.body(deps.plugins ? `${text}${deps.plugins.metrics()}\n` : text);
   });
   app.route("/", api.app);
   deps.mount?.(app);

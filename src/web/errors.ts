@@ -56,6 +56,8 @@ export const ERROR_STATUS: Record<string, [number, string]> = {
   GroupExistsError: [409, "conflict"],
   PayloadTooLargeError: [413, "payload_too_large"],
   UnavailableError: [503, "unavailable"],
+  PluginNotFoundError: [404, "not_found"],
+  PluginError: [409, "conflict"],
 };
 
 /** A channel failure by kind: the platform refusing the request is the client's problem (400). */

@@ -7,6 +7,7 @@ import type { EventBus } from "../events/index.ts";
 import type { GroupService } from "../groups/index.ts";
 import type { Rejections } from "./rejections.ts";
 import type { Logger } from "../log/index.ts";
+import type { PluginHost } from "../plugins/index.ts";
 import type { ChannelHealth } from "../orchestrator/channel.ts";
 import type { TaskService } from "../scheduler/index.ts";
 import type { Store } from "../store/index.ts";
@@ -34,6 +35,9 @@ export interface RuntimeStatus {
   uptimeMs(): number;
 }
 
+/** The plugin host's management side (list, enable, disable, reload, per-hook metrics). */
+export type WebPluginOps = Pick<PluginHost, "list" | "get" | "enable" | "disable" | "reload" | "metrics">;
+
 /** The scheduler's task service; the API acts as `{ kind: "api" }` (admin rights, like the CLI). */
 export type WebTaskOps = Pick<TaskService, "create" | "pause" | "resume" | "cancel">;
 
@@ -55,6 +59,8 @@ export interface WebDeps {
   groups: GroupService;
   /** Counts and samples refused public requests (default: one of its own on `events`). */
   rejections?: Rejections;
+  /** The plugin host, wired by the runtime. */
+  plugins?: WebPluginOps;
   /** Failed auth attempts per address before 429, and the window. */
   authLimit?: { maxFailures?: number; windowMs?: number };
   /** Dashboard session lifetimes (config web.sessionIdleMs / web.sessionMaxAgeMs). */

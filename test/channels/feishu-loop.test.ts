@@ -49,7 +49,13 @@ test("feishu message mentioning the bot in a thread → agent runs → reply in 
   await waitFor(() => channel.health().state === "connected", "feishu connected");
 
   f.push(
-    f.messageEvent({ chatId: "oc_team", text: "just chatting", messageId: "om_1", threadId: "omt_9", rootId: "om_root9" }),
+    f.messageEvent({
+      chatId: "oc_team",
+      text: "just chatting",
+      messageId: "om_1",
+      threadId: "omt_9",
+      rootId: "om_root9",
+    }),
   );
   f.push(f.messageEvent({ chatId: "oc_team", text: "main-line chatter", messageId: "om_0" }));
   f.push(

@@ -1,4 +1,4 @@
-/** Overview, running containers and sessions, channels, plugins and token usage. */
+/** Overview, running containers and sessions, channels and token usage. */
 import * as v from "valibot";
 import { VERSION_STRING } from "../../version.ts";
 import type { Api } from "../api.ts";
@@ -77,16 +77,6 @@ export function systemRoutes(api: Api, ctx: ApiContext): void {
       summary: "Channel status, connected since, last error, pairing QR",
     },
     (c) => c.json({ channels: runtime.channels() }),
-  );
-
-  api.route(
-    {
-      method: "get",
-      path: "/api/plugins",
-      tag: "system",
-      summary: "Loaded plugins (none yet: the plugin system is not implemented)",
-    },
-    (c) => c.json({ plugins: [], note: "the plugin system is not implemented yet; no plugins are loaded" }),
   );
 
   api.route(

@@ -4,6 +4,7 @@ import { chat } from "./chat.ts";
 import { clear, h } from "./dom.ts";
 import { groups } from "./groups.ts";
 import { overview } from "./overview.ts";
+import { plugins } from "./plugins.ts";
 import { search } from "./search.ts";
 import { tasks } from "./tasks.ts";
 import type { View } from "./types.ts";
@@ -12,6 +13,7 @@ const VIEWS: Record<string, [string, View]> = {
   overview: ["Overview", overview],
   groups: ["Groups", groups],
   tasks: ["Tasks", tasks],
+  plugins: ["Plugins", plugins],
   search: ["Search", search],
   chat: ["Chat", chat],
 };

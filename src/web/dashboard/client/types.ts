@@ -1,4 +1,5 @@
 /** Shapes the dashboard reads from the API (see /api/openapi.json). Type-only imports: erased in the bundle. */
+import type { PluginStatus } from "../../../plugins/index.ts";
 import type { RegisteredGroup, StoredMessage } from "../../../store/index.ts";
 
 export type Msg = Pick<
@@ -62,4 +63,5 @@ export interface TaskRun {
   result: string | null;
   error: string | null;
 }
+export type Plugin = PluginStatus;
 export type View = (root: HTMLElement, arg: string | undefined) => (() => void) | undefined;
