@@ -146,7 +146,13 @@ export function createMessageRuns(ctx: MessageRunContext) {
       });
       return;
     }
-    ctx.prepare(group);
+    try {
+      ctx.prepare(group);
+    } catch (err) {
+      // A full folder is the group's own problem: tell the chat now, no retries.
+      failedInputs.set(jid, batches);
+      throw new NoRetryError(errorMessage(err));
+    }
     let sessionId = store.groups.session(group.folder) ?? undefined;
     for (let attempt = 0; ; attempt++) {
       const res = await runOnce(

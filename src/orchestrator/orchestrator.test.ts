@@ -705,4 +705,19 @@ describe("orchestrator", () => {
     expect(replies).toEqual(["[]"]);
     await orch.stop();
   });
+
+  test("a group folder over its size quota is refused a run, and the chat is told why (no retry)", async () => {
+    const r = await rig();
+    addGroup(r.store, "mem:g1", { requiresTrigger: false });
+    (r.config.container as { maxGroupFolderBytes: number }).maxGroupFolderBytes = 1000;
+    const { mkdirSync, writeFileSync } = await import("node:fs");
+    mkdirSync(join(r.config.groupsDir, "mem-g1"), { recursive: true });
+    writeFileSync(join(r.config.groupsDir, "mem-g1", "big.bin"), Buffer.alloc(5000));
+    await r.channel.receive("mem:g1", "hello");
+    const [msg] = await r.channel.waitForSent(1);
+    expect(msg!.text).toContain("over the 0 MB limit");
+    expect(msg!.text).toContain("maxGroupFolderBytes");
+    expect(r.runner.starts).toHaveLength(0);
+    await until(() => r.store.groups.cursor("mem:g1") >= 1);
+  });
 });

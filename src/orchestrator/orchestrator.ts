@@ -13,6 +13,7 @@ import type { Logger } from "../log/index.ts";
 import type { ContainerInput } from "../protocol/index.ts";
 import type { GroupQueue } from "../queue/index.ts";
 import type { RegisteredGroup, ScheduledTask, Store } from "../store/index.ts";
+import { dirSize } from "../util/dir-size.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { Channel, ChannelSink } from "./channel.ts";
 import { createDelivery, type Deliver, findChannel, type UnknownFatePolicy } from "./delivery.ts";
@@ -25,6 +26,11 @@ import { createTaskRuns, type PromptOutcome, type TaskRunOutcome } from "./task-
 import { isTriggered } from "./trigger.ts";
 
 export type { PromptOutcome, TaskRunOutcome };
+
+/** A run refused because the group's folder is over its size quota (not retried). */
+export class GroupFolderFullError extends Error {
+  override name = "GroupFolderFullError";
+}
 
 export interface OrchestratorDeps {
   config: Config;
@@ -113,7 +119,15 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   });
 
   const prepare = (group: RegisteredGroup) => {
-    ensureGroupFolder(config.groupsDir, group);
+    const dir = ensureGroupFolder(config.groupsDir, group);
+    const limit = config.container.maxGroupFolderBytes;
+    if (limit > 0) {
+      const { bytes } = dirSize(dir);
+      if (bytes > limit)
+        throw new GroupFolderFullError(
+          `the group folder ${group.folder} holds ${Math.round(bytes / 1048576)} MB, over the ${Math.round(limit / 1048576)} MB limit (container.maxGroupFolderBytes); remove files from it`,
+        );
+    }
   };
 
   const handleRequest: HandleRequest =

@@ -68,7 +68,11 @@ export function createTaskRuns(ctx: TaskRunContext) {
       onText: (text: string) => Promise<void>;
     },
   ): Promise<{ error?: string; engineDown?: boolean }> {
-    prepare(group);
+    try {
+      prepare(group);
+    } catch (err) {
+      return { error: errorMessage(err) };
+    }
     const { chatJid, keepSession } = turn;
     const sessionId = keepSession ? (store.groups.session(group.folder) ?? undefined) : undefined;
     let error: string | undefined;

@@ -220,6 +220,7 @@ export async function startRuntime({
         queue: () => queue.stats(),
         channels: () => channels.map((c) => c.health()),
         uptimeMs: () => performance.now() - started,
+        engine: () => core.runner.engine(),
       },
       rejections,
       plugins,

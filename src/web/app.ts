@@ -68,7 +68,14 @@ export function createApp(deps: WebDeps): WebApp {
     } catch {
       return c.json({ ready: false, error: "store unavailable" }, 503);
     }
-    return c.json({ ready: true });
+    // Readiness is liveness of this process; a component that is down but waited for (the
+    // container engine) is listed as degraded in the body, with the status still 200.
+    const engine = deps.runtime.engine?.();
+    const degraded =
+      engine && !engine.ok
+        ? [{ component: "engine", error: engine.error ?? "unreachable", since: engine.since }]
+        : [];
+    return c.json(degraded.length ? { ready: true, degraded } : { ready: true });
   });
   const maxBytes = deps.maxBodyBytes ?? 1024 * 1024;
   app.use(

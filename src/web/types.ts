@@ -33,6 +33,8 @@ export interface RuntimeStatus {
   channels(): ChannelHealth[];
   /** Time since the runtime started, from a monotonic clock (never negative after a clock change). */
   uptimeMs(): number;
+  /** The container engine: unreachable means runs wait for it (degraded, not down). */
+  engine?(): { ok: boolean; error?: string; since: number };
 }
 
 /** The plugin host's management side (list, enable, disable, reload, per-hook metrics). */

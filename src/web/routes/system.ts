@@ -22,6 +22,7 @@ export function systemRoutes(api: Api, ctx: ApiContext): void {
         channels: runtime.channels(),
         containers: runtime.containers(),
         queue: runtime.queue(),
+        engine: runtime.engine?.() ?? null,
         groups: store.groups.list().length,
         chats: store.messages.chats().length,
         tasks: store.tasks.list().filter((t) => t.status === "active").length,
