@@ -78,7 +78,8 @@ test("config show hides user:pass inside URLs", async () => {
 
 test("ngb logs prints agent output without terminal escapes or control characters", async () => {
   using w = tempWorkdir();
-  const logs = join(w.dir, "groups", "team", "logs");
+  mkdirSync(join(w.dir, "groups", "team"), { recursive: true });
+  const logs = join(w.dir, "data", "logs", "team");
   mkdirSync(logs, { recursive: true });
   writeFileSync(
     join(logs, "container-1.log"),
@@ -113,7 +114,7 @@ test("groups add refuses a catastrophic trigger regex", async () => {
     cwd: w.dir,
   });
   expect(r.code).toBe(1);
-  expect(r.stderr).toContain("--trigger: a repetition inside a repetition");
+  expect(r.stderr).toContain(`--trigger "^(a+)+$": a repetition inside a repetition`);
   const ok = await runNgb(["groups", "add", "tg:1", "--folder", "team", "--trigger", "^@bot\\b"], {
     cwd: w.dir,
   });
