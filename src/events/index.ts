@@ -29,6 +29,13 @@ export interface EventMap {
     result: string | null;
     status: "success" | "error";
   };
+  /** What a running agent is doing: a tool call started (with its name) or the model working. */
+  "agent.activity": {
+    groupFolder: string;
+    chatJid: string;
+    kind: "tool" | "model";
+    name?: string;
+  };
   "agent.finished": {
     groupFolder: string;
     chatJid: string;

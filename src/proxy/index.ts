@@ -7,3 +7,11 @@ export {
   type UsageSink,
 } from "./proxy.ts";
 export { type TokenUsage, usageTap } from "./usage.ts";
+export {
+  AUTH_FAILURE_PREFIXES,
+  type AuthFailure,
+  authFailureSentence,
+  isAuthFailureSentence,
+  NO_CREDENTIALS_SENTENCE,
+  type OnAuthFailure,
+} from "./auth-failure.ts";
