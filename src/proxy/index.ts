@@ -14,4 +14,6 @@ export {
   isAuthFailureSentence,
   NO_CREDENTIALS_SENTENCE,
   type OnAuthFailure,
+  scrubDetail,
+  upstreamDetail,
 } from "./auth-failure.ts";

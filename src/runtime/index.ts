@@ -55,6 +55,20 @@ export async function startRuntime({
     assertSafeBind(config);
     const webToken = ensureWebToken(config, log);
 
+    // What serve needs to answer (key, engine, image, channels): checked once listening.
+    const { seedGroupMemory } = await import("../image/index.ts");
+    const seeded = seedGroupMemory(config.groupsDir);
+    if (seeded.length > 0) log.info("wrote default memory files", { files: seeded });
+    let channelHealth: () => import("../orchestrator/channel.ts").ChannelHealth[] = () => [];
+    const { createReadiness } = await import("../health/index.ts");
+    const readiness = createReadiness({
+      config,
+      log,
+      channels: () => channelHealth(),
+      checkContainers: !injectedRunner,
+    });
+    stops.push(() => readiness.stop());
+
     // Agents: the credential proxy (the key stays here), then the container runner.
     let runner = injectedRunner;
     if (!runner) {
@@ -65,6 +79,8 @@ export async function startRuntime({
         store,
         log,
         socketPath: join(config.dataDir, "proxy", "proxy.sock"),
+        // The lead's orchestrator also stops the group's run here (no retries) and tells the chat.
+        onAuthFailure: (_group, failure) => readiness.markCredentialsRejected(failure.sentence),
       });
       stops.push(() => proxy.stop());
       runner = createDockerRunner({
@@ -98,6 +114,7 @@ export async function startRuntime({
       ...(await createEnabledChannels({ config, log })),
       ...extraChannels,
     ];
+    channelHealth = () => channels.map((c) => c.health());
     const groupDeps = { store, events, groupsDir: config.groupsDir, dataDir: config.dataDir };
     if (webChannel) {
       const g = ensureDefaultWebGroup(groupDeps);
@@ -148,6 +165,7 @@ export async function startRuntime({
       token: webToken.token,
       maxBodyBytes: config.web.maxBodyBytes,
       ready: () => ready,
+      readiness: () => readiness.report(),
       registerGroup: (g) => registerGroup(groupDeps, g),
       runtime: {
         containers: () => orchestrator.containers(),
@@ -186,6 +204,12 @@ export async function startRuntime({
     ready = true;
     log.info(`ngb listening on ${url}`, { startupMs: Math.round(performance.now() - started) });
     process.stderr.write(`${dashboardHint(url, webToken)}\n`);
+    void readiness.refresh().then(
+      (r) => {
+        if (r.ok) log.info("ready: credentials, engine, image and channels look good");
+      },
+      (err) => log.warn("readiness check failed", { error: (err as Error).message }),
+    );
     return {
       url,
       port: server.port ?? 0,

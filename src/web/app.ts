@@ -63,7 +63,9 @@ export function createApp(deps: WebDeps): WebApp {
     } catch {
       return c.json({ ready: false, error: "store unavailable" }, 503);
     }
-    return c.json({ ready: true });
+    // Liveness decides the status code; the body says what is degraded (e.g. a rejected key).
+    const r = deps.readiness?.();
+    return c.json(r ? { ready: true, degraded: r.degraded } : { ready: true });
   });
   const maxBytes = deps.maxBodyBytes ?? 1024 * 1024;
   app.use(

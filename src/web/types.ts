@@ -4,6 +4,7 @@
  */
 import type { Hono } from "hono";
 import type { EventBus } from "../events/index.ts";
+import type { ReadinessReport } from "../health/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { ChannelHealth } from "../orchestrator/channel.ts";
 import type { TaskService } from "../scheduler/index.ts";
@@ -38,6 +39,8 @@ export interface WebDeps {
   token: string;
   /** Readiness probe: true once every component has started. */
   ready: () => boolean;
+  /** What works and what is degraded (credentials, engine, image, channels), for /readyz and status. */
+  readiness?: () => ReadinessReport;
   /** Request body limit (config.web.maxBodyBytes). */
   maxBodyBytes?: number;
   /** Live status provider, wired by the runtime. */

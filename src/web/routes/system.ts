@@ -30,6 +30,7 @@ export function systemRoutes(api: Api, ctx: ApiContext): void {
         chats: store.messages.chats().length,
         tasks: store.tasks.list().filter((t) => t.status === "active").length,
         recentErrors: ctx.live.errors(),
+        readiness: ctx.deps.readiness?.() ?? null,
       }),
   );
 
