@@ -10,6 +10,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
+import { findAuthFailureSentence } from "../proxy/index.ts";
 import { UserError } from "../util/errors.ts";
 import { globalArgs, jsonArg, loadContext, UsageError } from "./common.ts";
 
@@ -58,12 +59,30 @@ export default defineCommand({
       const { createDockerRunner } = await import("../container/index.ts");
       const { writeSnapshots, ensureGroupFolder } = await import("../orchestrator/index.ts");
       const { instanceIdOf } = await import("../runtime/instance.ts");
+      const { createProgress, formatTokens } = await import("./progress.ts");
+      const progress = createProgress();
+      const used = { input: 0, output: 0 };
+      let authFailure: string | null = null;
       const proxy = createCredentialProxy({
         config,
         store,
         log,
         socketPath: join(config.dataDir, "proxy-run", String(process.pid), "proxy.sock"),
+        // Progress: tokens as each model response completes.
+        onUsage: (_g, u) => {
+          used.input += u.inputTokens;
+          used.output += u.outputTokens;
+          progress.status(
+            `agent working · ${formatTokens(used.input)} in / ${formatTokens(used.output)} out`,
+          );
+        },
+        // Unusable credentials: stop at once with the proxy's sentence instead of waiting out retries.
+        onAuthFailure: (_g, f) => {
+          authFailure = f.sentence;
+          void proc?.kill("credentials rejected");
+        },
       });
+      stops.unshift(() => progress.clear());
       stops.unshift(() => proxy.stop());
       const runner = createDockerRunner({
         config,
@@ -79,6 +98,7 @@ export default defineCommand({
       let failed: string | null = null;
       let proc: Awaited<ReturnType<typeof runner.start>> | null = null;
       let finished = false;
+      progress.status(`starting the agent's container (${config.container.image})`);
       proc = await runner.start({
         group,
         input: {
@@ -93,6 +113,7 @@ export default defineCommand({
         },
         async onOutput(out) {
           outputs++;
+          progress.clear();
           if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`);
           else if (out.result) process.stdout.write(`${out.result}\n`);
           if (out.status === "error") failed = out.error ?? "the agent reported an error";
@@ -103,6 +124,7 @@ export default defineCommand({
         },
       });
       if (finished) proc.close();
+      else progress.status("agent working");
       const onSignal = () => void proc?.kill("interrupted");
       process.once("SIGINT", onSignal);
       const timer = timeoutSec
@@ -112,6 +134,10 @@ export default defineCommand({
       clearTimeout(timer);
       process.off("SIGINT", onSignal);
       if (args.resume && res.newSessionId) store.groups.setSession(group.folder, res.newSessionId);
+      progress.clear();
+      if (used.input + used.output > 0 && progress.enabled)
+        process.stderr.write(`tokens: ${formatTokens(used.input)} in / ${formatTokens(used.output)} out\n`);
+      if (authFailure) throw new UserError(authFailure);
       if (failed) throw new UserError(`the agent failed: ${failed}`);
       if (outputs === 0)
         throw new UserError(
@@ -129,26 +155,45 @@ async function runViaServe(
 ): Promise<void> {
   const { serveTarget, serveFetch, errorText } = await import("./serve-client.ts");
   const target = await serveTarget(config);
+  const { activityWatcher } = await import("./chat-client.ts");
+  const { createProgress } = await import("./progress.ts");
+  const progress = createProgress();
+  const abort = new AbortController();
+  let authFailure: string | null = null;
+  progress.status("queued in ngb serve");
+  const watcher = activityWatcher(target, (p) => p.groupFolder === args.group || p.chatJid === args.group, {
+    status: (t) => progress.status(t),
+    failed: (sentence) => {
+      authFailure = sentence;
+      abort.abort();
+    },
+  });
   const waitMs = args.timeoutSec ? args.timeoutSec * 1000 : config.container.timeoutMs + 60_000;
   let res: Response;
   try {
     res = await serveFetch(target, "/api/run", {
       method: "POST",
       body: JSON.stringify({ group: args.group, prompt: args.prompt, resume: args.resume === true }),
-      signal: AbortSignal.timeout(waitMs),
+      signal: AbortSignal.any([AbortSignal.timeout(waitMs), abort.signal]),
     });
   } catch (err) {
+    if (authFailure) throw new UserError(authFailure);
     if ((err as Error).name === "TimeoutError")
       throw new UserError(
         `no answer from serve within ${Math.round(waitMs / 1000)} s; see \`ngb logs ${args.group}\``,
       );
     throw err;
+  } finally {
+    watcher.stop();
+    progress.clear();
   }
   if (res.status === 404) throw new UsageError(`${await errorText(res)} (see \`ngb groups list\`)`);
   if (!res.ok) throw new UserError(`serve refused the run: ${await errorText(res)}`);
   const out = (await res.json()) as { status: string; results: string[]; error?: string };
   if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else for (const text of out.results) process.stdout.write(`${text}\n`);
+  const sentence = out.status !== "success" ? findAuthFailureSentence(out.error ?? "") : null;
+  if (sentence) throw new UserError(sentence);
   if (out.status !== "success") throw new UserError(`the agent failed: ${out.error ?? "no detail"}`);
   if (out.results.length === 0) throw new UserError("the agent produced no result");
 }

@@ -36,6 +36,14 @@ export interface EventMap {
     kind: "tool" | "model";
     name?: string;
   };
+  /** Tokens of one model response, as the credential proxy saw it pass. */
+  "agent.usage": {
+    groupFolder: string;
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    cacheWriteTokens: number;
+  };
   "agent.finished": {
     groupFolder: string;
     chatJid: string;

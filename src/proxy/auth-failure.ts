@@ -35,6 +35,20 @@ export function isAuthFailureSentence(text: string): boolean {
   return AUTH_FAILURE_PREFIXES.some((p) => text.startsWith(p));
 }
 
+/** Every sentence ends with this, so one can be cut out of a longer error text. */
+const SENTENCE_END = "restart ngb serve.";
+
+/** The sentence inside a longer text (an agent's error, a chat reply), or null. */
+export function findAuthFailureSentence(text: string): string | null {
+  for (const prefix of AUTH_FAILURE_PREFIXES) {
+    const start = text.indexOf(prefix);
+    if (start < 0) continue;
+    const end = text.indexOf(SENTENCE_END, start);
+    return end < 0 ? text.slice(start, start + 400) : text.slice(start, end + SENTENCE_END.length);
+  }
+  return null;
+}
+
 /** Removes anything that looks like a credential and bounds the length. */
 export function scrubDetail(text: string, max = 200): string {
   const clean = text

@@ -11,6 +11,7 @@ export {
   AUTH_FAILURE_PREFIXES,
   type AuthFailure,
   authFailureSentence,
+  findAuthFailureSentence,
   isAuthFailureSentence,
   NO_CREDENTIALS_SENTENCE,
   type OnAuthFailure,

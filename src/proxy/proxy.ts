@@ -29,6 +29,8 @@ export interface CredentialProxyOptions {
    * the caller stops it instead of retrying. Called once per container token.
    */
   onAuthFailure?: OnAuthFailure;
+  /** Each model response's token usage as it completes (live progress; the store keeps totals). */
+  onUsage?: (groupFolder: string, usage: TokenUsage) => void;
 }
 
 export interface CredentialProxy {
@@ -213,6 +215,7 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
     const tap = usageTap(type.includes("text/event-stream") ? "sse" : "json", (u) => {
       try {
         store.outbound.addUsage(group, u);
+        options.onUsage?.(group, u);
       } catch (err) {
         log.warn("usage not recorded", { group, error: errorMessage(err) });
       }

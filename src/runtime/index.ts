@@ -81,6 +81,7 @@ export async function startRuntime({
         socketPath: join(config.dataDir, "proxy", "proxy.sock"),
         // The lead's orchestrator also stops the group's run here (no retries) and tells the chat.
         onAuthFailure: (_group, failure) => readiness.markCredentialsRejected(failure.sentence),
+        onUsage: (groupFolder, u) => events.emit("agent.usage", { groupFolder, ...u }),
       });
       stops.push(() => proxy.stop());
       runner = createDockerRunner({
