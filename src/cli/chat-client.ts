@@ -51,11 +51,12 @@ export function activityWatcher(
   let input = 0;
   let output = 0;
   let folder: string | undefined;
-  const types = "agent.started,agent.activity,agent.usage,agent.output,agent.finished";
+  const types = "agent.started,agent.activity,agent.usage,agent.auth.failed,agent.output,agent.finished";
   const tokens = () =>
     input + output > 0 ? ` · ${formatTokens(input)} in / ${formatTokens(output)} out` : "";
   const handle = (name: string, data: Record<string, unknown>) => {
-    const mine = name === "agent.usage" ? data.groupFolder === folder : match(data);
+    const byFolder = name === "agent.usage" || name === "agent.auth.failed";
+    const mine = (byFolder && folder !== undefined && data.groupFolder === folder) || match(data);
     if (!mine) return;
     if (typeof data.groupFolder === "string") folder = data.groupFolder;
     if (name === "agent.started") on.status("starting the agent's container");
@@ -63,6 +64,7 @@ export function activityWatcher(
       on.status(
         data.kind === "tool" ? `tool: ${String(data.name ?? "?")}${tokens()}` : `agent working${tokens()}`,
       );
+    else if (name === "agent.auth.failed") on.failed(String(data.sentence));
     else if (name === "agent.usage") {
       input += Number(data.inputTokens) || 0;
       output += Number(data.outputTokens) || 0;

@@ -36,6 +36,14 @@ export interface EventMap {
     kind: "tool" | "model";
     name?: string;
   };
+  /** The model API cannot be used (no credentials, or 401/403): the run cannot succeed. */
+  "agent.auth.failed": {
+    groupFolder: string;
+    reason: "missing" | "rejected";
+    status: number;
+    /** One sentence for people, with the fix (see src/proxy/auth-failure.ts). */
+    sentence: string;
+  };
   /** Tokens of one model response, as the credential proxy saw it pass. */
   "agent.usage": {
     groupFolder: string;

@@ -80,7 +80,10 @@ export async function startRuntime({
         log,
         socketPath: join(config.dataDir, "proxy", "proxy.sock"),
         // The lead's orchestrator also stops the group's run here (no retries) and tells the chat.
-        onAuthFailure: (_group, failure) => readiness.markCredentialsRejected(failure.sentence),
+        onAuthFailure: (groupFolder, f) => {
+          readiness.markCredentialsRejected(f.sentence);
+          events.emit("agent.auth.failed", { groupFolder, reason: f.reason, status: f.status, sentence: f.sentence });
+        },
         onUsage: (groupFolder, u) => events.emit("agent.usage", { groupFolder, ...u }),
       });
       stops.push(() => proxy.stop());
