@@ -36,6 +36,38 @@ export interface SetupArgs {
   timeout?: string;
 }
 
+/** Every secret given by flag is checked for shape first: a bad one fails before any slow step or request. */
+async function preflight(args: SetupArgs): Promise<void> {
+  const { credentialShapeProblem } = await import("../health/index.ts");
+  if (args["api-key"] !== undefined && args["oauth-token"] !== undefined)
+    throw new UsageError("ngb setup: give --api-key or --oauth-token, not both");
+  for (const [flag, kind] of [
+    ["api-key", "apiKey"],
+    ["oauth-token", "authToken"],
+  ] as const) {
+    const value = args[flag];
+    const problem = value === undefined ? null : credentialShapeProblem(value, kind);
+    if (problem) throw new UserError(`--${flag}: ${problem}`);
+  }
+  const { SETUP_CHANNELS, fieldProblem } = await import("../setup/channels.ts");
+  const flagged: [string, string, string | undefined][] = [
+    ["telegram", "botToken", args.telegram],
+    ["discord", "botToken", args.discord],
+    ["slack", "botToken", args["slack-bot-token"]],
+    ["slack", "appToken", args["slack-app-token"]],
+  ];
+  for (const [name, key, value] of flagged) {
+    const channel = SETUP_CHANNELS.find((c) => c.name === name);
+    const field = channel?.fields.find((f) => f.key === key);
+    const problem = value !== undefined && channel && field ? fieldProblem(channel, field, value) : null;
+    if (problem) throw new UserError(problem);
+  }
+  if ((args["slack-bot-token"] === undefined) !== (args["slack-app-token"] === undefined))
+    throw new UsageError(
+      "ngb setup: Slack needs both --slack-bot-token (xoxb-…) and --slack-app-token (xapp-…)",
+    );
+}
+
 /** What the steps gathered; nothing is written until the end. */
 interface Plan {
   settings: Record<string, unknown>;
@@ -352,6 +384,7 @@ export default defineCommand({
       throw new UsageError(
         `ngb setup: --timeout must be a positive number of seconds (got "${args.timeout}")`,
       );
+    await preflight(args);
     const flags: Record<string, unknown> = {};
     if (args.image) flags["container.image"] = args.image;
     if (args["base-url"]) flags["anthropic.baseUrl"] = args["base-url"];
