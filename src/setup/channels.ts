@@ -86,3 +86,51 @@ export async function verifyChannel(
   if (!channel.verify) return { ok: true, detail: "no check available" };
   return channel.verify().catch((err: Error) => ({ ok: false, detail: err.message }));
 }
+
+/**
+ * Links WhatsApp now: connects with the configured auth folder, shows each pairing QR through
+ * `showQr` (the terminal), and resolves once the phone has linked (the session stays in
+ * `<storeDir>/whatsapp-auth/` for serve) or rejects after `timeoutMs`.
+ */
+export async function pairWhatsApp(
+  config: import("../config/index.ts").Config,
+  showQr: (qr: string) => Promise<void>,
+  timeoutMs = 180_000,
+): Promise<string> {
+  const factory = CHANNEL_FACTORIES.whatsapp;
+  if (!factory) throw new Error("this ngb has no WhatsApp channel");
+  const cfg = v.parse(Config, {
+    ...config,
+    channels: {
+      ...config.channels,
+      whatsapp: { ...config.channels.whatsapp, enabled: true, printQr: false },
+    },
+  });
+  const channel = await factory({ config: cfg, log: silentLogger() });
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`not linked within ${Math.round(timeoutMs / 1000)} s`)),
+        timeoutMs,
+      );
+      void channel
+        .connect({
+          inbound: async () => false,
+          discovered: () => undefined,
+          status: (u) => {
+            if (u.qr && u.state === "connecting") void showQr(u.qr);
+            if (u.state === "connected") {
+              clearTimeout(timer);
+              resolve("linked");
+            }
+          },
+        })
+        .catch((err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+    });
+  } finally {
+    await channel.disconnect().catch(() => undefined);
+  }
+}

@@ -19,3 +19,4 @@ export {
   WhatsAppNotConnectedError,
 } from "./whatsapp.ts";
 export { isWhatsAppJid, mapWaMessage, type WaMessage } from "./mapping.ts";
+export { renderQr } from "./qr.ts";
