@@ -94,7 +94,7 @@ export async function serverChecks(config: Config): Promise<{ running: boolean; 
   for (const c of status.readiness?.components ?? []) {
     results.push({
       name: `serve: ${c.name}`,
-      status: c.status === "ok" ? "ok" : c.status === "unknown" ? "warn" : "fail",
+      status: c.status === "ok" ? "ok" : c.status === "degraded" ? "fail" : "warn",
       detail: c.detail,
       fix: c.fix,
     });

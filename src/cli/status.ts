@@ -48,7 +48,7 @@ export function formatStatus(s: ServeStatus, url: string, now = Date.now()): str
   const r = s.readiness;
   if (r) {
     out.push(r.ok ? "ready: everything needed to answer works" : `degraded: ${r.degraded.join(", ")}`);
-    const mark = { ok: "✓", degraded: "✗", unknown: "?" } as const;
+    const mark = { ok: "✓", warn: "!", degraded: "✗", unknown: "?" } as const;
     for (const c of r.components) {
       out.push(`  ${mark[c.status]} ${c.name}: ${c.detail}`);
       if (c.fix && c.status !== "ok") out.push(`      fix: ${c.fix}`);

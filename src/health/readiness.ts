@@ -15,7 +15,8 @@ import { type ComponentCheck, checkEngine, checkImage } from "./engine.ts";
 export interface ReadinessComponent {
   /** "credentials", "engine", "image", "channel:<name>". */
   name: string;
-  status: "ok" | "degraded" | "unknown";
+  /** ok; warn: works but should be fixed (an older image); degraded: cannot answer; unknown: not determined. */
+  status: "ok" | "warn" | "degraded" | "unknown";
   detail: string;
   fix?: string;
 }
@@ -52,7 +53,7 @@ export interface Readiness {
 }
 
 function fromCheck(name: string, c: ComponentCheck): ReadinessComponent {
-  return { name, status: c.status === "fail" ? "degraded" : "ok", detail: c.detail, fix: c.fix };
+  return { name, status: c.status === "fail" ? "degraded" : c.status, detail: c.detail, fix: c.fix };
 }
 
 function fromCredentials(c: CredentialCheck): ReadinessComponent {
@@ -83,6 +84,7 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
   const now = deps.now ?? Date.now;
   let fixed: ReadinessComponent[] = [{ name: "credentials", status: "unknown", detail: "not checked yet" }];
   let checkedAt = 0;
+  let channelsBefore: ReadinessComponent[] = [];
   let running: Promise<ReadinessReport> | null = null;
 
   const report = (): ReadinessReport => {
@@ -111,11 +113,13 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
       if (engine.status === "ok") next.push(fromCheck("image", await checkImage(deps.config, deps.run)));
       else next.push({ name: "image", status: "unknown", detail: "engine not reachable" });
     }
-    const before = new Map(fixed.map((c) => [c.name, c.status]));
+    const before = new Map([...fixed, ...channelsBefore].map((c) => [c.name, c.status]));
     fixed = next;
     checkedAt = now();
-    for (const c of next) {
-      if (c.status === "degraded" && before.get(c.name) !== "degraded")
+    const channels = (deps.channels?.() ?? []).filter((c) => c.name !== "web").map(channelComponent);
+    channelsBefore = channels;
+    for (const c of [...next, ...channels]) {
+      if ((c.status === "degraded" || c.status === "warn") && before.get(c.name) !== c.status)
         log.warn(`${c.name}: ${c.detail}${c.fix ? ` — fix: ${c.fix}` : ""}`);
       else if (c.status === "unknown" && c.name === "credentials") log.warn(`credentials: ${c.detail}`);
       else if (c.status === "ok" && before.get(c.name) === "degraded") log.info(`${c.name}: ${c.detail}`);

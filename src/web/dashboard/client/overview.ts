@@ -152,7 +152,7 @@ function readiness(s: Status): HTMLElement {
       { class: "card wide", id: "readiness" },
       h("p", { class: "muted" }, "Readiness is not reported by this server."),
     );
-  const mark = { ok: "connected", degraded: "error", unknown: "connecting" } as const;
+  const mark = { ok: "connected", warn: "connecting", degraded: "error", unknown: "" } as const;
   return h(
     "section",
     { class: `card wide readiness ${r.ok ? "ready" : "degraded"}`, id: "readiness" },

@@ -46,7 +46,12 @@ export interface Status {
 export interface Readiness {
   ok: boolean;
   degraded: string[];
-  components: { name: string; status: "ok" | "degraded" | "unknown"; detail: string; fix?: string }[];
+  components: {
+    name: string;
+    status: "ok" | "warn" | "degraded" | "unknown";
+    detail: string;
+    fix?: string;
+  }[];
   checkedAt: number;
 }
 export interface Task {
