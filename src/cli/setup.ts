@@ -304,7 +304,7 @@ async function firstMessage(args: SetupArgs, configFile: string, ui: Prompter): 
   const { chatOnce } = await import("./chat-client.ts");
   let runtime: Awaited<ReturnType<typeof startRuntime>>;
   try {
-    runtime = await startRuntime({ config, log });
+    runtime = await startRuntime({ config, log, quiet: true });
   } catch (err) {
     if (/another ngb serve/.test((err as Error).message)) {
       ui.warn('ngb serve is already running with the old settings: restart it, then try `ngb chat "hello"`');

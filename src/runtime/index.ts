@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   runner?: AgentRunner;
   /** Channels added to the configured ones (tests). */
   extraChannels?: Channel[];
+  /** Do not print the dashboard hint (a short-lived serve, e.g. `ngb setup`'s first message). */
+  quiet?: boolean;
 }
 
 export async function startRuntime({
@@ -39,6 +41,7 @@ export async function startRuntime({
   log,
   runner: injectedRunner,
   extraChannels = [],
+  quiet = false,
 }: RuntimeOptions): Promise<Runtime> {
   const started = performance.now();
   for (const dir of [config.dataDir, config.groupsDir, config.storeDir]) mkdirSync(dir, { recursive: true });
@@ -207,7 +210,7 @@ export async function startRuntime({
     scheduler.start();
     ready = true;
     log.info(`ngb listening on ${url}`, { startupMs: Math.round(performance.now() - started) });
-    process.stderr.write(`${dashboardHint(url, webToken)}\n`);
+    if (!quiet) process.stderr.write(`${dashboardHint(url, webToken)}\n`);
     void readiness.refresh().then(
       (r) => {
         if (r.ok) log.info("ready: credentials, engine, image and channels look good");
