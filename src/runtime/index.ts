@@ -85,7 +85,12 @@ export async function startRuntime({
         // The lead's orchestrator also stops the group's run here (no retries) and tells the chat.
         onAuthFailure: (groupFolder, f) => {
           readiness.markCredentialsRejected(f.sentence);
-          events.emit("agent.auth.failed", { groupFolder, reason: f.reason, status: f.status, sentence: f.sentence });
+          events.emit("agent.auth.failed", {
+            groupFolder,
+            reason: f.reason,
+            status: f.status,
+            sentence: f.sentence,
+          });
         },
         onUsage: (groupFolder, u) => events.emit("agent.usage", { groupFolder, ...u }),
       });

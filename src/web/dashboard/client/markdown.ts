@@ -21,47 +21,65 @@ export type Block =
 
 const SAFE_URL = /^(https?:\/\/|mailto:)[^\s<>"']+$/i;
 
+/** An inline rule: given the rest of the line and the text just before, a node and its length. */
+type Rule = (rest: string, before: string) => { node: Inline; len: number } | null;
+
+const WORD_END = /[\p{L}\p{N}_]$/u;
+
+const RULES: Rule[] = [
+  (rest) => {
+    const m = /^`([^`\n]+)`/.exec(rest);
+    return m ? { node: { t: "code", v: m[1]! }, len: m[0].length } : null;
+  },
+  (rest, before) => {
+    const m =
+      /^\*\*(?=\S)([\s\S]*?\S)\*\*/.exec(rest) ??
+      (WORD_END.test(before) ? null : /^__(?=\S)([^\n]*?\S)__(?![\p{L}\p{N}_])/u.exec(rest));
+    return m ? { node: { t: "strong", c: parseInline(m[1]!) }, len: m[0].length } : null;
+  },
+  (rest, before) => {
+    // Not inside a word (snake_case, 2*3*4), as CommonMark does for `_`.
+    if (/[\p{L}\p{N}_*]$/u.test(before)) return null;
+    const m =
+      /^\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![\p{L}\p{N}*])/u.exec(rest) ??
+      /^_(?=[^\s_])([^_\n]*?[^\s_])_(?![\p{L}\p{N}_])/u.exec(rest);
+    return m ? { node: { t: "em", c: parseInline(m[1]!) }, len: m[0].length } : null;
+  },
+  (rest) => {
+    const m = /^\[([^\]\n]+)\]\(([^)\s]+)\)/.exec(rest);
+    return m && SAFE_URL.test(m[2]!)
+      ? { node: { t: "link", href: m[2]!, c: parseInline(m[1]!) }, len: m[0].length }
+      : null;
+  },
+  (rest, before) => {
+    if (/[\p{L}\p{N}]$/u.test(before)) return null;
+    const m = /^https?:\/\/[^\s<>"'()]+[^\s<>"'().,;:!?]/.exec(rest);
+    return m ? { node: { t: "link", href: m[0], c: [{ t: "text", v: m[0] }] }, len: m[0].length } : null;
+  },
+];
+
 export function parseInline(s: string): Inline[] {
   const out: Inline[] = [];
   let text = "";
-  const flush = () => {
-    if (text) out.push({ t: "text", v: text });
-    text = "";
-  };
   let i = 0;
   while (i < s.length) {
     const rest = s.slice(i);
-    let m: RegExpExecArray | null;
-    if ((m = /^`([^`\n]+)`/.exec(rest))) {
-      flush();
-      out.push({ t: "code", v: m[1]! });
-    } else if (
-      (m = /^\*\*(?=\S)([\s\S]*?\S)\*\*/.exec(rest)) ||
-      (!/[\p{L}\p{N}_]$/u.test(text) && (m = /^__(?=\S)([^\n]*?\S)__(?![\p{L}\p{N}_])/u.exec(rest)))
-    ) {
-      flush();
-      out.push({ t: "strong", c: parseInline(m[1]!) });
-    } else if (
-      !/[\p{L}\p{N}_*]$/u.test(text) &&
-      ((m = /^\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![\p{L}\p{N}*])/u.exec(rest)) ||
-        (m = /^_(?=[^\s_])([^_\n]*?[^\s_])_(?![\p{L}\p{N}_])/u.exec(rest)))
-    ) {
-      flush();
-      out.push({ t: "em", c: parseInline(m[1]!) });
-    } else if ((m = /^\[([^\]\n]+)\]\(([^)\s]+)\)/.exec(rest)) && SAFE_URL.test(m[2]!)) {
-      flush();
-      out.push({ t: "link", href: m[2]!, c: parseInline(m[1]!) });
-    } else if ((m = /^https?:\/\/[^\s<>"'()]+[^\s<>"'().,;:!?]/.exec(rest)) && !/[\p{L}\p{N}]$/u.test(text)) {
-      flush();
-      out.push({ t: "link", href: m[0], c: [{ t: "text", v: m[0] }] });
-    } else {
+    let hit: { node: Inline; len: number } | null = null;
+    for (const rule of RULES) {
+      hit = rule(rest, s.slice(Math.max(0, i - 1), i));
+      if (hit) break;
+    }
+    if (!hit) {
       text += s[i];
       i++;
       continue;
     }
-    i += m[0].length;
+    if (text) out.push({ t: "text", v: text });
+    text = "";
+    out.push(hit.node);
+    i += hit.len;
   }
-  flush();
+  if (text) out.push({ t: "text", v: text });
   return out;
 }
 
@@ -71,26 +89,23 @@ export function parseMarkdown(src: string): Block[] {
   let i = 0;
   while (i < lines.length) {
     const line = lines[i]!;
-    let m: RegExpExecArray | null;
+    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
     if (/^\s*```/.test(line)) {
       const body: string[] = [];
       i++;
       while (i < lines.length && !/^\s*```\s*$/.test(lines[i]!)) body.push(lines[i++]!);
       i++; // the closing fence (or the end)
       blocks.push({ t: "pre", v: body.join("\n") });
-    } else if ((m = /^(#{1,6})\s+(.*)$/.exec(line))) {
-      blocks.push({ t: "h", level: Math.min(m[1]!.length + 2, 6), c: parseInline(m[2]!.trim()) });
+    } else if (heading) {
+      blocks.push({ t: "h", level: Math.min(heading[1]!.length + 2, 6), c: parseInline(heading[2]!.trim()) });
       i++;
     } else if (/^\s*([-*+]|\d{1,9}[.)])\s+/.test(line)) {
       const ordered = /^\s*\d/.test(line);
       const items: Inline[][] = [];
-      while (
-        i < lines.length &&
-        (m = /^\s*(?:[-*+]|\d{1,9}[.)])\s+(.*)$/.exec(lines[i]!)) &&
-        /^\s*\d/.test(lines[i]!) === ordered
-      ) {
-        items.push(parseInline(m[1]!));
-        i++;
+      for (; i < lines.length; i++) {
+        const item = /^\s*(?:[-*+]|\d{1,9}[.)])\s+(.*)$/.exec(lines[i]!);
+        if (!item || /^\s*\d/.test(lines[i]!) !== ordered) break;
+        items.push(parseInline(item[1]!));
       }
       blocks.push(ordered ? { t: "ol", items } : { t: "ul", items });
     } else if (/^\s*>/.test(line)) {
