@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isolatedEnv, runNgb, tempWorkdir } from "./support/ngb.ts";
+import { isolatedEnv, runNgb, startServe, tempWorkdir } from "./support/ngb.ts";
 
 /** Counts every request; answers 401 like the real API does for a bad key. */
 function countingApi() {
@@ -134,4 +134,38 @@ describe("ngb doctor", () => {
     expect(existsSync(join(w.dir, "groups/global/CLAUDE.md"))).toBe(true);
     expect(existsSync(join(w.dir, "groups/main/CLAUDE.md"))).toBe(true);
   });
+});
+
+describe("ngb status and doctor against a running serve", () => {
+  test("status prints readiness with fixes; doctor includes the serve's view; both fail clearly without one", async () => {
+    using w = tempWorkdir();
+    const env = isolatedEnv(w.dir, { NGB_CONTAINER_RUNTIME: "no-such-engine" });
+    const down = await runNgb(["status"], { cwd: w.dir, env });
+    expect(down.code).toBe(1);
+    expectOneLine(down.stderr, /^error: no web token at .*: is `ngb serve` running/);
+    const serve = await startServe({ cwd: w.dir, env, args: ["--log-format", "json"] });
+    try {
+      const url = serve.url;
+      // Readiness is checked in the background right after start.
+      let json: { readiness: { ok: boolean; degraded: string[] } | null } = { readiness: null };
+      for (let i = 0; i < 50 && !json.readiness?.degraded.includes("engine"); i++) {
+        json = JSON.parse((await runNgb(["status", "--json", "--url", url], { cwd: w.dir, env })).stdout);
+        await Bun.sleep(100);
+      }
+      expect(json.readiness?.ok).toBe(false);
+      expect(json.readiness?.degraded).toEqual(expect.arrayContaining(["credentials", "engine"]));
+      const text = await runNgb(["status", "--url", url], { cwd: w.dir, env });
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/degraded: .*credentials/);
+      expect(text.stdout).toMatch(/✗ engine: "no-such-engine" is not installed .*\n\s+fix: install/);
+      const ready = (await (await fetch(`${url}/readyz`)).json()) as { ready: boolean; degraded: string[] };
+      expect(ready).toEqual({ ready: true, degraded: expect.arrayContaining(["credentials", "engine"]) });
+      expect(serve.logs()).toContain("credentials: no API key or subscription token configured");
+      const doctor = await runNgb(["doctor", "--url", url], { cwd: w.dir, env });
+      expect(doctor.stdout).toMatch(/✓ ngb serve: running at http/);
+      expect(doctor.stdout).toMatch(/✗ serve: engine: "no-such-engine" is not installed/);
+    } finally {
+      await serve.stop();
+    }
+  }, 30_000);
 });

@@ -63,11 +63,14 @@ export async function credentialsCheck(config: Config): Promise<FixableResult> {
 }
 
 /** Asks the running serve (if any) for its own view: readiness, channels, recent errors. */
-export async function serverChecks(config: Config): Promise<{ running: boolean; results: FixableResult[] }> {
+export async function serverChecks(
+  config: Config,
+  url?: string,
+): Promise<{ running: boolean; results: FixableResult[] }> {
   const { fetchServeStatus } = await import("./status.ts");
   let got: Awaited<ReturnType<typeof fetchServeStatus>>;
   try {
-    got = await fetchServeStatus(config);
+    got = await fetchServeStatus(config, url);
   } catch (err) {
     const msg = (err as Error).message;
     const down = /cannot reach|no web token/.test(msg);
@@ -83,12 +86,12 @@ export async function serverChecks(config: Config): Promise<{ running: boolean; 
       ],
     };
   }
-  const { status, url } = got;
+  const { status } = got;
   const results: FixableResult[] = [
     {
       name: "ngb serve",
       status: "ok",
-      detail: `running at ${url} (${status.version}, up ${status.uptimeSec}s)`,
+      detail: `running at ${got.url} (${status.version}, up ${status.uptimeSec}s)`,
     },
   ];
   for (const c of status.readiness?.components ?? []) {

@@ -117,6 +117,10 @@ export default defineCommand({
       type: "boolean",
       description: "Repair what can be repaired here (image, memory files, .env mode)",
     },
+    url: {
+      type: "string",
+      description: "Base URL of the running ngb serve (default from web.host / web.port)",
+    },
   },
   async run({ args }) {
     let config: Config;
@@ -135,7 +139,7 @@ export default defineCommand({
       return;
     }
     const { serverChecks, serveConfigChecks, attachRepairs } = await import("./doctor-serve.ts");
-    const server = await serverChecks(config);
+    const server = await serverChecks(config, args.url);
     const results: FixableResult[] = [
       { name: "config", status: "ok", detail: "valid (same loader as ngb serve)" },
       ...(await serveConfigChecks(config, server.running)),
