@@ -32,6 +32,8 @@ export { checkoutDir, embeddedFiles, materializeContext, seedGroupMemory } from 
 
 export const DEFAULT_AGENT_IMAGE = "ngb-agent:latest";
 export const OFFLINE_BASE_IMAGE = "ngb-base:local";
+/** The offline base when its Bun is a compiled ngb itself (no Bun binary on this machine). */
+export const OFFLINE_SELF_BASE_IMAGE = "ngb-base:local-self";
 export const DEFAULT_BASE_IMAGE = "oven/bun:1-slim";
 const HASH_LABEL = "ngb.content-hash";
 /** Bump when the base layout below changes, so old bases are rebuilt. */
@@ -253,13 +255,16 @@ async function buildOfflineBase(
   contextDir: string,
   opts: ImageBuildOptions,
   log: (line: string) => void,
-): Promise<{ skipped: boolean; hash: string }> {
+): Promise<{ skipped: boolean; hash: string; tag: string }> {
   if (process.platform !== "linux") {
     throw new ImageBuildError(
       "--offline builds the base from this machine's Linux binaries; on other systems use --base <image>",
     );
   }
   const bun = findBun(contextDir, opts.bunBinary);
+  // A compiled ngb standing in for bun gets its own tag, so it never replaces the usual base.
+  const selfAsBun = !/\/bun(\.exe)?$/.test(bun);
+  const tag = selfAsBun ? OFFLINE_SELF_BASE_IMAGE : OFFLINE_BASE_IMAGE;
   const claude = join(
     contextDir,
     "agent-runner/node_modules/@anthropic-ai",
@@ -287,9 +292,9 @@ async function buildOfflineBase(
   ];
   for (const [dest, src] of entries) hasher.update(`\n${dest}\n`).update(readFileSync(src));
   const hash = hasher.digest("hex").slice(0, 32);
-  if (!opts.force && (await imageLabel(run, runtime, OFFLINE_BASE_IMAGE)) === hash) {
-    log(`base ${OFFLINE_BASE_IMAGE} up to date`);
-    return { skipped: true, hash };
+  if (!opts.force && (await imageLabel(run, runtime, tag)) === hash) {
+    log(`base ${tag} up to date`);
+    return { skipped: true, hash, tag };
   }
 
   const root = mkdtempSync(join(tmpdir(), "ngb-base-"));
@@ -340,20 +345,20 @@ async function buildOfflineBase(
         "import",
         "-c",
         "ENV PATH=/usr/local/bin:/usr/bin:/bin",
-        ...(/\/bun(\.exe)?$/.test(bun) ? [] : ["-c", "ENV BUN_BE_BUN=1"]),
+        ...(selfAsBun ? ["-c", "ENV BUN_BE_BUN=1"] : []),
         "-c",
         "WORKDIR /",
         "-c",
         `LABEL ${HASH_LABEL}=${hash}`,
         "-",
-        OFFLINE_BASE_IMAGE,
+        tag,
       ],
       `${runtime} import of the base`,
       { input: tar.stdout as ReadableStream<Uint8Array> },
     );
     if ((await tar.exited) !== 0) throw new ImageBuildError("tar of the base folder failed");
-    log(`base ${OFFLINE_BASE_IMAGE} imported (${libs.size} libraries, ${applets.length} busybox applets)`);
-    return { skipped: false, hash };
+    log(`base ${tag} imported (${libs.size} libraries, ${applets.length} busybox applets)`);
+    return { skipped: false, hash, tag };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -456,7 +461,7 @@ export async function buildAgentImage(opts: ImageBuildOptions = {}): Promise<Ima
   }
   const cpu = npmCpu(version.stdout.trim() || process.arch);
 
-  const base = opts.offline ? OFFLINE_BASE_IMAGE : (opts.base ?? DEFAULT_BASE_IMAGE);
+  let base = opts.offline ? OFFLINE_BASE_IMAGE : (opts.base ?? DEFAULT_BASE_IMAGE);
   // Dependencies first: the offline base needs the libraries of the SDK's `claude` binary.
   await timed("deps", async () => ({
     skipped: await installRunnerDeps(run, runnerDir, cpu, opts.force ?? false, log, opts.onProgress),
@@ -465,6 +470,7 @@ export async function buildAgentImage(opts: ImageBuildOptions = {}): Promise<Ima
   if (opts.offline) {
     await timed("base", async () => {
       const r = await buildOfflineBase(run, runtime, contextDir, opts, log);
+      base = r.tag;
       return { skipped: r.skipped, value: r.hash };
     });
   }
@@ -562,7 +568,7 @@ export async function agentImageStatus(
   try {
     const contextDir = findContainerDir(opts.contextDir, opts.dataDir);
     if (existsSync(join(contextDir, "agent-runner/dist/agent-runner.js")) && status.hash) {
-      const bases = opts.base ? [opts.base] : [OFFLINE_BASE_IMAGE, DEFAULT_BASE_IMAGE];
+      const bases = opts.base ? [opts.base] : [OFFLINE_BASE_IMAGE, OFFLINE_SELF_BASE_IMAGE, DEFAULT_BASE_IMAGE];
       const hashes = await Promise.all(bases.map((b) => agentHash(run, runtime, contextDir, b)));
       status.upToDate = hashes.includes(status.hash);
     }

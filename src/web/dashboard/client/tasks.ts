@@ -61,7 +61,18 @@ export const tasks: View = (root) => {
     clear(
       table,
       list.length === 0
-        ? h("p", { class: "muted" }, "No scheduled tasks.")
+        ? h(
+            "div",
+            { class: "card empty" },
+            h("p", null, "No scheduled tasks."),
+            h(
+              "p",
+              { class: "muted" },
+              "Schedule one with the form below, with ",
+              h("code", null, 'ngb tasks add --group main --every 1h --prompt "…"'),
+              ", or ask the assistant in a chat (“every weekday at 9, summarise …”).",
+            ),
+          )
         : h(
             "div",
             { class: "table-wrap" },
