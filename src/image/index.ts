@@ -568,7 +568,9 @@ export async function agentImageStatus(
   try {
     const contextDir = findContainerDir(opts.contextDir, opts.dataDir);
     if (existsSync(join(contextDir, "agent-runner/dist/agent-runner.js")) && status.hash) {
-      const bases = opts.base ? [opts.base] : [OFFLINE_BASE_IMAGE, OFFLINE_SELF_BASE_IMAGE, DEFAULT_BASE_IMAGE];
+      const bases = opts.base
+        ? [opts.base]
+        : [OFFLINE_BASE_IMAGE, OFFLINE_SELF_BASE_IMAGE, DEFAULT_BASE_IMAGE];
       const hashes = await Promise.all(bases.map((b) => agentHash(run, runtime, contextDir, b)));
       status.upToDate = hashes.includes(status.hash);
     }
