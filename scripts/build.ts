@@ -8,6 +8,7 @@
  */
 import { $ } from "bun";
 import pkg from "../package.json" with { type: "json" };
+import { collectEmbedded, embeddedModule } from "../src/image/embed.ts";
 
 const args = process.argv.slice(2);
 function flag(name: string): string | undefined {
@@ -28,7 +29,21 @@ try {
 }
 
 const started = performance.now();
+// The agent image's build context and the default memory files travel inside the binary, so
+// `ngb image build` and a first `ngb serve` work from any directory. Generated from what is
+// in container/ and groups/ now, and swapped in for src/image/embedded.ts (nothing on disk).
+const embedded = await collectEmbedded(root);
+const embedPlugin: Bun.BunPlugin = {
+  name: "ngb-embedded",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]image[\\/]embedded\.ts$/ }, () => ({
+      contents: embeddedModule(embedded),
+      loader: "ts",
+    }));
+  },
+};
 const result = await Bun.build({
+  plugins: [embedPlugin],
   entrypoints: [`${root}src/main.ts`],
   compile: {
     outfile: `${root}${outfile}`,
@@ -59,5 +74,5 @@ if (!result.success) {
 }
 const size = Bun.file(`${root}${outfile}`).size;
 console.log(
-  `built ${outfile} (${(size / 1024 / 1024).toFixed(1)} MB, ${pkg.version} ${commit}) in ${Math.round(performance.now() - started)} ms`,
+  `built ${outfile} (${(size / 1024 / 1024).toFixed(1)} MB, ${pkg.version} ${commit}, agent context ${embedded.hash.slice(0, 12)}) in ${Math.round(performance.now() - started)} ms`,
 );

@@ -12,9 +12,17 @@ type Loader = () => Promise<{ default: CommandDef<any> }>;
 
 /** Every subcommand: name, one-line description, lazy module. Later features add rows here. */
 export const COMMANDS: Record<string, { description: string; load: Loader }> = {
+  setup: {
+    description: "Guided first run: engine, agent image, Anthropic key, channels, first reply",
+    load: () => import("./cli/setup.ts"),
+  },
   serve: {
     description: "Run the orchestrator: channels, agents, scheduler, web",
     load: () => import("./cli/serve.ts"),
+  },
+  status: {
+    description: "Show the running serve's state: readiness, channels, agents, errors",
+    load: () => import("./cli/status.ts"),
   },
   chat: {
     description: "Send a message to the running serve's webchat and print the reply",

@@ -18,7 +18,11 @@ import { openStore } from "../../src/store/index.ts";
 
 export async function bench(): Promise<Record<string, string>> {
   const dir = mkdtempSync(join(tmpdir(), "ngb-bench-faults-"));
-  const config = v.parse(Config, { dataDir: join(dir, "data"), groupsDir: join(dir, "groups"), storeDir: join(dir, "store") });
+  const config = v.parse(Config, {
+    dataDir: join(dir, "data"),
+    groupsDir: join(dir, "groups"),
+    storeDir: join(dir, "store"),
+  });
   const store = openStore(join(dir, "store", "ngb.db"));
   const events = createEventBus();
   const log = silentLogger();
@@ -48,7 +52,9 @@ export async function bench(): Promise<Record<string, string>> {
     const wait = performance.now() - back;
     return {
       [`engine back → last of ${groups} pending answers (probe every 2 s)`]: `${Math.round(wait)} ms`,
-      "answers given up while the engine was away": String(channel.sent.filter((s) => s.text.includes("could not answer")).length),
+      "answers given up while the engine was away": String(
+        channel.sent.filter((s) => s.text.includes("could not answer")).length,
+      ),
     };
   } finally {
     await orch.stop();

@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
 import type { Config } from "../config/index.ts";
 import { globalArgs, jsonArg, loadContext } from "./common.ts";
+import type { FixableResult } from "./doctor-serve.ts";
 
 export interface CheckResult {
   name: string;
@@ -30,58 +31,15 @@ function writableDir(name: string, dir: string): CheckResult {
   }
 }
 
-async function run(cmd: string[], timeoutMs = 10_000): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-    const timer = setTimeout(() => p.kill(), timeoutMs);
-    const [out, err, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    clearTimeout(timer);
-    return { code, out: out.trim(), err: err.trim() };
-  } catch (err) {
-    return { code: -1, out: "", err: (err as Error).message };
-  }
-}
-
+/** Engine and agent image, checked exactly as setup and serve's readiness check them. */
 export async function containerChecks(config: Config): Promise<CheckResult[]> {
-  const bin = config.container.runtime;
-  const out: CheckResult[] = [];
-  const found = Bun.which(bin);
-  if (!found) {
-    return [
-      {
-        name: "container CLI",
-        status: "fail",
-        detail: `"${bin}" not found on PATH`,
-        fix: "install Docker (or podman and set container.runtime to podman)",
-      },
-    ];
-  }
-  out.push({ name: "container CLI", status: "ok", detail: found });
-  const info = await run([bin, "version", "--format", "{{.Server.Version}}"]);
-  if (info.code !== 0 || !info.out) {
-    out.push({
-      name: "container engine",
-      status: "fail",
-      detail: (info.err.split("\n")[0] ?? "").slice(0, 200) || "engine not reachable",
-      fix: "start the engine (systemctl start docker) or set DOCKER_HOST to a reachable engine",
-    });
-    return out;
-  }
-  out.push({ name: "container engine", status: "ok", detail: `server ${info.out}` });
-  const image = await run([bin, "image", "inspect", "--format", "{{.Id}}", config.container.image]);
+  const { checkEngine, checkImage } = await import("../health/index.ts");
+  const engine = await checkEngine(config);
+  const out: CheckResult[] = [{ name: "container engine", ...engine }];
   out.push(
-    image.code === 0
-      ? { name: "agent image", status: "ok", detail: `${config.container.image} ${image.out.slice(7, 19)}` }
-      : {
-          name: "agent image",
-          status: "fail",
-          detail: `${config.container.image} is not present`,
-          fix: "build it with `ngb image build`",
-        },
+    engine.status === "ok"
+      ? { name: "agent image", ...(await checkImage(config)) }
+      : { name: "agent image", status: "warn", detail: "not checked: the engine does not answer" },
   );
   return out;
 }
@@ -128,21 +86,8 @@ export async function runChecks(
   results.push(...(await containerChecks(config)));
   const { mountAllowlistCheck } = await import("../mounts/index.ts");
   results.push({ name: "mount allowlist", ...mountAllowlistCheck(config.container.mountAllowlistPath) });
-  const hasKey = Boolean(config.anthropic.apiKey || config.anthropic.authToken);
-  results.push(
-    hasKey
-      ? {
-          name: "Anthropic credentials",
-          status: "ok",
-          detail: config.anthropic.apiKey ? "API key set" : "OAuth token set",
-        }
-      : {
-          name: "Anthropic credentials",
-          status: "fail",
-          detail: "no API key or OAuth token configured",
-          fix: "set ANTHROPIC_API_KEY (or NGB_ANTHROPIC_API_KEY) in the environment or .env",
-        },
-  );
+  const { credentialsCheck } = await import("./doctor-serve.ts");
+  results.push(await credentialsCheck(config));
   results.push(...(await channelChecks(config)));
   return results;
 }
@@ -201,24 +146,84 @@ export async function channelChecks(config: Config): Promise<CheckResult[]> {
 }
 
 export default defineCommand({
-  meta: { name: "doctor", description: "Check the setup and say how to fix what is wrong" },
-  args: { ...globalArgs, ...jsonArg },
+  meta: {
+    name: "doctor",
+    description: "Check the setup and the running serve, and say how to fix what is wrong",
+  },
+  args: {
+    ...globalArgs,
+    ...jsonArg,
+    fix: {
+      type: "boolean",
+      description: "Repair what can be repaired here (image, memory files, .env mode)",
+    },
+    url: {
+      type: "string",
+      description: "Base URL of the running ngb serve (default from web.host / web.port)",
+    },
+  },
   async run({ args }) {
-    const { config, configFile, envFile } = await loadContext({
-      ...args,
-      "log-level": args["log-level"] ?? "warn",
-    });
-    const results = await runChecks(config, { configFile, envFile });
-    if (args.json) process.stdout.write(`${JSON.stringify(results)}\n`);
-    else {
-      const mark = { ok: "✓", warn: "!", fail: "✗" } as const;
+    let config: Config;
+    let configFile: string | undefined;
+    let envFile: string | undefined;
+    try {
+      // The loader serve uses: a value serve would refuse fails here the same way.
+      ({ config, configFile, envFile } = await loadContext({
+        ...args,
+        "log-level": args["log-level"] ?? "warn",
+      }));
+    } catch (err) {
+      const failed: CheckResult = {
+        name: "config",
+        status: "fail",
+        detail: (err as Error).message,
+        fix: "correct the value named above (`ngb config schema` lists every key)",
+      };
+      report([failed], args.json === true);
+      process.exitCode = 1;
+      return;
+    }
+    const { serverChecks, serveConfigChecks, attachRepairs } = await import("./doctor-serve.ts");
+    const server = await serverChecks(config, args.url);
+    const results: FixableResult[] = [
+      { name: "config", status: "ok", detail: "valid (same loader as ngb serve)" },
+      ...(await serveConfigChecks(config, server.running)),
+      ...(await runChecks(config, { configFile, envFile })),
+      ...server.results,
+    ];
+    await attachRepairs(config, results);
+    if (args.fix) {
       for (const r of results) {
-        process.stdout.write(`${mark[r.status]} ${r.name}: ${r.detail}\n`);
-        if (r.fix && r.status !== "ok") process.stdout.write(`    fix: ${r.fix}\n`);
+        if (!r.repair || r.status === "ok") continue;
+        try {
+          const done = await r.repair();
+          Object.assign(r, { status: "ok", detail: `fixed: ${done}`, fix: undefined });
+        } catch (err) {
+          r.detail = `${r.detail}; --fix failed: ${(err as Error).message}`;
+        }
       }
     }
-    const failed = results.filter((r) => r.status === "fail").length;
-    if (!args.json) process.stdout.write(failed ? `\n${failed} problem(s) found\n` : "\nall good\n");
-    process.exitCode = failed ? 1 : 0;
+    report(results, args.json === true, !args.fix);
+    process.exitCode = results.some((r) => r.status === "fail") ? 1 : 0;
   },
 });
+
+function report(results: FixableResult[], json: boolean, hintFix = false): void {
+  if (json) {
+    const plain = results.map(({ repair, ...r }) => ({
+      ...r,
+      fixable: repair !== undefined && r.status !== "ok",
+    }));
+    process.stdout.write(`${JSON.stringify(plain)}\n`);
+    return;
+  }
+  const mark = { ok: "✓", warn: "!", fail: "✗" } as const;
+  for (const r of results) {
+    process.stdout.write(`${mark[r.status]} ${r.name}: ${r.detail}\n`);
+    if (r.fix && r.status !== "ok") process.stdout.write(`    fix: ${r.fix}\n`);
+  }
+  const failed = results.filter((r) => r.status === "fail").length;
+  const fixable = results.filter((r) => r.repair && r.status !== "ok").length;
+  process.stdout.write(failed ? `\n${failed} problem(s) found\n` : "\nall good\n");
+  if (hintFix && fixable > 0) process.stdout.write(`${fixable} can be repaired here: ngb doctor --fix\n`);
+}

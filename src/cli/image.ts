@@ -24,7 +24,12 @@ const build = defineCommand({
   async run({ args }) {
     const { config } = await loadContext({ ...args, "log-level": args["log-level"] ?? "warn" });
     const { buildAgentImage } = await import("../image/index.ts");
+    const { createProgress } = await import("./progress.ts");
+    const progress = createProgress();
     const result = await buildAgentImage({
+      dataDir: config.dataDir,
+      onProgress: (line) => progress.status(line),
+      log: (line) => (progress.enabled ? progress.note(line) : process.stderr.write(`${line}\n`)),
       runtime: config.container.runtime,
       image: args.image ?? config.container.image,
       base: args.base,
@@ -32,7 +37,7 @@ const build = defineCommand({
       force: args.force,
       contextDir: args.context,
       bunBinary: args.bun,
-    });
+    }).finally(() => progress.clear());
     if (args.json) return void process.stdout.write(`${JSON.stringify(result)}\n`);
     const steps = result.steps.map(
       (s) => `${s.step} ${s.skipped ? "(cached) " : ""}${(s.ms / 1000).toFixed(1)} s`,
@@ -53,6 +58,7 @@ const status = defineCommand({
       runtime: config.container.runtime,
       image: args.image ?? config.container.image,
       contextDir: args.context,
+      dataDir: config.dataDir,
     });
     if (args.json) return void process.stdout.write(`${JSON.stringify(s)}\n`);
     printTable([

@@ -9,6 +9,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
+import { findAuthFailureSentence } from "../proxy/index.ts";
 import { UserError } from "../util/errors.ts";
 import { globalArgs, jsonArg, loadContext, UsageError } from "./common.ts";
 
@@ -86,6 +87,9 @@ function printOutcome(
 ): void {
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else for (const text of out.results) process.stdout.write(`${text}\n`);
+  // Unusable credentials: the proxy's sentence (with the fix) is the whole message.
+  const sentence = out.status !== "success" ? findAuthFailureSentence(out.error ?? "") : null;
+  if (sentence) throw new UserError(sentence);
   if (out.status !== "success") throw new UserError(`the agent failed: ${out.error ?? "no detail"}`);
   if (out.results.length === 0)
     throw new UserError(`the agent produced no result; see \`ngb logs ${folder}\``);
@@ -97,20 +101,37 @@ async function runViaServe(
 ): Promise<void> {
   const { serveTarget, serveFetch, errorText } = await import("./serve-client.ts");
   const target = await serveTarget(config);
+  const { activityWatcher } = await import("./chat-client.ts");
+  const { createProgress } = await import("./progress.ts");
+  const progress = createProgress();
+  const abort = new AbortController();
+  let authFailure: string | null = null;
+  progress.status("queued in ngb serve");
+  const watcher = activityWatcher(target, (p) => p.groupFolder === args.group || p.chatJid === args.group, {
+    status: (t) => progress.status(t),
+    failed: (sentence) => {
+      authFailure = sentence;
+      abort.abort();
+    },
+  });
   const waitMs = args.timeoutSec ? args.timeoutSec * 1000 : config.container.timeoutMs + 60_000;
   let res: Response;
   try {
     res = await serveFetch(target, "/api/run", {
       method: "POST",
       body: JSON.stringify({ group: args.group, prompt: args.prompt, resume: args.resume === true }),
-      signal: AbortSignal.timeout(waitMs),
+      signal: AbortSignal.any([AbortSignal.timeout(waitMs), abort.signal]),
     });
   } catch (err) {
+    if (authFailure) throw new UserError(authFailure);
     if ((err as Error).name === "TimeoutError")
       throw new UserError(
         `no answer from serve within ${Math.round(waitMs / 1000)} s; see \`ngb logs ${args.group}\``,
       );
     throw err;
+  } finally {
+    watcher.stop();
+    progress.clear();
   }
   if (res.status === 404) throw new UsageError(`${await errorText(res)} (see \`ngb groups list\`)`);
   if (!res.ok) throw new UserError(`serve refused the run: ${await errorText(res)}`);

@@ -35,6 +35,29 @@ export interface EventMap {
     result: string | null;
     status: "success" | "error";
   };
+  /** What a running agent is doing: a tool call started (with its name) or the model working. */
+  "agent.activity": {
+    groupFolder: string;
+    chatJid: string;
+    kind: "tool" | "model";
+    name?: string;
+  };
+  /** The model API cannot be used (no credentials, or 401/403): the run cannot succeed. */
+  "agent.auth.failed": {
+    groupFolder: string;
+    reason: "missing" | "rejected";
+    status: number;
+    /** One sentence for people, with the fix (see src/proxy/auth-failure.ts). */
+    sentence: string;
+  };
+  /** Tokens of one model response, as the credential proxy saw it pass. */
+  "agent.usage": {
+    groupFolder: string;
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    cacheWriteTokens: number;
+  };
   "agent.finished": {
     groupFolder: string;
     chatJid: string;
@@ -43,8 +66,6 @@ export interface EventMap {
     status: "success" | "error" | "timeout";
     error?: string;
   };
-  /** Progress of a running agent: a tool call started (name) or the model is working. */
-  "agent.activity": { groupFolder: string; chatJid: string; kind: "tool" | "model"; name?: string };
   /** The container engine became unreachable (runs wait) or reachable again. */
   "engine.status": { ok: boolean; error?: string };
   "queue.changed": { active: number; waiting: number };

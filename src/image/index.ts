@@ -26,9 +26,14 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { UserError } from "../util/errors.ts";
+import { materializeContext } from "./context.ts";
+
+export { checkoutDir, embeddedFiles, materializeContext, seedGroupMemory } from "./context.ts";
 
 export const DEFAULT_AGENT_IMAGE = "ngb-agent:latest";
 export const OFFLINE_BASE_IMAGE = "ngb-base:local";
+/** The offline base when its Bun is a compiled ngb itself (no Bun binary on this machine). */
+export const OFFLINE_SELF_BASE_IMAGE = "ngb-base:local-self";
 export const DEFAULT_BASE_IMAGE = "oven/bun:1-slim";
 const HASH_LABEL = "ngb.content-hash";
 /** Bump when the base layout below changes, so old bases are rebuilt. */
@@ -52,8 +57,32 @@ export type RunFn = (
     input?: ReadableStream<Uint8Array> | Uint8Array;
     inherit?: boolean;
     env?: Record<string, string>;
+    /** Called with each output line (stdout and stderr) as it arrives: progress. */
+    onLine?: (line: string) => void;
   },
 ) => Promise<RunResult>;
+
+/** Reads a stream to the end, handing each complete line to `onLine` as it arrives. */
+async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine?: (line: string) => void,
+): Promise<string> {
+  if (!onLine) return new Response(stream).text();
+  const decoder = new TextDecoder();
+  let all = "";
+  let pending = "";
+  const reader = stream.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    const text = decoder.decode(r.value, { stream: true });
+    all += text;
+    pending += text;
+    const lines = pending.split(/\r?\n|\r/);
+    pending = lines.pop() ?? "";
+    for (const line of lines) if (line.trim()) onLine(line);
+  }
+  if (pending.trim()) onLine(pending);
+  return all;
+}
 
 export const defaultRun: RunFn = async (cmd, opts = {}) => {
   const proc = Bun.spawn(cmd, {
@@ -64,8 +93,8 @@ export const defaultRun: RunFn = async (cmd, opts = {}) => {
     stderr: opts.inherit ? "inherit" : "pipe",
   });
   const [stdout, stderr, code] = await Promise.all([
-    opts.inherit ? "" : new Response(proc.stdout as ReadableStream).text(),
-    opts.inherit ? "" : new Response(proc.stderr as ReadableStream).text(),
+    opts.inherit ? "" : readLines(proc.stdout as ReadableStream<Uint8Array>, opts.onLine),
+    opts.inherit ? "" : readLines(proc.stderr as ReadableStream<Uint8Array>, opts.onLine),
     proc.exited,
   ]);
   return { code, stdout, stderr };
@@ -86,6 +115,10 @@ export interface ImageBuildOptions {
   force?: boolean;
   /** Bun binary to put in the offline base (default: the repo's node_modules/bun or this runtime). */
   bunBinary?: string;
+  /** Where a compiled ngb writes its embedded build context (`<dataDir>/agent-context`). */
+  dataDir?: string;
+  /** Each output line of the long steps (dependency install, `docker build`): progress. */
+  onProgress?: (line: string) => void;
   run?: RunFn;
   log?: (line: string) => void;
 }
@@ -104,8 +137,15 @@ export interface ImageBuildResult {
   totalMs: number;
 }
 
-/** The repo's `container/` folder: from the sources' location, else ./container. */
-export function findContainerDir(explicit?: string): string {
+/**
+ * The build context: `explicit`; else, in a compiled ngb, the embedded one written out under
+ * `<dataDir>/agent-context`; else the checkout's `container/` beside the sources or in the cwd.
+ */
+export function findContainerDir(explicit?: string, dataDir?: string): string {
+  if (!explicit && dataDir) {
+    const embedded = materializeContext(dataDir);
+    if (embedded) return embedded;
+  }
   const candidates = explicit
     ? [explicit]
     : [resolve(import.meta.dir, "../../container"), resolve("container")];
@@ -114,7 +154,7 @@ export function findContainerDir(explicit?: string): string {
       return dir;
   }
   throw new ImageBuildError(
-    `no container/ folder with a Dockerfile and agent-runner/ found (looked in ${candidates.join(", ")}); run from a NanoGridBot checkout or pass --context <dir>`,
+    `no container/ folder with a Dockerfile and agent-runner/ found (looked in ${candidates.join(", ")}); use a released ngb binary (it carries its own), run from a NanoGridBot checkout, or pass --context <dir>`,
   );
 }
 
@@ -200,6 +240,8 @@ function findBun(contextDir: string, explicit?: string): string {
     join(repo, `node_modules/@oven/bun-linux-${process.arch}/bin/bun`),
     process.execPath.endsWith("/bun") || process.execPath.endsWith("/bun.exe") ? process.execPath : undefined,
     Bun.which("bun") ?? undefined,
+    // A compiled ngb is Bun itself: with BUN_BE_BUN=1 (set in the base) it acts as bun.
+    process.execPath,
   ];
   for (const c of candidates) if (c && existsSync(c)) return realpathSync(c);
   throw new ImageBuildError(
@@ -213,13 +255,16 @@ async function buildOfflineBase(
   contextDir: string,
   opts: ImageBuildOptions,
   log: (line: string) => void,
-): Promise<{ skipped: boolean; hash: string }> {
+): Promise<{ skipped: boolean; hash: string; tag: string }> {
   if (process.platform !== "linux") {
     throw new ImageBuildError(
       "--offline builds the base from this machine's Linux binaries; on other systems use --base <image>",
     );
   }
   const bun = findBun(contextDir, opts.bunBinary);
+  // A compiled ngb standing in for bun gets its own tag, so it never replaces the usual base.
+  const selfAsBun = !/\/bun(\.exe)?$/.test(bun);
+  const tag = selfAsBun ? OFFLINE_SELF_BASE_IMAGE : OFFLINE_BASE_IMAGE;
   const claude = join(
     contextDir,
     "agent-runner/node_modules/@anthropic-ai",
@@ -247,9 +292,9 @@ async function buildOfflineBase(
   ];
   for (const [dest, src] of entries) hasher.update(`\n${dest}\n`).update(readFileSync(src));
   const hash = hasher.digest("hex").slice(0, 32);
-  if (!opts.force && (await imageLabel(run, runtime, OFFLINE_BASE_IMAGE)) === hash) {
-    log(`base ${OFFLINE_BASE_IMAGE} up to date`);
-    return { skipped: true, hash };
+  if (!opts.force && (await imageLabel(run, runtime, tag)) === hash) {
+    log(`base ${tag} up to date`);
+    return { skipped: true, hash, tag };
   }
 
   const root = mkdtempSync(join(tmpdir(), "ngb-base-"));
@@ -300,19 +345,20 @@ async function buildOfflineBase(
         "import",
         "-c",
         "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+        ...(selfAsBun ? ["-c", "ENV BUN_BE_BUN=1"] : []),
         "-c",
         "WORKDIR /",
         "-c",
         `LABEL ${HASH_LABEL}=${hash}`,
         "-",
-        OFFLINE_BASE_IMAGE,
+        tag,
       ],
       `${runtime} import of the base`,
       { input: tar.stdout as ReadableStream<Uint8Array> },
     );
     if ((await tar.exited) !== 0) throw new ImageBuildError("tar of the base folder failed");
-    log(`base ${OFFLINE_BASE_IMAGE} imported (${libs.size} libraries, ${applets.length} busybox applets)`);
-    return { skipped: false, hash };
+    log(`base ${tag} imported (${libs.size} libraries, ${applets.length} busybox applets)`);
+    return { skipped: false, hash, tag };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -333,6 +379,7 @@ async function installRunnerDeps(
   cpu: string,
   force: boolean,
   log: (line: string) => void,
+  onProgress?: (line: string) => void,
 ): Promise<boolean> {
   const lock = readFileSync(join(runnerDir, "package-lock.json"));
   const want = sha(lock, `linux-${cpu}`);
@@ -350,6 +397,7 @@ async function installRunnerDeps(
   await must(run, args, "installing container/agent-runner dependencies", {
     cwd: runnerDir,
     env: { BUN_BE_BUN: "1" },
+    onLine: onProgress,
   });
   writeFileSync(stamp, `${want}\n`);
   return false;
@@ -390,7 +438,7 @@ export async function buildAgentImage(opts: ImageBuildOptions = {}): Promise<Ima
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const runtime = opts.runtime ?? "docker";
   const image = opts.image ?? DEFAULT_AGENT_IMAGE;
-  const contextDir = findContainerDir(opts.contextDir);
+  const contextDir = findContainerDir(opts.contextDir, opts.dataDir);
   const runnerDir = join(contextDir, "agent-runner");
   const steps: StepTiming[] = [];
   const t0 = performance.now();
@@ -413,19 +461,27 @@ export async function buildAgentImage(opts: ImageBuildOptions = {}): Promise<Ima
   }
   const cpu = npmCpu(version.stdout.trim() || process.arch);
 
-  const base = opts.offline ? OFFLINE_BASE_IMAGE : (opts.base ?? DEFAULT_BASE_IMAGE);
+  let base = opts.offline ? OFFLINE_BASE_IMAGE : (opts.base ?? DEFAULT_BASE_IMAGE);
   // Dependencies first: the offline base needs the libraries of the SDK's `claude` binary.
   await timed("deps", async () => ({
-    skipped: await installRunnerDeps(run, runnerDir, cpu, opts.force ?? false, log),
+    skipped: await installRunnerDeps(run, runnerDir, cpu, opts.force ?? false, log, opts.onProgress),
     value: undefined,
   }));
   if (opts.offline) {
     await timed("base", async () => {
       const r = await buildOfflineBase(run, runtime, contextDir, opts, log);
+      base = r.tag;
       return { skipped: r.skipped, value: r.hash };
     });
   }
-  await timed("bundle", async () => ({ skipped: false, value: await bundleRunner(runnerDir) }));
+  // An embedded context carries the runner already bundled (and no sources).
+  const prebundled = !existsSync(join(runnerDir, "src/main.ts"));
+  if (prebundled && !existsSync(join(runnerDir, "dist/agent-runner.js")))
+    throw new ImageBuildError(`${runnerDir} has neither src/main.ts nor dist/agent-runner.js`);
+  await timed("bundle", async () => ({
+    skipped: prebundled,
+    value: prebundled ? undefined : await bundleRunner(runnerDir),
+  }));
 
   const hash = await agentHash(run, runtime, contextDir, base);
   await timed("image", async () => {
@@ -449,7 +505,7 @@ export async function buildAgentImage(opts: ImageBuildOptions = {}): Promise<Ima
           contextDir,
         ],
         `${runtime} build`,
-        { env: { DOCKER_BUILDKIT: "0" } },
+        { env: { DOCKER_BUILDKIT: "0" }, onLine: opts.onProgress },
       );
     } catch (err) {
       const msg = (err as Error).message;
@@ -479,7 +535,14 @@ export interface ImageStatus {
 }
 
 export async function agentImageStatus(
-  opts: { runtime?: string; image?: string; contextDir?: string; base?: string; run?: RunFn } = {},
+  opts: {
+    runtime?: string;
+    image?: string;
+    contextDir?: string;
+    dataDir?: string;
+    base?: string;
+    run?: RunFn;
+  } = {},
 ): Promise<ImageStatus> {
   const run = opts.run ?? defaultRun;
   const runtime = opts.runtime ?? "docker";
@@ -503,9 +566,11 @@ export async function agentImageStatus(
     hash: hash && hash !== "<no value>" ? hash : undefined,
   };
   try {
-    const contextDir = findContainerDir(opts.contextDir);
+    const contextDir = findContainerDir(opts.contextDir, opts.dataDir);
     if (existsSync(join(contextDir, "agent-runner/dist/agent-runner.js")) && status.hash) {
-      const bases = opts.base ? [opts.base] : [OFFLINE_BASE_IMAGE, DEFAULT_BASE_IMAGE];
+      const bases = opts.base
+        ? [opts.base]
+        : [OFFLINE_BASE_IMAGE, OFFLINE_SELF_BASE_IMAGE, DEFAULT_BASE_IMAGE];
       const hashes = await Promise.all(bases.map((b) => agentHash(run, runtime, contextDir, b)));
       status.upToDate = hashes.includes(status.hash);
     }

@@ -7,3 +7,14 @@ export {
   type UsageSink,
 } from "./proxy.ts";
 export { type TokenUsage, usageTap } from "./usage.ts";
+export {
+  AUTH_FAILURE_PREFIXES,
+  type AuthFailure,
+  authFailureSentence,
+  findAuthFailureSentence,
+  isAuthFailureSentence,
+  NO_CREDENTIALS_SENTENCE,
+  type OnAuthFailure,
+  scrubDetail,
+  upstreamDetail,
+} from "./auth-failure.ts";

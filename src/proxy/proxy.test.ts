@@ -121,10 +121,10 @@ describe("credential proxy", () => {
     expect(h["anthropic-beta"]).toContain("oauth-2025-04-20");
   });
 
-  test("no credentials configured → 503 saying how to set them", async () => {
+  test("no credentials configured → 401 saying how to set them (see auth-failure.test.ts)", async () => {
     const p = start({});
     const res = await call(p.issue("alpha"));
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
       "ANTHROPIC_API_KEY",
     );

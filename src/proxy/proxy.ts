@@ -17,6 +17,7 @@ import {
   isForwarded,
   overLimitMessage,
 } from "./limits.ts";
+import { type AuthFailure, authFailure, type OnAuthFailure, upstreamDetail } from "./auth-failure.ts";
 import { type TokenUsage, usageTap } from "./usage.ts";
 
 export interface UsageSink {
@@ -36,6 +37,13 @@ export interface CredentialProxyOptions {
   socketPath: string;
   fetch?: typeof fetch;
   now?: () => number;
+  /**
+   * No credentials configured, or the upstream answered 401/403: the run cannot succeed, so
+   * the caller stops it instead of retrying. Called once per container token.
+   */
+  onAuthFailure?: OnAuthFailure;
+  /** Each model response's token usage as it completes (live progress; the store keeps totals). */
+  onUsage?: (groupFolder: string, usage: TokenUsage) => void;
 }
 
 export interface CredentialProxy {
@@ -117,6 +125,29 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
   chmodSync(dir, 0o711);
   if (existsSync(socketPath)) rmSync(socketPath, { force: true });
 
+  // Kept apart from the request path: a run whose credentials cannot work is reported once and
+  // answered with a 401/403 the SDK does not retry, carrying the sentence for people.
+  const reported = new Set<string>();
+  function refuseAuth(token: string, group: string, f: Omit<AuthFailure, "sentence">): Response {
+    const failure = authFailure(f);
+    if (!reported.has(token)) {
+      reported.add(token);
+      log.warn("model API credentials unusable", {
+        group,
+        reason: f.reason,
+        status: f.status,
+        detail: f.detail,
+      });
+      try {
+        options.onAuthFailure?.(group, failure);
+      } catch (err) {
+        log.error("onAuthFailure failed", { error: errorMessage(err) });
+      }
+    }
+    const type = f.status === 403 ? "permission_error" : "authentication_error";
+    return apiError(f.status, type, failure.sentence);
+  }
+
   async function handle(req: Request): Promise<Response> {
     const token = tokenOf(req);
     const group = token ? tokens.get(token) : undefined;
@@ -130,11 +161,7 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
     }
     const { apiKey, authToken } = config.anthropic;
     if (!apiKey && !authToken)
-      return apiError(
-        503,
-        "api_error",
-        "ngb: no Anthropic credentials on the host; set ANTHROPIC_API_KEY (or anthropic.apiKey in the config, or ANTHROPIC_AUTH_TOKEN for a subscription) and restart ngb serve",
-      );
+      return refuseAuth(token!, group, { reason: "missing", status: 401, detail: "", credential: "none" });
 
     const url = new URL(req.url);
     // The key is lent for the two endpoints agents need, not for batches, files or anything else.
@@ -201,6 +228,16 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
       ms: Math.round(performance.now() - started),
     });
 
+    if (upstream.status === 401 || upstream.status === 403) {
+      const detail = upstreamDetail(upstream.status, await upstream.text().catch(() => ""));
+      return refuseAuth(token!, group, {
+        reason: "rejected",
+        status: upstream.status,
+        detail,
+        credential: apiKey ? "apiKey" : "authToken",
+      });
+    }
+
     const outHeaders = new Headers();
     upstream.headers.forEach((value, key) => {
       if (!RESPONSE_DROP.has(key.toLowerCase())) outHeaders.set(key, value);
@@ -216,6 +253,7 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
     const tap = usageTap(type.includes("text/event-stream") ? "sse" : "json", (u) => {
       try {
         store.usage.add(group, u, now());
+        options.onUsage?.(group, u);
       } catch (err) {
         log.warn("usage not recorded", { group, error: errorMessage(err) });
       }
@@ -257,6 +295,7 @@ export function createCredentialProxy(options: CredentialProxyOptions): Credenti
     },
     revoke(token) {
       tokens.delete(token);
+      reported.delete(token);
     },
     async stop() {
       tokens.clear();

@@ -14,6 +14,7 @@ import type { Logger } from "../log/index.ts";
 import type { Channel, Orchestrator, PipelineHooks } from "../orchestrator/index.ts";
 import type { GroupQueue } from "../queue/index.ts";
 import type { TaskService } from "../scheduler/index.ts";
+import type { OnAuthFailure, TokenUsage } from "../proxy/index.ts";
 import type { Store } from "../store/index.ts";
 import { instanceIdOf } from "./instance.ts";
 
@@ -31,6 +32,10 @@ export interface AgentCoreOptions {
   configFile?: string;
   /** Plugin hooks on the message and agent path (default: none). */
   hooks?: PipelineHooks;
+  /** The credential proxy saw no key, or the upstream refused it (also stops the group's run). */
+  onAuthFailure?: OnAuthFailure;
+  /** Each model response's token usage (live progress). */
+  onUsage?: (groupFolder: string, usage: TokenUsage) => void;
 }
 
 export interface AgentCore {
@@ -46,6 +51,8 @@ export interface AgentCore {
 export async function createAgentCore(options: AgentCoreOptions): Promise<AgentCore> {
   const { config, store, events, log } = options;
   const stops: AgentCore["stops"] = [];
+  // Bound once the orchestrator exists (the proxy is built before it).
+  let authFailed: (groupFolder: string, sentence: string) => void = () => {};
   let runner = options.runner;
   if (!runner) {
     // The credential proxy keeps the key on the host; containers reach it through a socket.
@@ -57,6 +64,12 @@ export async function createAgentCore(options: AgentCoreOptions): Promise<AgentC
       store,
       log,
       socketPath: options.proxySocket ?? join(config.dataDir, "proxy", "proxy.sock"),
+      onAuthFailure: (groupFolder, f) => {
+        options.onAuthFailure?.(groupFolder, f);
+        // No retry can succeed: stop the group's run now; the chat gets the sentence with the fix.
+        authFailed(groupFolder, f.sentence);
+      },
+      onUsage: options.onUsage,
     });
     stops.push(() => proxy.stop());
     runner = createDockerRunner({
@@ -118,6 +131,7 @@ export async function createAgentCore(options: AgentCoreOptions): Promise<AgentC
     hooks: options.hooks,
   });
   deliver = orchestrator.deliver;
+  authFailed = orchestrator.authFailed;
   stops.push(() => orchestrator.stop());
   return { runner: agentRunner, queue, groups, tasks, orchestrator, stops };
 }

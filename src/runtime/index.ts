@@ -44,6 +44,8 @@ export interface RuntimeOptions {
   extraChannels?: Channel[];
   /** The config file in effect, kept out of extra mounts (see mounts' ngbPrivatePaths). */
   configFile?: string;
+  /** Do not print the dashboard hint (a short-lived serve, e.g. `ngb setup`'s first message). */
+  quiet?: boolean;
 }
 
 export async function startRuntime({
@@ -52,6 +54,7 @@ export async function startRuntime({
   runner: injectedRunner,
   extraChannels = [],
   configFile,
+  quiet = false,
 }: RuntimeOptions): Promise<Runtime> {
   const started = performance.now();
   mkdirSync(config.groupsDir, { recursive: true });
@@ -73,6 +76,19 @@ export async function startRuntime({
 
     // Refused public requests (webhooks, logins): counted in /metrics, sampled in the log.
     const rejections = createRejections({ events, log });
+    // What serve needs to answer (key, engine, image, channels): checked once listening.
+    const { seedGroupMemory } = await import("../image/index.ts");
+    const seeded = seedGroupMemory(config.groupsDir);
+    if (seeded.length > 0) log.info("wrote default memory files", { files: seeded });
+    let channelHealth: () => import("../orchestrator/channel.ts").ChannelHealth[] = () => [];
+    const { createReadiness } = await import("../health/index.ts");
+    const readiness = createReadiness({
+      config,
+      log,
+      channels: () => channelHealth(),
+      checkContainers: !injectedRunner,
+    });
+    stops.push(() => readiness.stop());
 
     // Channels: the built-in web channel plus every enabled platform.
     const { createWebChannel, DEFAULT_CHAT_ID, WEB_PREFIX, runRoutes, sendRoutes } = await import(
@@ -91,6 +107,7 @@ export async function startRuntime({
       })),
       ...extraChannels,
     ];
+    channelHealth = () => channels.map((c) => c.health());
 
     // plugins: the host is built before the orchestrator (its hooks go in) and sends through the
     // orchestrator's delivery (bound late). Observing hooks for tasks and groups ride the bus.
@@ -177,6 +194,18 @@ export async function startRuntime({
       runner: injectedRunner,
       configFile,
       hooks,
+      // The model API refused the key (or none is set): readiness says so at once; the core
+      // stops the group's run without retries and tells the chat.
+      onAuthFailure: (groupFolder, f) => {
+        readiness.markCredentialsRejected(f.sentence);
+        events.emit("agent.auth.failed", {
+          groupFolder,
+          reason: f.reason,
+          status: f.status,
+          sentence: f.sentence,
+        });
+      },
+      onUsage: (groupFolder, u) => events.emit("agent.usage", { groupFolder, ...u }),
     });
     stops.push(...core.stops);
     const { queue, groups, tasks: taskService, orchestrator } = core;
@@ -214,6 +243,7 @@ export async function startRuntime({
       allowHostNetwork: config.container.allowHostNetwork,
       ready: () => ready,
       groups,
+      readiness: () => readiness.report(),
       runtime: {
         containers: () => orchestrator.containers(),
         stopContainer: (name) => orchestrator.stopContainer(name),
@@ -256,7 +286,13 @@ export async function startRuntime({
     // plugins: serve.stopping runs first on shutdown (stops run in reverse).
     stops.push(() => hooks.serveStopping());
     log.info(`ngb listening on ${url}`, { startupMs: Math.round(performance.now() - started) });
-    process.stderr.write(`${dashboardHint(url, webToken)}\n`);
+    if (!quiet) process.stderr.write(`${dashboardHint(url, webToken)}\n`);
+    void readiness.refresh().then(
+      (r) => {
+        if (r.ok) log.info("ready: credentials, engine, image and channels look good");
+      },
+      (err) => log.warn("readiness check failed", { error: (err as Error).message }),
+    );
     return {
       url,
       port: server.port ?? 0,

@@ -68,14 +68,13 @@ export function createApp(deps: WebDeps): WebApp {
     } catch {
       return c.json({ ready: false, error: "store unavailable" }, 503);
     }
-    // Readiness is liveness of this process; a component that is down but waited for (the
-    // container engine) is listed as degraded in the body, with the status still 200.
+    // Liveness decides the status code; the body says what is degraded: the readiness checks
+    // (credentials, image, channels) and the engine as the runner last saw it (runs wait for it).
+    const r = deps.readiness?.();
+    const degraded = [...(r?.degraded ?? [])];
     const engine = deps.runtime.engine?.();
-    const degraded =
-      engine && !engine.ok
-        ? [{ component: "engine", error: engine.error ?? "unreachable", since: engine.since }]
-        : [];
-    return c.json(degraded.length ? { ready: true, degraded } : { ready: true });
+    if (engine && !engine.ok && !degraded.includes("engine")) degraded.push("engine");
+    return c.json(r || degraded.length ? { ready: true, degraded } : { ready: true });
   });
   const maxBytes = deps.maxBodyBytes ?? 1024 * 1024;
   app.use(

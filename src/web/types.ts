@@ -6,6 +6,7 @@ import type { Hono } from "hono";
 import type { EventBus } from "../events/index.ts";
 import type { GroupService } from "../groups/index.ts";
 import type { Rejections } from "./rejections.ts";
+import type { ReadinessReport } from "../health/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { PluginHost } from "../plugins/index.ts";
 import type { ChannelHealth } from "../orchestrator/channel.ts";
@@ -51,6 +52,8 @@ export interface WebDeps {
   token: string;
   /** Readiness probe: true once every component has started. */
   ready: () => boolean;
+  /** What works and what is degraded (credentials, engine, image, channels), for /readyz and status. */
+  readiness?: () => ReadinessReport;
   /** Request body limit (config.web.maxBodyBytes). */
   maxBodyBytes?: number;
   /** Live status, provided by the runtime. */

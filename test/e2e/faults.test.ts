@@ -21,7 +21,15 @@ chooseBinary();
 
 function containersOf(dir: string): string[] {
   const instance = instanceIdOf({ dataDir: join(dir, "data") });
-  const out = Bun.spawnSync(["docker", "ps", "-a", "--filter", `label=ngb.instance=${instance}`, "--format", "{{.Names}}"]);
+  const out = Bun.spawnSync([
+    "docker",
+    "ps",
+    "-a",
+    "--filter",
+    `label=ngb.instance=${instance}`,
+    "--format",
+    "{{.Names}}",
+  ]);
   return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
 }
 
@@ -48,7 +56,11 @@ describe.skipIf(!READY)("the engine goes away and comes back", () => {
         return { text: `ACK ${[...new Set(tokens)].join(" ")}` };
       },
     });
-    const env = { ...serveEnv(dir, fake), DOCKER_HOST: proxy.dockerHost, NGB_CONTAINER_IDLE_TIMEOUT_MS: "3000" };
+    const env = {
+      ...serveEnv(dir, fake),
+      DOCKER_HOST: proxy.dockerHost,
+      NGB_CONTAINER_IDLE_TIMEOUT_MS: "3000",
+    };
     serve = await startServe({ cwd: dir, env, timeoutMs: 30_000 });
     const chat = await openWebChat(serve);
     // One answered before the cut, so an agent is warm (its docker CLI holds a connection).
@@ -61,28 +73,37 @@ describe.skipIf(!READY)("the engine goes away and comes back", () => {
     }
     const ready = await until(
       async () => {
-        const r = (await (await fetch(`${serve!.url}/readyz`)).json()) as { degraded?: { component: string }[] };
+        const r = (await (await fetch(`${serve!.url}/readyz`)).json()) as {
+          degraded?: { component: string }[];
+        };
         return r.degraded?.some((d) => d.component === "engine") ? r : null;
       },
       { what: "/readyz to list the engine as degraded", timeoutMs: 30_000, intervalMs: 200 },
     );
     expect(ready.degraded?.[0]?.component).toBe("engine");
     // Nothing was given up while the engine was away.
-    expect(chat.events.some((e) => e.from === "assistant" && /could not answer/.test(e.text ?? ""))).toBe(false);
+    expect(chat.events.some((e) => e.from === "assistant" && /could not answer/.test(e.text ?? ""))).toBe(
+      false,
+    );
     proxy.restore();
     await until(
       () => {
-        const texts = chat.events.filter((e) => e.type === "message" && e.from === "assistant").map((e) => e.text ?? "");
+        const texts = chat.events
+          .filter((e) => e.type === "message" && e.from === "assistant")
+          .map((e) => e.text ?? "");
         return [2, 3, 4].every((n) => texts.some((t) => t.includes(`Q${n}Z`)));
       },
       { what: "every message answered after the engine returned", timeoutMs: 120_000, intervalMs: 100 },
     );
     await Bun.sleep(1500);
-    const texts = chat.events.filter((e) => e.type === "message" && e.from === "assistant").map((e) => e.text ?? "");
+    const texts = chat.events
+      .filter((e) => e.type === "message" && e.from === "assistant")
+      .map((e) => e.text ?? "");
     for (const n of [1, 2, 3, 4]) expect(texts.filter((t) => t.includes(`Q${n}Z`))).toHaveLength(1);
     expect(texts.some((t) => /could not answer/.test(t))).toBe(false);
     const history = await chat.history();
-    for (const n of [1, 2, 3, 4]) expect(history.some((m) => m.from === "assistant" && m.text.includes(`Q${n}Z`))).toBe(true);
+    for (const n of [1, 2, 3, 4])
+      expect(history.some((m) => m.from === "assistant" && m.text.includes(`Q${n}Z`))).toBe(true);
     chat.close();
     await serve.stop();
     serve = undefined;

@@ -74,6 +74,11 @@ export interface FakeAnthropicOptions {
   script?: FakeScript;
   /** Characters per text_delta event; default 16 (several deltas per reply, like the real API). */
   chunkSize?: number;
+  /**
+   * Credentials the fake accepts (x-api-key, or `Authorization: Bearer` for OAuth tokens).
+   * Unset: any credential. Set: anything else gets the real API's 401 authentication_error.
+   */
+  acceptKeys?: string[];
 }
 
 export interface FakeAnthropic {
@@ -374,6 +379,12 @@ export function startFakeAnthropic(options: FakeAnthropicOptions = {}): FakeAnth
     async fetch(request) {
       const url = new URL(request.url);
       const path = url.pathname;
+      if (options.acceptKeys && path.startsWith("/v1/")) {
+        const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+        const key = request.headers.get("x-api-key") ?? bearer;
+        if (!key || !options.acceptKeys.includes(key))
+          return apiError(401, "authentication_error", "invalid x-api-key");
+      }
       if (request.method === "HEAD") return new Response(null, { status: 200 });
       if (request.method === "GET") {
         if (path === "/v1/models") {

@@ -27,6 +27,7 @@ export function systemRoutes(api: Api, ctx: ApiContext): void {
         chats: store.messages.chats().length,
         tasks: store.tasks.list().filter((t) => t.status === "active").length,
         recentErrors: ctx.errors.list(),
+        readiness: ctx.deps.readiness?.() ?? null,
       }),
   );
 

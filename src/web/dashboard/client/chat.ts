@@ -3,8 +3,9 @@
  * (POST/GET /api/webchat/messages, WebSocket /api/webchat/ws?chatId=). The chat id is kept in
  * localStorage so a reload continues the same conversation.
  */
-import { api } from "./api.ts";
-import { clear, h, time } from "./dom.ts";
+import { ApiError, api } from "./api.ts";
+import { bubble } from "./bubble.ts";
+import { clear, h } from "./dom.ts";
 import type { View } from "./types.ts";
 
 interface ChatMsg {
@@ -40,18 +41,13 @@ export const chat: View = (root) => {
       lastSeq = Math.max(lastSeq, m.seq);
     }
     log.append(
-      h(
-        "div",
-        { class: `msg ${m.from === "assistant" ? "them" : "me"}`, "data-from": m.from },
-        h(
-          "div",
-          { class: "meta" },
-          h("b", null, m.from === "assistant" ? "assistant" : "you"),
-          " ",
-          m.at ? time(new Date(m.at).getTime()) : "",
-        ),
-        h("div", { class: "text" }, m.text),
-      ),
+      bubble({
+        assistant: m.from === "assistant",
+        who: m.from === "assistant" ? "assistant" : "you",
+        at: m.at ? new Date(m.at).getTime() : undefined,
+        text: m.text,
+        attrs: { "data-from": m.from },
+      }),
     );
     log.scrollTop = log.scrollHeight;
   };
@@ -59,8 +55,28 @@ export const chat: View = (root) => {
   const catchUp = async () => {
     const r = await api<{ messages: ChatMsg[] }>(
       `/api/webchat/messages?chatId=${encodeURIComponent(chatId)}&after=${lastSeq}`,
-    ).catch(() => null);
+    ).catch((e: unknown) => {
+      if (e instanceof ApiError && e.status === 404) channelOff();
+      return null;
+    });
     for (const m of r?.messages ?? []) add(m);
+  };
+
+  /** Without the web channel its endpoints do not exist: say so instead of retrying forever. */
+  const channelOff = () => {
+    closed = true;
+    ws?.close();
+    status.textContent = "";
+    clear(
+      card,
+      h(
+        "p",
+        { class: "notice", id: "webchat-off" },
+        "The built-in web chat is off, so there is nothing to connect to. Turn it on with ",
+        h("code", null, '"channels": { "web": { "enabled": true } }'),
+        " in ngb.config.json (or NGB_CHANNELS_WEB_ENABLED=true) and restart ngb serve.",
+      ),
+    );
   };
 
   const connect = () => {
@@ -93,6 +109,7 @@ export const chat: View = (root) => {
       } else if (m.type === "typing") typing.hidden = !m.on;
     };
     ws.onclose = () => {
+      if (closed) return;
       status.textContent = "reconnecting…";
       retry = Math.min(retry * 2, 10_000);
       if (!closed) setTimeout(connect, retry);
@@ -123,29 +140,30 @@ export const chat: View = (root) => {
     }
   });
 
+  const card = h(
+    "section",
+    { class: "card chat" },
+    log,
+    typing,
+    h(
+      "form",
+      {
+        class: "composer",
+        on: {
+          submit: (e) => {
+            e.preventDefault();
+            void send();
+          },
+        },
+      },
+      input,
+      h("button", { type: "submit", id: "webchat-send" }, "Send"),
+    ),
+  );
   clear(
     root,
     h("div", { class: "row" }, h("h1", null, "Chat"), status),
-    h(
-      "section",
-      { class: "card chat" },
-      log,
-      typing,
-      h(
-        "form",
-        {
-          class: "composer",
-          on: {
-            submit: (e) => {
-              e.preventDefault();
-              void send();
-            },
-          },
-        },
-        input,
-        h("button", { type: "submit", id: "webchat-send" }, "Send"),
-      ),
-    ),
+    card,
     h("p", { class: "muted small" }, "Built-in web channel, chat ", h("code", null, `web:${chatId}`)),
   );
   void catchUp();

@@ -1,6 +1,8 @@
 /** Groups: the list, and one group's conversation with its live agent state. */
 import { api, live } from "./api.ts";
-import { ago, clear, debounce, h, time } from "./dom.ts";
+import { bubble } from "./bubble.ts";
+import { ago, clear, debounce, h } from "./dom.ts";
+import { scheduleText } from "./units.ts";
 import type { AgentState, Group, Msg, Task, View } from "./types.ts";
 
 export const groups: View = (root, folder) => (folder ? detail(root, folder) : list(root));
@@ -14,9 +16,20 @@ function list(root: HTMLElement) {
       body,
       groups.length === 0
         ? h(
-            "p",
-            { class: "muted" },
-            "No group registered yet. Register one with `ngb groups register` or POST /api/groups.",
+            "div",
+            { class: "card empty" },
+            h("p", null, "No group is registered yet, so no chat gets answers."),
+            h(
+              "p",
+              { class: "muted" },
+              "Register a chat with ",
+              h("code", null, "ngb groups add <jid> --folder <name>"),
+              " (e.g. ",
+              h("code", null, "ngb groups add tg:-1001234567890 --folder family"),
+              "). Chats the bot has seen: ",
+              h("code", null, "ngb groups list --discovered"),
+              ". The built-in web chat registers itself as the main group when ngb serve starts with it on.",
+            ),
           )
         : h(
             "ul",
@@ -78,19 +91,15 @@ function detail(root: HTMLElement, folder: string) {
   let oldest = Number.MAX_SAFE_INTEGER;
   const seen = new Set<number>();
 
-  const bubble = (m: Msg) =>
-    h(
-      "div",
-      { class: `msg ${m.isFromMe || m.isBot ? "me" : "them"}`, "data-seq": m.seq },
-      h(
-        "div",
-        { class: "meta" },
-        h("b", null, m.senderName || m.sender),
-        " ",
-        h("span", null, time(m.timestamp)),
-      ),
-      h("div", { class: "text" }, m.content),
-    );
+  // The assistant's messages (sent by ngb) on the left as Markdown, people on the right: as in Chat.
+  const toBubble = (m: Msg) =>
+    bubble({
+      assistant: m.isFromMe,
+      who: m.senderName || m.sender,
+      at: m.timestamp,
+      text: m.content,
+      attrs: { "data-seq": m.seq, "data-from": m.isFromMe ? "assistant" : "user" },
+    });
   const add = (msgs: Msg[], atTop: boolean) => {
     const fresh = msgs.filter((m) => !seen.has(m.seq));
     for (const m of fresh) {
@@ -98,8 +107,8 @@ function detail(root: HTMLElement, folder: string) {
       oldest = Math.min(oldest, m.seq);
     }
     const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
-    if (atTop) log.prepend(...fresh.map(bubble));
-    else log.append(...fresh.map(bubble));
+    if (atTop) log.prepend(...fresh.map(toBubble));
+    else log.append(...fresh.map(toBubble));
     if (!atTop && (nearBottom || fresh.length === msgs.length)) log.scrollTop = log.scrollHeight;
   };
   const renderState = (a: AgentState) =>
@@ -161,7 +170,7 @@ function detail(root: HTMLElement, folder: string) {
                   "li",
                   null,
                   h("span", { class: `badge ${t.status}` }, t.status),
-                  ` ${t.scheduleType} ${t.scheduleValue} — ${t.prompt}`,
+                  ` ${scheduleText(t)} — ${t.prompt}`,
                 ),
               ),
             ),

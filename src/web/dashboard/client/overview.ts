@@ -30,6 +30,7 @@ function render(s: Status, reload: () => Promise<void>): HTMLElement[] {
   const stat = (label: string, value: string | number, id?: string) =>
     h("div", { class: "stat", "data-stat": id }, h("b", null, String(value)), h("span", null, label));
   return [
+    readiness(s),
     h(
       "section",
       { class: "card wide stats" },
@@ -125,20 +126,55 @@ function render(s: Status, reload: () => Promise<void>): HTMLElement[] {
             "ul",
             { class: "list errors" },
             s.recentErrors
-              .slice(0, 15)
+              .slice(-15)
+              .reverse()
               .map((e) =>
                 h(
                   "li",
                   null,
-                  h("span", { class: "muted small" }, ago(e.at)),
-                  h("b", null, e.source),
-                  e.message,
+                  h("span", { class: "when muted small" }, ago(e.at)),
+                  h("b", { class: "source" }, e.source),
+                  h("span", { class: "message" }, e.message),
                 ),
               ),
           ),
     ),
     h("p", { class: "muted small wide" }, `ngb ${s.version}`),
   ];
+}
+
+/** What serve needs to answer, as its readiness check sees it (same as `ngb status`). */
+function readiness(s: Status): HTMLElement {
+  const r = s.readiness;
+  if (!r)
+    return h(
+      "section",
+      { class: "card wide", id: "readiness" },
+      h("p", { class: "muted" }, "Readiness is not reported by this server."),
+    );
+  const mark = { ok: "connected", warn: "connecting", degraded: "error", unknown: "" } as const;
+  return h(
+    "section",
+    { class: `card wide readiness ${r.ok ? "ready" : "degraded"}`, id: "readiness" },
+    h("h2", null, r.ok ? "Ready: everything needed to answer works" : `Degraded: ${r.degraded.join(", ")}`),
+    h(
+      "ul",
+      { class: "list" },
+      r.components.map((c) =>
+        h(
+          "li",
+          { "data-component": c.name, "data-status": c.status },
+          h("span", { class: `dot ${mark[c.status]}` }),
+          h("b", null, c.name),
+          h("span", { class: "muted" }, c.detail),
+          c.fix && c.status !== "ok"
+            ? h("div", { class: "fix small" }, "fix: ", h("code", null, c.fix))
+            : null,
+        ),
+      ),
+    ),
+    r.checkedAt ? h("p", { class: "muted small" }, `checked ${ago(r.checkedAt)}`) : null,
+  );
 }
 
 function fmtUptime(sec: number): string {

@@ -1,17 +1,18 @@
 /** Message search over the full-text index, with chat and date filters. */
 import { api } from "./api.ts";
 import { clear, h } from "./dom.ts";
+import { highlightSegments } from "./highlight.ts";
 import type { Msg, View } from "./types.ts";
 
 interface Hit extends Msg {
   snippet: string;
 }
 
-/** Snippets mark hits with [ ]; render those as <mark> without ever using innerHTML. */
-function snippet(s: string): HTMLElement {
+/** Hits as <mark>, found by aligning the snippet with the message (see highlight.ts); never innerHTML. */
+function snippet(s: string, content: string): HTMLElement {
   const el = h("div", { class: "text" });
-  for (const [i, part] of s.split(/\[|\]/).entries())
-    el.append(i % 2 ? h("mark", null, part) : document.createTextNode(part));
+  for (const part of s ? highlightSegments(s, content) : [{ text: content, mark: false }])
+    el.append(part.mark ? h("mark", null, part.text) : document.createTextNode(part.text));
   return el;
 }
 
@@ -59,7 +60,7 @@ export const search: View = (root, initial) => {
                 h("b", null, m.senderName),
                 ` in ${m.chatJid} · ${new Date(m.timestamp).toLocaleString()}`,
               ),
-              snippet(m.snippet || m.content),
+              snippet(m.snippet, m.content),
             ),
           ),
         ),

@@ -42,6 +42,18 @@ export interface Status {
   chats: number;
   tasks: number;
   recentErrors: { at: number; source: string; message: string }[];
+  readiness?: Readiness | null;
+}
+export interface Readiness {
+  ok: boolean;
+  degraded: string[];
+  components: {
+    name: string;
+    status: "ok" | "warn" | "degraded" | "unknown";
+    detail: string;
+    fix?: string;
+  }[];
+  checkedAt: number;
 }
 export interface Task {
   id: string;
@@ -50,6 +62,9 @@ export interface Task {
   prompt: string;
   scheduleType: string;
   scheduleValue: string;
+  timezone?: string | null;
+  contextMode?: string;
+  catchUp?: string;
   status: string;
   nextRun: number | null;
   lastRun: number | null;
