@@ -80,7 +80,7 @@ describe.skipIf(!READY)("the engine goes away and comes back", () => {
       },
       { what: "/readyz to list the engine as degraded", timeoutMs: 30_000, intervalMs: 200 },
     );
-    expect(ready.degraded?.[0]?.component).toBe("engine");
+    expect(ready.degraded).toContain("engine");
     // Nothing was given up while the engine was away.
     expect(chat.events.some((e) => e.from === "assistant" && /could not answer/.test(e.text ?? ""))).toBe(
       false,
