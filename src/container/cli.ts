@@ -36,7 +36,15 @@ export function describeDockerFailure(code: number | null, stderr: string, image
       .split("\n")
       .map((l) => l.trim())
       .find((l) => l.length > 0) ?? "";
-  if (code !== 0 && isEngineFailure(stderr)) return engineError(line.slice(0, 300));
+  if (code !== 0 && isEngineFailure(stderr)) {
+    // The agent's own log lines come first on stderr: name the CLI's line about the engine.
+    const engineLine =
+      stderr
+        .split("\n")
+        .find((l) => ENGINE_DOWN.test(l))
+        ?.trim() ?? line;
+    return engineError(engineLine.slice(0, 300));
+  }
   if (
     code === 125 &&
     /unable to find image|no such image|pull access denied|repository does not exist/i.test(stderr)

@@ -22,7 +22,8 @@ let main: RegisteredGroup;
 let team: RegisteredGroup;
 
 const frame = (request: IpcRequest): RequestFrame => ({ type: "request", reqId: "r1", request });
-const ask = (g: RegisteredGroup, request: IpcRequest, idemKey = "k") => handle(g, frame(request), { idemKey });
+const ask = (g: RegisteredGroup, request: IpcRequest, idemKey = "k") =>
+  handle(g, frame(request), { idemKey });
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "ngb-ipc-"));
@@ -74,7 +75,12 @@ describe("IPC requests: the authorization matrix", () => {
   });
 
   test("tasks: a group manages its own; results only to its own chat; main manages any", async () => {
-    const mine = await ask(team, { type: "schedule_task", prompt: "daily", scheduleType: "cron", scheduleValue: "0 9 * * *" });
+    const mine = await ask(team, {
+      type: "schedule_task",
+      prompt: "daily",
+      scheduleType: "cron",
+      scheduleValue: "0 9 * * *",
+    });
     expect(mine.ok).toBe(true);
     const id = /Task (\S+) scheduled/.exec(mine.text)![1]!;
     const elsewhere = await ask(team, {
@@ -86,7 +92,13 @@ describe("IPC requests: the authorization matrix", () => {
     });
     expect(elsewhere).toMatchObject({ ok: false });
     expect(elsewhere.text).toContain("may only send task results to its own chat");
-    const other = await ask(main, { type: "schedule_task", prompt: "o", scheduleType: "cron", scheduleValue: "0 8 * * *", targetJid: "tg:2" });
+    const other = await ask(main, {
+      type: "schedule_task",
+      prompt: "o",
+      scheduleType: "cron",
+      scheduleValue: "0 8 * * *",
+      targetJid: "tg:2",
+    });
     const otherId = /Task (\S+) scheduled/.exec(other.text)![1]!;
     // The other group's task belongs to main's folder here; team may not touch it.
     expect((await ask(team, { type: "pause_task", taskId: otherId })).ok).toBe(false);
@@ -106,11 +118,17 @@ describe("IPC requests: the authorization matrix", () => {
     expect(evil.ok).toBe(false);
     expect(evil.text).toContain("trigger refused");
     const groups = JSON.parse((await ask(main, { type: "list_groups" })).text);
-    expect(groups.groups.map((g: { folder: string }) => g.folder).sort()).toEqual(["main", "newgroup", "other", "team"]);
+    expect(groups.groups.map((g: { folder: string }) => g.folder).sort()).toEqual([
+      "main",
+      "newgroup",
+      "other",
+      "team",
+    ]);
   });
 
   test("rates: messages and requests per group per minute; another group is not affected", async () => {
-    for (let i = 0; i < 3; i++) expect((await ask(team, { type: "message", chatJid: "tg:1", text: `m${i}` })).ok).toBe(true);
+    for (let i = 0; i < 3; i++)
+      expect((await ask(team, { type: "message", chatJid: "tg:1", text: `m${i}` })).ok).toBe(true);
     const fourth = await ask(team, { type: "message", chatJid: "tg:1", text: "m3" });
     expect(fourth).toMatchObject({ ok: false });
     expect(fourth.text).toContain("too many messages");

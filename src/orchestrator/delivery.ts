@@ -92,8 +92,11 @@ export type Deliver = (req: DeliverRequest) => Promise<DeliverOutcome>;
 export interface Delivery {
   /** Save a reply (or find it by key) and send it; resolves with the first attempt's outcome. */
   deliver: Deliver;
-  /** Send rows already saved (a turn's replies): in the background, in order per chat. */
-  enqueue(rows: readonly OutboxRow[]): void;
+  /**
+   * Send rows already saved (a turn's replies): in the background, in order per chat. Resolves
+   * once what was due for those chats has been handed to the channels (or must wait).
+   */
+  enqueue(rows: readonly OutboxRow[]): Promise<void>;
   /** Start-up: settle rows a dead process was sending, then send everything due. */
   recover(): void;
   /** Stop timers; resolves when the sends in progress have finished. */
@@ -296,7 +299,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     }
   }
 
-  function kick(jid: string): void {
+  function kick(jid: string): Promise<void> {
     const prev = chains.get(jid) ?? Promise.resolve();
     const next = prev
       .then(() => drain(jid))
@@ -308,6 +311,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     void next.finally(() => {
       if (chains.get(jid) === next) chains.delete(jid);
     });
+    return next;
   }
 
   return {
@@ -336,8 +340,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       kick(req.chatJid);
       return outcome;
     },
-    enqueue(rows) {
-      for (const jid of new Set(rows.map((r) => r.chatJid))) kick(jid);
+    async enqueue(rows) {
+      await Promise.all([...new Set(rows.map((r) => r.chatJid))].map((jid) => kick(jid)));
     },
     recover() {
       for (const row of store.outbox.inFlight()) {

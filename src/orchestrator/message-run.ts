@@ -126,7 +126,7 @@ export function createMessageRuns(ctx: MessageRunContext) {
         window: PENDING_WINDOW,
         now: now(),
       });
-      delivery.enqueue(rows);
+      void delivery.enqueue(rows);
     } catch (e) {
       log.error("could not record a failed run", { group: group.folder, error: errorMessage(e) });
     }
@@ -241,6 +241,7 @@ export function createMessageRuns(ctx: MessageRunContext) {
           source: "agent",
         });
       }
+      let sending: Promise<void>;
       try {
         const rows = await commit({
           chatJid: jid,
@@ -249,7 +250,7 @@ export function createMessageRuns(ctx: MessageRunContext) {
           window: PENDING_WINDOW,
           now: now(),
         });
-        delivery.enqueue(rows);
+        sending = delivery.enqueue(rows);
         answered += consumed.length;
       } catch (err) {
         // Not saved: nothing was sent either. Give the inputs back and end the run; they run again.
@@ -260,9 +261,12 @@ export function createMessageRuns(ctx: MessageRunContext) {
         return;
       }
       if (st.inputs.size === 0) {
-        ctx.typing(jid, false);
         const proc = st.proc;
         if (proc) queue.markIdle(jid, () => proc.close());
+        // "Typing" ends once the answer is out (a client may wait for both), unless new input came.
+        void sending.finally(() => {
+          if (st.inputs.size === 0) ctx.typing(jid, false);
+        });
       }
     };
 

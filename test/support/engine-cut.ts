@@ -1,7 +1,8 @@
 /**
  * A proxy in front of the Docker engine's unix socket that a test can cut: `cut()` drops every
- * open connection (the docker CLI sees EOF / connection reset mid-run) and refuses new ones;
- * `restore()` lets traffic through again. Point the client at it with DOCKER_HOST=unix://<path>.
+ * open connection (the docker CLI sees EOF mid-run) and removes the socket, so new clients fail
+ * at once as with a stopped daemon; `restore()` listens again. Point the client at it with
+ * DOCKER_HOST=unix://<path>.
  */
 import { rmSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
@@ -37,10 +38,12 @@ export async function startEngineCut(upstreamSocket: string, socketPath: string)
     client.pipe(up);
     up.pipe(client);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socketPath, () => resolve());
-  });
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(socketPath, () => resolve());
+    });
+  await listen();
   return {
     socketPath,
     dockerHost: `unix://${socketPath}`,
@@ -48,9 +51,12 @@ export async function startEngineCut(upstreamSocket: string, socketPath: string)
       isCut = true;
       for (const s of open) s.destroy();
       open.clear();
+      server.close();
+      rmSync(socketPath, { force: true });
     },
     restore() {
       isCut = false;
+      void listen();
     },
     get isCut() {
       return isCut;
@@ -58,6 +64,7 @@ export async function startEngineCut(upstreamSocket: string, socketPath: string)
     stop: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy();
+        if (!server.listening) return resolve();
         server.close(() => resolve());
       }),
   };
