@@ -28,6 +28,8 @@ const root = new URL("..", import.meta.url).pathname;
 const outfile = resolve(root, flag("outfile") ?? "dist/ngb");
 const target = flag("target");
 const executablePath = flag("executable-path");
+// --version: the version to embed (default package.json's); tests build a "newer release" with it.
+const version = flag("version") ?? pkg.version;
 let commit = "unknown";
 try {
   commit = (await $`git -C ${root} rev-parse --short=12 HEAD`.quiet().text()).trim();
@@ -58,7 +60,7 @@ const result = await Bun.build({
   // the dashboard) is never even parsed, which keeps start-up fast and idle memory low.
   splitting: true,
   define: {
-    NGB_BUILD_VERSION: JSON.stringify(pkg.version),
+    NGB_BUILD_VERSION: JSON.stringify(version),
     NGB_BUILD_COMMIT: JSON.stringify(commit),
   },
   // baileys is optional at runtime (WhatsApp only) and loaded lazily. Its optional media helpers
@@ -72,5 +74,5 @@ if (!result.success) {
 }
 const size = Bun.file(outfile).size;
 console.log(
-  `built ${outfile} (${(size / 1024 / 1024).toFixed(1)} MB, ${pkg.version} ${commit}) in ${Math.round(performance.now() - started)} ms`,
+  `built ${outfile} (${(size / 1024 / 1024).toFixed(1)} MB, ${version} ${commit}) in ${Math.round(performance.now() - started)} ms`,
 );

@@ -20,7 +20,14 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { archiveName, formatSums, PLATFORMS, type Platform, sha256File } from "../src/release/index.ts";
+import {
+  archiveName,
+  fileChunks,
+  formatSums,
+  PLATFORMS,
+  type Platform,
+  sha256File,
+} from "../src/release/index.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const OUT = join(ROOT, "dist/release");
@@ -62,7 +69,7 @@ async function gitCommit(): Promise<string> {
 async function fileContains(path: string, needle: string): Promise<boolean> {
   const n = Buffer.from(needle);
   let carry = Buffer.alloc(0);
-  for await (const chunk of Bun.file(path).stream()) {
+  for await (const chunk of fileChunks(path)) {
     const buf = Buffer.concat([carry, Buffer.from(chunk)]);
     if (buf.includes(n)) return true;
     carry = buf.subarray(Math.max(0, buf.length - n.length + 1));

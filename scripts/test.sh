@@ -34,6 +34,15 @@ if [[ "${NGB_TEST_PREPARE:-1}" != "0" ]]; then
       note "could not install chromium: browser tests will be skipped"
   fi
 
+  # systemd-analyze checks the unit `ngb service install` writes (test/service.test.ts fails without it).
+  if ! command -v systemd-analyze >/dev/null 2>&1 && [[ $can_install == 1 ]]; then
+    note "installing systemd (systemd-analyze verify for the service unit)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >/dev/null 2>&1; } ||
+      note "could not install systemd: test/service.test.ts will fail"
+  fi
+
   if [[ -z "${DOCKER_HOST:-}" ]] || ! docker version >/dev/null 2>&1; then
     if [[ $can_install == 1 ]] || command -v dockerd >/dev/null 2>&1; then
       if bash scripts/engine.sh start; then

@@ -63,6 +63,8 @@ export const Config = v.strictObject({
   /** How often the IPC watcher re-scans as a fallback to fs events. */
   ipcPollMs: v.optional(PositiveInt, 1_000),
   container: v.optional(ContainerConfig, {}),
+  /** Release page `ngb upgrade` reads (GitHub's layout: <url>/latest/download/SHA256SUMS). */
+  releaseUrl: v.optional(Url, "https://github.com/nanogridbot/nanogridbot/releases"),
   anthropic: v.optional(
     v.strictObject({
       apiKey: Secret,

@@ -9,8 +9,12 @@ export {
   platformFor,
   UnsupportedPlatformError,
 } from "./platform.ts";
-export { ChecksumError, compareVersions, formatSums, parseSums, sha256File, sha256Hex } from "./sums.ts";
-
-/** Where releases are published (GitHub's layout: `<base>/latest/download/<asset>`,
- * `<base>/download/v<version>/<asset>`). `NGB_RELEASE_URL` / `releaseUrl` override it. */
-export const DEFAULT_RELEASE_URL = "https://github.com/nanogridbot/nanogridbot/releases";
+export {
+  ChecksumError,
+  compareVersions,
+  fileChunks,
+  formatSums,
+  parseSums,
+  sha256File,
+  sha256Hex,
+} from "./sums.ts";

@@ -38,10 +38,24 @@ export function sha256Hex(data: Uint8Array | ArrayBuffer): string {
   return new Bun.CryptoHasher("sha256").update(data).digest("hex");
 }
 
+/** A file's bytes in chunks, without reading it whole. */
+export async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const reader = Bun.file(path).stream().getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 /** Hex SHA-256 of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hasher = new Bun.CryptoHasher("sha256");
-  for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
+  for await (const chunk of fileChunks(path)) hasher.update(chunk);
   return hasher.digest("hex");
 }
 
