@@ -60,9 +60,9 @@ fi
 
 # --- tools ------------------------------------------------------------------------------
 if command -v curl >/dev/null 2>&1; then
-  fetch() { curl -fsSL --retry 2 -o "$2" "$1"; }
+  fetch() { curl -fsSL --retry 2 --connect-timeout 30 --speed-limit 1 --speed-time 60 -o "$2" "$1" 2>"$tmp/fetch.err"; }
 elif command -v wget >/dev/null 2>&1; then
-  fetch() { wget -q -O "$2" "$1"; }
+  fetch() { wget -q --timeout=60 -O "$2" "$1" 2>"$tmp/fetch.err"; }
 else
   die "need curl or wget to download"
 fi
@@ -87,12 +87,13 @@ if [ -n "$VERSION" ]; then base="$RELEASE_URL/download/v$VERSION"; else base="$R
 tmp=$(mktemp -d 2>/dev/null || mktemp -d -t ngb-install)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" || die "cannot download $base/SHA256SUMS"
+why() { tail -n 1 "$tmp/fetch.err" 2>/dev/null | sed 's/^curl: ([0-9]*) //' | head -c 200; }
+fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" || die "cannot download $base/SHA256SUMS: $(why)"
 line=$(grep -E "^[0-9a-f]{64}  ngb-[0-9][^ ]*-$platform\.tar\.gz\$" "$tmp/SHA256SUMS" | head -n 1 || true)
 [ -n "$line" ] || die "the release at $base has no archive for $platform"
 expected=${line%% *}
 archive=${line##* }
-fetch "$base/$archive" "$tmp/$archive" || die "cannot download $base/$archive"
+fetch "$base/$archive" "$tmp/$archive" || die "cannot download $base/$archive: $(why); nothing installed"
 actual=$(sha256 "$tmp/$archive")
 [ "$actual" = "$expected" ] ||
   die "checksum mismatch for $archive (expected $expected, got $actual): download corrupt or truncated; nothing installed"

@@ -13,7 +13,8 @@
  *
  *   bun run release                         # all platforms
  *   bun run release linux-x64 darwin-arm64  # some
- *   NGB_RELEASE_CACHE=/tmp/cache bun run release
+ *   bun run release --version 0.2.0 linux-x64 # another version than package.json's (tests)
+ *   NGB_RELEASE_CACHE=/tmp/cache NGB_RELEASE_OUT=/tmp/rel bun run release
  */
 import { $ } from "bun";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -30,7 +31,7 @@ import {
 } from "../src/release/index.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const OUT = join(ROOT, "dist/release");
+const OUT = process.env.NGB_RELEASE_OUT ?? join(ROOT, "dist/release");
 /** The binary must stay at most this big (MiB). */
 export const MAX_BINARY_MIB = 110;
 
@@ -78,7 +79,14 @@ async function fileContains(path: string, needle: string): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const vi = argv.indexOf("--version");
+  const version = vi >= 0 ? argv[vi + 1] : pkg.version;
+  if (!version || !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) {
+    console.error(`--version must look like 1.2.3 (got "${version}")`);
+    process.exit(1);
+  }
+  const wanted = vi >= 0 ? argv.filter((_, i) => i !== vi && i !== vi + 1) : argv;
   const unknown = wanted.filter((w) => !PLATFORMS.some((p) => p.name === w));
   if (unknown.length) {
     console.error(
@@ -88,7 +96,6 @@ async function main(): Promise<void> {
   }
   const targets = wanted.length ? PLATFORMS.filter((p) => wanted.includes(p.name)) : PLATFORMS;
   const cache = process.env.NGB_RELEASE_CACHE ?? join(homedir(), ".cache", "ngb-release");
-  const version = pkg.version;
   const commit = await gitCommit();
   for (const f of ["README.md", "LICENSE", "install.sh"])
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing`);
@@ -114,6 +121,8 @@ async function main(): Promise<void> {
           bin,
           "--executable-path",
           runtime,
+          "--version",
+          version,
         ],
         { stdout: "pipe", stderr: "inherit" },
       );
