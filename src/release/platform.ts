@@ -48,12 +48,23 @@ export function archiveName(version: string, platformName: string): string {
   return `ngb-${version}-${platformName}.tar.gz`;
 }
 
-const ARCHIVE_RE = /^ngb-(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)-([a-z0-9]+-[a-z0-9]+(?:-musl)?)\.tar\.gz$/;
+const VERSION_RE = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
-/** Version and platform of an archive name, or undefined if it is not one. */
+/**
+ * Version and platform of an archive name, or undefined if it is not one. Platform names are
+ * matched from the known list, longest first: a pre-release version has dashes too
+ * (`ngb-2.0.0-rc.1-linux-x64-musl.tar.gz`).
+ */
 export function parseArchiveName(name: string): { version: string; platform: string } | undefined {
-  const m = ARCHIVE_RE.exec(name);
-  return m ? { version: m[1]!, platform: m[2]! } : undefined;
+  if (!name.startsWith("ngb-")) return undefined;
+  const byLength = [...PLATFORMS].sort((a, b) => b.name.length - a.name.length);
+  for (const p of byLength) {
+    const suffix = `-${p.name}.tar.gz`;
+    if (!name.endsWith(suffix)) continue;
+    const version = name.slice(4, -suffix.length);
+    return VERSION_RE.test(version) ? { version, platform: p.name } : undefined;
+  }
+  return undefined;
 }
 
 /**
