@@ -249,5 +249,9 @@ describe("ngb backup", () => {
     oneLineError(await runNgb(["backup", "create", good], { cwd: src, env: env(src) }), /already exists/);
     expect(readFileSync(good)).toEqual(bytes);
     oneLineError(await run("backup", "verify", join(w.dir, "nope.tar.gz")), /no such backup file/);
+    oneLineError(
+      await runNgb(["backup", "create", join(w.dir, "no/such/dir/b.tar.gz")], { cwd: src, env: env(src) }),
+      /cannot write into .*no\/such\/dir \(ENOENT\)/,
+    );
   });
 });

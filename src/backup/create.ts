@@ -66,7 +66,14 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupRes
   const out = resolve(opts.out);
   if (existsSync(out)) throw new BackupError(`${out} already exists; choose another file name`);
   if (!existsSync(paths.dbFile)) throw new BackupError(`no database at ${paths.dbFile}: nothing to back up`);
-  const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.`));
+  let tmp: string;
+  try {
+    tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.`));
+  } catch (err) {
+    throw new BackupError(
+      `cannot write into ${dirname(out)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
   const partial = join(tmp, "archive.tar.gz");
   try {
     const entries: (ManifestEntry & { source: string | Uint8Array })[] = [];
