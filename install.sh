@@ -104,7 +104,10 @@ got=$("$tmp/x/ngb" --version 2>/dev/null || true)
 case "$got" in ngb\ *) ;; *) die "the downloaded ngb does not run on this machine ($platform); nothing installed" ;; esac
 
 # Same directory, then rename: an existing ngb is replaced in one step or not at all.
-cp "$tmp/x/ngb" "$PREFIX/.ngb.install.$$" 2>/dev/null || die "no write permission to $PREFIX (try --prefix DIR or sudo)"
+cp "$tmp/x/ngb" "$PREFIX/.ngb.install.$$" 2>/dev/null || {
+  rm -f "$PREFIX/.ngb.install.$$"
+  die "cannot write $PREFIX/ngb (no permission or no space left); nothing installed"
+}
 mv -f "$PREFIX/.ngb.install.$$" "$PREFIX/ngb" || {
   rm -f "$PREFIX/.ngb.install.$$"
   die "cannot replace $PREFIX/ngb"

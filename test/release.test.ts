@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { PLATFORMS, parseSums, sha256File } from "../src/release/index.ts";
+import { isMuslExecutable, PLATFORMS, parseSums, sha256File } from "../src/release/index.ts";
 import { isolatedEnv, ROOT, tempWorkdir } from "./support/ngb.ts";
 
 const V1 = pkg.version;
@@ -115,6 +115,7 @@ describe("bun run release", () => {
       Bun.spawnSync(["tar", "-xzf", join(out1, `ngb-${V1}-${name}.tar.gz`), "-C", join(x, name), "ngb"]);
       const file = Bun.spawnSync(["file", "-b", join(x, name, "ngb")]);
       if (file.exitCode === 0) expect(file.stdout.toString()).toMatch(magic);
+      expect(isMuslExecutable(join(x, name, "ngb"))).toBe(name.endsWith("-musl"));
       // ...and carry this checkout's commit (printed by --version, which only the host can run).
       expect(readFileSync(join(x, name, "ngb")).includes(commit)).toBe(true);
     }
