@@ -64,6 +64,18 @@ export const COMMANDS: Record<string, { description: string; load: Loader }> = {
   },
   version: { description: "Print the version and git commit", load: () => import("./cli/version.ts") },
   image: { description: "Build or inspect the agent container image", load: () => import("./cli/image.ts") },
+  service: {
+    description: "Install, remove and manage ngb as a systemd or launchd service",
+    load: () => import("./cli/service.ts"),
+  },
+  upgrade: {
+    description: "Upgrade ngb in place from the release page (--check, --version, --rollback)",
+    load: () => import("./cli/upgrade.ts"),
+  },
+  backup: {
+    description: "Back up, verify and restore the store, groups, sessions and config",
+    load: () => import("./cli/backup.ts"),
+  },
 };
 
 function rootUsage(): string {

@@ -125,6 +125,8 @@ export const Config = v.strictObject({
   ),
   container: v.optional(ContainerConfig, {}),
   quotas: v.optional(Quotas, {}),
+  /** Release page `ngb upgrade` reads (GitHub's layout: <url>/latest/download/SHA256SUMS). */
+  releaseUrl: v.optional(Url, "https://github.com/nanogridbot/nanogridbot/releases"),
   anthropic: v.optional(
     v.strictObject({
       apiKey: Secret,
