@@ -51,6 +51,13 @@ export const ContainerConfig = v.strictObject({
    * namespace ("container:<id>"): the agent then reaches every service on the host. Off by default.
    */
   allowHostNetwork: v.optional(v.boolean(), false),
+  /**
+   * How an agent reaches the host: "mounts" (bind mounts for the group folder and session, the
+   * credential proxy's unix socket) needs an engine on this machine; "stdio" (model traffic as
+   * frames on the container's stdio, the group folder and session in named volumes on the
+   * engine, memory files synced in and out) works with a remote engine (DOCKER_HOST=ssh://…).
+   */
+  transport: v.optional(v.picklist(["mounts", "stdio"]), "mounts"),
   /** Host path of the mount allowlist. Default: $XDG_CONFIG_HOME/nanogridbot/mount-allowlist.json */
   mountAllowlistPath: v.optional(v.string()),
 });

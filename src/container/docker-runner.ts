@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { childEnv, type Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { PrivatePath, ResolvedMount } from "../mounts/index.ts";
-import { encodeHostFrame, type HostFrame, type ResultFrame } from "../protocol/index.ts";
+import { type AgentFrame, encodeHostFrame, type HostFrame, type ResultFrame } from "../protocol/index.ts";
 import { randomHex } from "../util/crypto.ts";
 import { errorMessage } from "../util/errors.ts";
 import { buildRunArgs, hostDirs, LABELS, LOG_OPEN_FLAGS, prepareHostDirs, type RunnerPaths } from "./args.ts";
@@ -26,6 +26,8 @@ import {
 } from "./cli.ts";
 import { resolveExtraMounts } from "./extra-mounts.ts";
 import { createFrameParser } from "./output-parser.ts";
+import { createProxyBridge, type ProxyBridge } from "./proxy-bridge.ts";
+import { createVolumeManager, type GroupVolumes, VolumeError } from "./volumes.ts";
 import { pipeStderr } from "./stderr-log.ts";
 import type {
   AgentProcess,
@@ -63,6 +65,8 @@ export interface DockerRunnerOptions {
   privatePaths?: readonly PrivatePath[];
 }
 
+const engineGone = (stderr: string) => isEngineFailure(stderr);
+
 /** Same rule as the protocol's GroupFolder: a folder can never climb out of groupsDir. */
 const SAFE_FOLDER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -78,6 +82,19 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
   /** Containers whose removal the engine did not take (unreachable): retried before the next start. */
   const toRemove = new Set<string>();
   let engine: EngineState = { ok: true, since: now() };
+  const stdio = config.container.transport === "stdio";
+  const volumes = stdio
+    ? createVolumeManager({
+        spawn,
+        bin,
+        image: config.container.image,
+        instanceId,
+        env: () => env(),
+        stateDir: join(paths.dataDir, "sync"),
+        groupsDir: paths.groupsDir,
+        log,
+      })
+    : undefined;
 
   const setEngine = (ok: boolean, error?: string) => {
     if (engine.ok === ok && engine.error === error) return;
@@ -301,16 +318,33 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     const dirs = hostDirs(paths, folder);
     let mounts: ResolvedMount[];
     let args: string[];
+    let vols: GroupVolumes | undefined;
+    if (volumes) {
+      try {
+        vols = await volumes.prepare(folder, group.isMain === true);
+      } catch (err) {
+        const failure = err instanceof VolumeError ? err.failure : "setup";
+        const detail = `cannot prepare the group's volumes: ${errorMessage(err)}`;
+        if (failure === "engine") setEngine(false, errorMessage(err));
+        log.warn("container not started", { name, error: detail });
+        finish("error", null, failure, failure === "engine" ? errorMessage(err) : detail);
+        return proc;
+      }
+    }
     try {
       prepareHostDirs(dirs, c);
-      mounts = resolveExtraMounts(group, c.mountAllowlistPath, log, options.privatePaths);
+      mounts = vols ? [] : resolveExtraMounts(group, c.mountAllowlistPath, log, options.privatePaths);
+      if (vols && (group.containerConfig?.additionalMounts?.length ?? 0) > 0)
+        log.warn("additional mounts are ignored with the stdio transport (no host path reaches the engine)", {
+          group: folder,
+        });
       args = buildRunArgs({
         name,
         group,
         container: c,
         dirs,
         instanceId,
-        proxySocketDir: dirname(proxy.socketPath),
+        ...(vols ? { volumes: vols } : { proxySocketDir: dirname(proxy.socketPath) }),
         proxyToken: true,
         extraMounts: mounts,
       });
@@ -331,7 +365,19 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       return proc;
     }
     const p = child;
-    log.debug("container started", { name, group: folder, mounts: mounts.length });
+    log.debug("container started", { name, group: folder, mounts: mounts.length, transport: c.transport });
+    const bridge: ProxyBridge | undefined = vols
+      ? createProxyBridge({ socketPath: proxy.socketPath, send: (f) => void write(f), log })
+      : undefined;
+    const onProxyFrame = (frame: Extract<AgentFrame, { type: `proxy_${string}` }>) => {
+      if (bridge) bridge.handle(frame);
+      else if (frame.type === "proxy_open")
+        write({
+          type: "proxy_end",
+          conn: frame.conn,
+          error: "the stdio transport is off (container.transport)",
+        });
+    };
     write({ type: "start", input: request.input });
     armStall();
 
@@ -384,16 +430,27 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
           const { done: end, value } = await reader.read();
           if (end) break;
           sinceResult += value.length;
+          const frames = parser.push(value);
+          // Model traffic is not agent output: it does not count against the output cap.
+          for (const f of frames) if (f.type === "proxy_data") sinceResult -= f.b64.length;
+          sinceResult = Math.max(0, sinceResult);
           if (sinceResult > c.maxOutputBytes) {
             log.warn("output limit exceeded, removing", { name, maxOutputBytes: c.maxOutputBytes });
             stopWith("agent", `output exceeded ${c.maxOutputBytes} bytes without a result`);
             await reader.cancel().catch(() => {});
             return false;
           }
-          for (const frame of parser.push(value)) {
+          for (const frame of frames) {
             if (engine.ok === false) setEngine(true);
             armStall();
-            if (frame.type === "result") {
+            if (
+              frame.type === "proxy_open" ||
+              frame.type === "proxy_data" ||
+              frame.type === "proxy_end" ||
+              frame.type === "proxy_ack"
+            ) {
+              onProxyFrame(frame);
+            } else if (frame.type === "result") {
               sinceResult = 0;
               await handleResult(frame);
             } else if (frame.type === "activity") {
@@ -443,6 +500,19 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
         Bun.sleep(closeGraceMs).then(() => null),
       ]);
       await requests;
+      bridge?.close("the container ended");
+      if (volumes && !engineGone(stderrLog.tail())) {
+        try {
+          const synced = await volumes.collect(folder);
+          if (synced.written + synced.removed > 0)
+            log.info("memory files synced from the group volume", { folder, ...synced });
+        } catch (err) {
+          log.warn("syncing memory files from the group volume failed; retried after the next run", {
+            folder,
+            error: errorMessage(err),
+          });
+        }
+      }
       const unterminated = streams ? streams[0] : false;
       const failure = describeDockerFailure(exitCode, stderrLog.tail(), c.image);
       const engineDown = failure !== null && isEngineFailure(stderrLog.tail());
