@@ -62,6 +62,16 @@ export async function containerChecks(config: Config): Promise<CheckResult[]> {
   }
   out.push({ name: "container CLI", status: "ok", detail: found });
   const info = await run([bin, "version", "--format", "{{.Server.Version}}"]);
+  // Where the engine is decides the transport (judged from its endpoint, reachable or not).
+  const { adviseTransport, classifyEndpoint, engineEndpoint } = await import(
+    "../container/engine-location.ts"
+  );
+  const { childEnv } = await import("../config/index.ts");
+  const endpoint = await engineEndpoint(bin, childEnv(), (cmd) => run(cmd));
+  out.push({
+    name: "agent transport",
+    ...adviseTransport(config.container.transport, classifyEndpoint(endpoint)),
+  });
   if (info.code !== 0 || !info.out) {
     out.push({
       name: "container engine",

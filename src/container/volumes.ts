@@ -139,8 +139,6 @@ export interface VolumeManager {
 export function createVolumeManager(deps: VolumeDeps): VolumeManager {
   const { spawn, bin, image, instanceId, stateDir, groupsDir, log } = deps;
   const clock = deps.clock ?? (() => new Date());
-  /** Volumes known to exist in this process (checked once each). */
-  const known = new Set<string>();
   let shared = Promise.resolve();
 
   async function run(args: string[], input?: string, timeoutMs = 60_000) {
@@ -188,26 +186,37 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
     renameSync(tmp, statePath(name));
   }
 
-  /** Makes sure `name` exists; a volume that had to be created starts with an empty sync state. */
-  async function ensure(name: string, folder: string | undefined) {
-    if (known.has(name)) return;
-    const labels = ["--label", `${LABELS.managed}=true`, "--label", `${LABELS.instance}=${instanceId}`];
-    if (folder) labels.push("--label", `${LABELS.group}=${folder}`);
-    let exists = true;
+  /**
+   * Makes sure the volumes exist: one `volume inspect` for all of them each run (a volume removed
+   * behind our back is noticed); a volume that has to be created starts with an empty sync
+   * state, so the host's files are synced into it again.
+   */
+  async function ensure(wanted: { name: string; folder?: string }[]) {
     try {
-      await run(["volume", "inspect", "--format", "{{.Name}}", name], undefined, 20_000);
+      await run(
+        ["volume", "inspect", "--format", "{{.Name}}", ...wanted.map((w) => w.name)],
+        undefined,
+        20_000,
+      );
+      return;
     } catch (err) {
       if ((err as VolumeError).failure === "engine") throw err;
-      exists = false;
     }
-    if (!exists) {
+    for (const { name, folder } of wanted) {
+      try {
+        await run(["volume", "inspect", "--format", "{{.Name}}", name], undefined, 20_000);
+        continue;
+      } catch (err) {
+        if ((err as VolumeError).failure === "engine") throw err;
+      }
+      const labels = ["--label", `${LABELS.managed}=true`, "--label", `${LABELS.instance}=${instanceId}`];
+      if (folder) labels.push("--label", `${LABELS.group}=${folder}`);
       await run(["volume", "create", ...labels, name], undefined, 20_000);
       if (existsSync(statePath(name))) {
         log.warn("volume was missing and is created anew; host files are synced in again", { volume: name });
         rmSync(statePath(name), { force: true });
       }
     }
-    known.add(name);
   }
 
   function helperArgs(volume: string, target: string, mode: "put" | "get", user: string): string[] {
@@ -296,14 +305,16 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
   return {
     async prepare(folder, isMain) {
       const names = volumeNames(instanceId, folder);
-      await ensure(names.group, folder);
-      await ensure(names.session, folder);
-      // The shared volumes are written by one run at a time.
+      // The shared volumes are checked and written by one run at a time.
       const sharedDone = shared.then(async () => {
-        await ensure(names.global, undefined);
+        await ensure([
+          { name: names.group, folder },
+          { name: names.session, folder },
+          { name: names.global },
+          ...(isMain ? [{ name: names.groups }] : []),
+        ]);
         await syncShared(names.global, CONTAINER_PATHS.global, collectHostFiles(join(groupsDir, "global")));
         if (isMain) {
-          await ensure(names.groups, undefined);
           await syncShared(names.groups, CONTAINER_PATHS.groups, groupsView());
         }
       });
