@@ -14,17 +14,10 @@ import type { PrivatePath, ResolvedMount } from "../mounts/index.ts";
 import { type AgentFrame, encodeHostFrame, type HostFrame, type ResultFrame } from "../protocol/index.ts";
 import { randomHex } from "../util/crypto.ts";
 import { errorMessage } from "../util/errors.ts";
-import { buildRunArgs, hostDirs, LABELS, LOG_OPEN_FLAGS, prepareHostDirs, type RunnerPaths } from "./args.ts";
-import {
-  bunSpawn,
-  describeDockerFailure,
-  engineError,
-  execCli,
-  isEngineFailure,
-  type SpawnedProcess,
-  type SpawnFn,
-} from "./cli.ts";
+import { hostDirs, LOG_OPEN_FLAGS, prepareHostDirs, type RunnerPaths } from "./args.ts";
+import { bunSpawn, engineError, execCli, execCliInput, type SpawnedProcess, type SpawnFn } from "./cli.ts";
 import { resolveExtraMounts } from "./extra-mounts.ts";
+import { dockerEngine, type Engine } from "./engine.ts";
 import { createFrameParser } from "./output-parser.ts";
 import { createProxyBridge, type ProxyBridge } from "./proxy-bridge.ts";
 import { createVolumeManager, type GroupVolumes, VolumeError } from "./volumes.ts";
@@ -61,11 +54,11 @@ export interface DockerRunnerOptions {
   closeGraceMs?: number;
   /** Cap for the per-run stderr log file. Default 5 MiB. */
   maxStderrBytes?: number;
+  /** The engine's command lines (default: the docker CLI named by container.runtime). */
+  engine?: Engine;
   /** ngb's own paths (data, store, config, .env…) that no extra mount may reach or contain. */
   privatePaths?: readonly PrivatePath[];
 }
-
-const engineGone = (stderr: string) => isEngineFailure(stderr);
 
 /** Same rule as the protocol's GroupFolder: a folder can never climb out of groupsDir. */
 const SAFE_FOLDER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -75,16 +68,20 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
   const log = options.log.withTag("container");
   const spawn = options.spawn ?? bunSpawn;
   const now = options.clock ?? Date.now;
-  const bin = config.container.runtime;
+  const eng = options.engine ?? dockerEngine(config.container.runtime);
+  const bin = eng.bin;
   const closeGraceMs = options.closeGraceMs ?? 30_000;
   const maxStderr = options.maxStderrBytes ?? 5 * 1024 * 1024;
   const live = new Map<string, { info: RunningContainer; proc: AgentProcess }>();
   /** Containers whose removal the engine did not take (unreachable): retried before the next start. */
   const toRemove = new Set<string>();
   let engine: EngineState = { ok: true, since: now() };
-  const stdio = config.container.transport === "stdio";
+  let setUp = false;
+  const stdio = eng.stdioOnly || config.container.transport === "stdio";
   const volumes = stdio
     ? createVolumeManager({
+        backend: eng.volumes,
+        isEngineFailure: eng.isEngineFailure,
         spawn,
         bin,
         image: config.container.image,
@@ -113,15 +110,15 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
 
   /** `rm -f` that never throws; false when the engine did not answer (retried later). */
   async function remove(name: string): Promise<boolean> {
-    const r = await exec(["rm", "-f", name], 20_000);
-    if (r.code === 0 || /no such container/i.test(r.stderr)) {
+    const r = await exec(eng.removeArgs([name]), 20_000);
+    if (r.code === 0 || eng.isGone(r.stderr)) {
       toRemove.delete(name);
       return true;
     }
     toRemove.add(name);
-    if (r.spawnFailed || isEngineFailure(r.stderr) || r.code < 0)
+    if (r.spawnFailed || eng.isEngineFailure(r.stderr) || r.code < 0)
       setEngine(false, engineError(r.stderr.trim().split("\n")[0]?.slice(0, 200) ?? "no answer"));
-    log.warn("rm -f failed; will retry", { name, error: r.stderr.trim().slice(0, 200) });
+    log.warn("removal failed; will retry", { name, error: r.stderr.trim().slice(0, 200) });
     return false;
   }
 
@@ -130,7 +127,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
   }
 
   async function probeEngine(): Promise<EngineState> {
-    const r = await exec(["version", "--format", "{{.Server.Version}}"], 10_000);
+    const r = await exec(eng.probeArgs(), 10_000);
     if (r.code === 0) {
       setEngine(true);
       await flushRemovals();
@@ -338,7 +335,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
         log.warn("additional mounts are ignored with the stdio transport (no host path reaches the engine)", {
           group: folder,
         });
-      args = buildRunArgs({
+      args = eng.runArgs({
         name,
         group,
         container: c,
@@ -501,7 +498,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       ]);
       await requests;
       bridge?.close("the container ended");
-      if (volumes && !engineGone(stderrLog.tail())) {
+      if (volumes && !eng.isEngineFailure(stderrLog.tail())) {
         try {
           const synced = await volumes.collect(folder);
           if (synced.written + synced.removed > 0)
@@ -514,8 +511,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
         }
       }
       const unterminated = streams ? streams[0] : false;
-      const failure = describeDockerFailure(exitCode, stderrLog.tail(), c.image);
-      const engineDown = failure !== null && isEngineFailure(stderrLog.tail());
+      const failure = eng.describeFailure(exitCode, stderrLog.tail(), c.image);
+      const engineDown = failure !== null && eng.isEngineFailure(stderrLog.tail());
       if (engineDown) setEngine(false, failure ?? undefined);
       // The CLI ended; unless the container exited cleanly by itself, make sure it is gone too
       // (a cut engine connection leaves it running; --rm only acts on a clean exit).
@@ -554,32 +551,31 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     async cleanupOrphans() {
       // Ours = this installation's (instanceId is stable per data dir): a restarted host cleans
       // up after its predecessor, but never touches another installation sharing the engine.
-      const ps = await exec([
-        "ps",
-        "-a",
-        "--filter",
-        `label=${LABELS.managed}=true`,
-        "--filter",
-        `label=${LABELS.instance}=${instanceId}`,
-        "--format",
-        "{{.Names}}",
-      ]);
+      const ps = await exec(eng.listArgs(instanceId));
       if (ps.code !== 0) {
         const detail = ps.spawnFailed
           ? engineError(`"${bin}" not found`)
-          : (describeDockerFailure(ps.code, ps.stderr, config.container.image) ??
+          : (eng.describeFailure(ps.code, ps.stderr, config.container.image) ??
             ps.stderr.trim().slice(0, 200));
-        if (ps.spawnFailed || isEngineFailure(ps.stderr)) setEngine(false, detail);
+        if (ps.spawnFailed || eng.isEngineFailure(ps.stderr)) setEngine(false, detail);
         log.warn("orphan cleanup skipped", { error: detail });
         return 0;
       }
       setEngine(true);
-      const names = ps.stdout
-        .split("\n")
-        .map((s) => s.trim())
-        .filter((s) => s && !live.has(s));
+      if (eng.setup && !setUp) {
+        try {
+          await eng.setup(async (args, input) => {
+            const r = await execCliInput(spawn, [bin, ...args], env(), input);
+            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+          });
+          setUp = true;
+        } catch (err) {
+          log.warn("engine set-up failed; retried at the next start-up", { error: errorMessage(err) });
+        }
+      }
+      const names = eng.parseList(ps.stdout).filter((s) => !live.has(s));
       if (names.length === 0) return 0;
-      const rm = await exec(["rm", "-f", ...names]);
+      const rm = await exec(eng.removeArgs(names));
       if (rm.code !== 0) {
         for (const n of names) toRemove.add(n);
         log.warn("orphan removal failed", { error: rm.stderr.trim().slice(0, 200) });

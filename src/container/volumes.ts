@@ -68,7 +68,91 @@ export class VolumeError extends Error {
   }
 }
 
+/** Runs one CLI command (after the binary); throws VolumeError. */
+export type VolumeRun = (args: string[], input?: string, timeoutMs?: number) => Promise<string>;
+
+export interface HelperSpec {
+  volume: string;
+  target: string;
+  mode: "put" | "get";
+  /** uid:gid the helper runs as. */
+  user: string;
+  image: string;
+  instanceId: string;
+  /** The helper's program (run with `bun -e`). */
+  script: string;
+}
+
+/** How one engine keeps volumes and runs the sync helper against one of them. */
+export interface VolumeBackend {
+  /** Makes sure the volumes exist; returns the names that had to be created. */
+  ensure(run: VolumeRun, wanted: { name: string; folder?: string }[], instanceId: string): Promise<string[]>;
+  /** Arguments of a helper run with stdin attached that ends by itself. */
+  helperArgs(h: HelperSpec): string[];
+}
+
+/** Named docker volumes; one `volume inspect` for all of them per run. */
+export const dockerVolumes: VolumeBackend = {
+  async ensure(run, wanted, instanceId) {
+    const inspect = async (names: string[]) => {
+      try {
+        await run(["volume", "inspect", "--format", "{{.Name}}", ...names], undefined, 20_000);
+        return true;
+      } catch (err) {
+        if ((err as VolumeError).failure === "engine") throw err;
+        return false;
+      }
+    };
+    if (await inspect(wanted.map((w) => w.name))) return [];
+    const created: string[] = [];
+    for (const { name, folder } of wanted) {
+      if (await inspect([name])) continue;
+      const labels = ["--label", `${LABELS.managed}=true`, "--label", `${LABELS.instance}=${instanceId}`];
+      if (folder) labels.push("--label", `${LABELS.group}=${folder}`);
+      await run(["volume", "create", ...labels, name], undefined, 20_000);
+      created.push(name);
+    }
+    return created;
+  },
+  helperArgs: (h) => [
+    "run",
+    "-i",
+    "--rm",
+    "--name",
+    `ngb-sync-${randomHex(4)}`,
+    "--label",
+    `${LABELS.managed}=true`,
+    "--label",
+    `${LABELS.instance}=${h.instanceId}`,
+    "--network",
+    "none",
+    "--user",
+    h.user,
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+    "--read-only",
+    "--memory",
+    "256m",
+    "--mount",
+    `type=volume,source=${h.volume},target=${h.target}${h.mode === "get" ? ",readonly" : ""}`,
+    "-e",
+    `NGB_SYNC_ROOT=${h.target}`,
+    "-e",
+    `NGB_SYNC_MODE=${h.mode}`,
+    "--entrypoint",
+    "bun",
+    h.image,
+    "-e",
+    h.script,
+  ],
+};
+
 export interface VolumeDeps {
+  backend?: VolumeBackend;
+  /** Whether a failed command's stderr means the engine is unreachable. */
+  isEngineFailure?: (stderr: string) => boolean;
   spawn: SpawnFn;
   bin: string;
   image: string;
@@ -139,6 +223,8 @@ export interface VolumeManager {
 export function createVolumeManager(deps: VolumeDeps): VolumeManager {
   const { spawn, bin, image, instanceId, stateDir, groupsDir, log } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const backend = deps.backend ?? dockerVolumes;
+  const engineDown = deps.isEngineFailure ?? isEngineFailure;
   let shared = Promise.resolve();
 
   async function run(args: string[], input?: string, timeoutMs = 60_000) {
@@ -163,7 +249,7 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
     clearTimeout(timer);
     if (code !== 0) {
       const line = stderr.trim().split("\n")[0]?.slice(0, 300) ?? `exit ${code}`;
-      if (isEngineFailure(stderr) || code < 0) throw new VolumeError(engineError(line), "engine");
+      if (engineDown(stderr) || code < 0) throw new VolumeError(engineError(line), "engine");
       const full = /no space left/i.test(stderr) ? " (the engine's disk is full)" : "";
       throw new VolumeError(`${args[0]} ${args[1] ?? ""} failed${full}: ${line}`, "setup");
     }
@@ -186,32 +272,8 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
     renameSync(tmp, statePath(name));
   }
 
-  /**
-   * Makes sure the volumes exist: one `volume inspect` for all of them each run (a volume removed
-   * behind our back is noticed); a volume that has to be created starts with an empty sync
-   * state, so the host's files are synced into it again.
-   */
   async function ensure(wanted: { name: string; folder?: string }[]) {
-    try {
-      await run(
-        ["volume", "inspect", "--format", "{{.Name}}", ...wanted.map((w) => w.name)],
-        undefined,
-        20_000,
-      );
-      return;
-    } catch (err) {
-      if ((err as VolumeError).failure === "engine") throw err;
-    }
-    for (const { name, folder } of wanted) {
-      try {
-        await run(["volume", "inspect", "--format", "{{.Name}}", name], undefined, 20_000);
-        continue;
-      } catch (err) {
-        if ((err as VolumeError).failure === "engine") throw err;
-      }
-      const labels = ["--label", `${LABELS.managed}=true`, "--label", `${LABELS.instance}=${instanceId}`];
-      if (folder) labels.push("--label", `${LABELS.group}=${folder}`);
-      await run(["volume", "create", ...labels, name], undefined, 20_000);
+    for (const name of await backend.ensure(run, wanted, instanceId)) {
       if (existsSync(statePath(name))) {
         log.warn("volume was missing and is created anew; host files are synced in again", { volume: name });
         rmSync(statePath(name), { force: true });
@@ -219,41 +281,8 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
     }
   }
 
-  function helperArgs(volume: string, target: string, mode: "put" | "get", user: string): string[] {
-    return [
-      "run",
-      "-i",
-      "--rm",
-      "--name",
-      `ngb-sync-${randomHex(4)}`,
-      "--label",
-      `${LABELS.managed}=true`,
-      "--label",
-      `${LABELS.instance}=${instanceId}`,
-      "--network",
-      "none",
-      "--user",
-      user,
-      "--cap-drop",
-      "ALL",
-      "--security-opt",
-      "no-new-privileges",
-      "--read-only",
-      "--memory",
-      "256m",
-      "--mount",
-      `type=volume,source=${volume},target=${target}${mode === "get" ? ",readonly" : ""}`,
-      "-e",
-      `NGB_SYNC_ROOT=${target}`,
-      "-e",
-      `NGB_SYNC_MODE=${mode}`,
-      "--entrypoint",
-      "bun",
-      image,
-      "-e",
-      HELPER,
-    ];
-  }
+  const helperArgs = (volume: string, target: string, mode: "put" | "get", user: string) =>
+    backend.helperArgs({ volume, target, mode, user, image, instanceId, script: HELPER });
 
   const encode = (files: readonly SyncFile[]) =>
     files.map((f) => ({ path: f.path, b64: f.data.toString("base64") }));
