@@ -342,7 +342,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
         dirs,
         instanceId,
         ...(vols ? { volumes: vols } : { proxySocketDir: dirname(proxy.socketPath) }),
-        proxyToken: true,
+        proxyToken: !eng.tokenInStart,
         extraMounts: mounts,
       });
       token = proxy.issue(folder);
@@ -375,7 +375,10 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
           error: "the stdio transport is off (container.transport)",
         });
     };
-    write({ type: "start", input: request.input });
+    write({
+      type: "start",
+      input: eng.tokenInStart ? { ...request.input, proxyToken: token } : request.input,
+    });
     armStall();
 
     hardTimer = setTimeout(() => {

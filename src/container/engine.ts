@@ -15,6 +15,11 @@ export interface Engine {
   readonly bin: string;
   /** The engine shares no file system with the host: the stdio transport is the only one. */
   readonly stdioOnly: boolean;
+  /**
+   * The proxy token goes in the `start` frame instead of the CLI's environment (an engine that
+   * would store an environment variable in the agent's definition, e.g. a pod spec).
+   */
+  readonly tokenInStart?: boolean;
   /** Arguments (after `bin`) that start one agent with its stdio attached. */
   runArgs(o: RunArgsOptions): string[];
   /** Removes agents now, whatever their state. */

@@ -15,6 +15,7 @@ import * as v from "valibot";
 import { Config } from "../config/index.ts";
 import { silentLogger } from "../log/index.ts";
 import type { RegisteredGroup } from "../store/index.ts";
+import { scripted } from "../../test/fakes/scripted-cli.ts";
 import type { SpawnFn } from "./cli.ts";
 import { createDockerRunner } from "./docker-runner.ts";
 import { createVolumeManager, VolumeError } from "./volumes.ts";
@@ -26,47 +27,6 @@ beforeEach(() => {
   mkdirSync(join(root, "groups", "global"), { recursive: true });
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
-
-type Answer = { code: number; stdout?: string; stderr?: string };
-
-/** A scripted docker CLI: each command is recorded (with its stdin) and answered by `reply`. */
-function scripted(reply: (cmd: string[], stdin: string) => Answer) {
-  const calls: { cmd: string[]; stdin: string }[] = [];
-  const spawn: SpawnFn = (cmd) => {
-    let stdin = "";
-    let answer!: (a: Answer) => void;
-    const result = new Promise<Answer>((r) => {
-      answer = r;
-    });
-    const call = { cmd, stdin: "" };
-    calls.push(call);
-    const text = (pick: (a: Answer) => string | undefined) =>
-      new ReadableStream<Uint8Array>({
-        async start(ctrl) {
-          const a = await result;
-          const t = pick(a);
-          if (t) ctrl.enqueue(new TextEncoder().encode(t));
-          ctrl.close();
-        },
-      });
-    return {
-      stdin: {
-        write(d: string | Uint8Array) {
-          stdin += typeof d === "string" ? d : new TextDecoder().decode(d);
-        },
-        end() {
-          call.stdin = stdin;
-          answer(reply(cmd, stdin));
-        },
-      },
-      stdout: text((a) => a.stdout),
-      stderr: text((a) => a.stderr),
-      exited: result.then((a) => a.code),
-      kill() {},
-    };
-  };
-  return { spawn, calls };
-}
 
 const sub = (cmd: string[]) => cmd.slice(1, 3).join(" ");
 

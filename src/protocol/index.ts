@@ -84,6 +84,11 @@ export const ContainerInput = v.object({
   model: v.optional(v.string()),
   /** Milliseconds the runner may wait for a follow-up before it ends itself. */
   idleTimeoutMs: v.optional(v.number()),
+  /**
+   * The run's credential-proxy token, for engines where an environment variable would be
+   * stored with the agent's definition (a Kubernetes pod spec); else NGB_PROXY_TOKEN.
+   */
+  proxyToken: v.optional(v.pipe(v.string(), v.maxLength(200))),
 });
 export type ContainerInput = v.InferOutput<typeof ContainerInput>;
 

@@ -180,7 +180,8 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
     forwarder = await startForwarder(paths.proxySocket, log);
     baseUrl = forwarder.url;
   }
-  if (!config.proxyToken) log.warn("NGB_PROXY_TOKEN is not set; the proxy will refuse the requests");
+  const proxyToken = config.proxyToken ?? input.proxyToken;
+  if (!proxyToken) log.warn("NGB_PROXY_TOKEN is not set; the proxy will refuse the requests");
 
   const session = createSessionInput({
     first: {
@@ -238,7 +239,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
     cwd: paths.group,
     resume,
     model: input.model,
-    env: claudeEnv(config, baseUrl, config.proxyToken ?? "ngb-no-token"),
+    env: claudeEnv(config, baseUrl, proxyToken ?? "ngb-no-token"),
     permissionMode: "dontAsk",
     allowedTools: ALLOWED_TOOLS,
     disallowedTools: DISALLOWED_TOOLS,
