@@ -426,7 +426,7 @@ function writeHostFile(root: string, f: SyncFile) {
     dir = join(dir, part);
     const st = lstatSync(dir, { throwIfNoEntry: false });
     if (st && !st.isDirectory()) rmSync(dir, { force: true });
-    if (!st || !st.isDirectory()) mkdirSync(dir, { mode: 0o755 });
+    if (!st?.isDirectory()) mkdirSync(dir, { mode: 0o755 });
   }
   const tmp = join(parent, `.ngb-sync-${randomHex(6)}`);
   writeFileSync(tmp, f.data, { mode: 0o644, flag: "wx" });

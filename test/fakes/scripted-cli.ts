@@ -60,8 +60,16 @@ export function scripted(
 function liveProcess(call: { stdin: string }, live: LiveProcess): SpawnedProcess {
   let outCtrl!: ReadableStreamDefaultController<Uint8Array>;
   let errCtrl!: ReadableStreamDefaultController<Uint8Array>;
-  const stdout = new ReadableStream<Uint8Array>({ start: (c) => void (outCtrl = c) });
-  const stderr = new ReadableStream<Uint8Array>({ start: (c) => void (errCtrl = c) });
+  const stdout = new ReadableStream<Uint8Array>({
+    start(c) {
+      outCtrl = c;
+    },
+  });
+  const stderr = new ReadableStream<Uint8Array>({
+    start(c) {
+      errCtrl = c;
+    },
+  });
   let done!: (code: number) => void;
   const exited = new Promise<number>((r) => {
     done = r;
