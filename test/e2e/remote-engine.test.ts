@@ -158,7 +158,9 @@ describe.skipIf(!READY)("agents on a remote engine over stdio (no host path visi
 
   test("a memory file the agent writes in its volume is synced to the host's group folder", async () => {
     const hostFile = join(dir, "groups", "main", "remote-note.md");
-    // A host edit of CLAUDE.md (the dashboard's copy) goes in before the next run.
+    // A host edit of CLAUDE.md (the dashboard's copy) goes in when the next run starts: wait
+    // until the warm agent of the last test has ended (idle timeout 4 s).
+    await until(() => agentContainers(dir).length === 0, { what: "the warm agent ended", timeoutMs: 30_000 });
     writeFileSync(join(dir, "groups", "main", "CLAUDE.md"), "# edited on the host\n");
     await chat.post("write a note");
     await chat.reply("note written").catch(failWithLog);
