@@ -8,6 +8,10 @@
  * A message answered, a follow-up to the warm agent, a memory file the agent writes synced back
  * to the host, a scheduled task, a crash (SIGKILL serve) and recovery — and `docker inspect` of
  * every agent container shows no bind mount. Skipped (saying why) without the second engine.
+ *
+ * With NGB_TEST_KUBE_NAMESPACE set, the same test runs on Kubernetes instead (CI creates a
+ * throwaway kind cluster with the image loaded): agents are pods, volumes are claims, and no
+ * pod has a hostPath volume.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -21,39 +25,128 @@ import { until } from "../support/wait.ts";
 import { chooseBinary, openWebChat, serveEnv, startServe, type WebChat } from "./serve-rig.ts";
 
 const REMOTE = process.env.NGB_TEST_REMOTE_DOCKER_HOST ?? "";
+/** Run the same test on Kubernetes (CI: a throwaway kind cluster with the image loaded). */
+const KUBE_NS = process.env.NGB_TEST_KUBE_NAMESPACE ?? "";
 const IMAGE = process.env.NGB_TEST_AGENT_IMAGE || "ngb-agent:latest";
 
-function docker(args: string[]): { code: number; out: string } {
-  const r = Bun.spawnSync(["docker", ...args], { env: { ...process.env, DOCKER_HOST: REMOTE } });
-  return { code: r.exitCode, out: new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr) };
+const text = (r: { stdout: Uint8Array; stderr: Uint8Array }) =>
+  new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+
+function cli(cmd: string[], env: Record<string, string | undefined>): { code: number; out: string } {
+  try {
+    const r = Bun.spawnSync(cmd, { env });
+    return { code: r.exitCode, out: text(r) };
+  } catch (err) {
+    return { code: -1, out: (err as Error).message };
+  }
+}
+const docker = (args: string[]) => cli(["docker", ...args], { ...process.env, DOCKER_HOST: REMOTE });
+const kubectl = (args: string[]) => cli(["kubectl", "--namespace", KUBE_NS, ...args], process.env);
+
+/** What the test asks of the engine that runs the agents. */
+interface EngineOps {
+  ready: string | true;
+  label: string;
+  /** ngb's environment for this engine. */
+  env: Record<string, string>;
+  /** This installation's agents (not the sync helpers), any state. */
+  agents(instance: string): string[];
+  /** The agent's mounts: how many, and any that come from the host's file system. */
+  mounts(name: string): { count: number; fromHost: string[] };
+  /** A file in a group's volume, when the engine lets the test read it directly. */
+  readVolume(volume: string, file: string): string | undefined;
+  cleanup(instance: string): void;
 }
 
-const READY = REMOTE !== "" && docker(["image", "inspect", IMAGE]).code === 0;
-if (!READY)
-  process.stderr.write(
-    `[e2e remote] skipped: ${REMOTE ? `image ${IMAGE} not on ${REMOTE}` : "NGB_TEST_REMOTE_DOCKER_HOST is not set"}\n`,
-  );
-else process.stderr.write(`[e2e remote] ngb: ${chooseBinary()} engine: ${REMOTE} image: ${IMAGE}\n`);
+const dockerOps: EngineOps = {
+  ready:
+    REMOTE === ""
+      ? "NGB_TEST_REMOTE_DOCKER_HOST is not set"
+      : docker(["image", "inspect", IMAGE]).code === 0 || `image ${IMAGE} not on ${REMOTE}`,
+  label: `docker engine ${REMOTE}`,
+  env: { DOCKER_HOST: REMOTE, NGB_CONTAINER_TRANSPORT: "stdio" },
+  agents: (instance) =>
+    docker(["ps", "-a", "--filter", `label=ngb.instance=${instance}`, "--format", "{{.Names}}"])
+      .out.split("\n")
+      .filter((n) => n.startsWith("ngb-") && !n.startsWith("ngb-sync-")),
+  mounts(name) {
+    const r = docker(["inspect", "--format", "{{json .Mounts}}", name]);
+    const mounts = r.code === 0 ? (JSON.parse(r.out.trim()) as { Type: string; Source?: string }[]) : [];
+    const binds = docker(["inspect", "--format", "{{json .HostConfig.Binds}}", name]).out.trim();
+    return {
+      count: mounts.length,
+      fromHost: [
+        ...mounts.filter((m) => m.Type !== "volume").map((m) => `${m.Type}:${m.Source}`),
+        ...(binds === "null" || binds === "[]" || binds === "" ? [] : [binds]),
+      ],
+    };
+  },
+  readVolume(volume, file) {
+    const r = docker([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--mount",
+      `type=volume,source=${volume},target=/v,readonly`,
+      "--entrypoint",
+      "cat",
+      IMAGE,
+      `/v/${file}`,
+    ]);
+    return r.out;
+  },
+  cleanup(instance) {
+    const left = docker(["ps", "-aq", "--filter", `label=ngb.instance=${instance}`])
+      .out.split("\n")
+      .filter(Boolean);
+    if (left.length) docker(["rm", "-f", ...left]);
+    const vols = docker(["volume", "ls", "-q", "--filter", `label=ngb.instance=${instance}`])
+      .out.split("\n")
+      .filter(Boolean);
+    if (vols.length) docker(["volume", "rm", "-f", ...vols]);
+  },
+};
 
-interface Mount {
-  Type: string;
-  Source?: string;
-  Name?: string;
-  Destination: string;
-}
+const kubeOps: EngineOps = {
+  ready: kubectl(["get", "pods"]).code === 0 || `kubectl cannot reach namespace ${KUBE_NS}`,
+  label: `kubernetes namespace ${KUBE_NS}`,
+  env: {
+    NGB_CONTAINER_RUNTIME: "kubernetes",
+    NGB_CONTAINER_KUBERNETES_NAMESPACE: KUBE_NS,
+    ...(process.env.KUBECONFIG ? { KUBECONFIG: process.env.KUBECONFIG } : {}),
+  },
+  agents: (instance) =>
+    kubectl(["get", "pods", "--selector", `ngb.instance=${instance}`, "--output", "name"])
+      .out.split("\n")
+      .map((n) => n.trim().replace(/^pod\//, ""))
+      .filter((n) => n.startsWith("ngb-") && !n.startsWith("ngb-sync-")),
+  mounts(name) {
+    const r = kubectl(["get", "pod", name, "--output", "json"]);
+    if (r.code !== 0) return { count: 0, fromHost: [] };
+    const vols = (JSON.parse(r.out).spec?.volumes ?? []) as Record<string, unknown>[];
+    return { count: vols.length, fromHost: vols.filter((v) => "hostPath" in v).map((v) => String(v.name)) };
+  },
+  readVolume: () => undefined,
+  cleanup(instance) {
+    kubectl([
+      "delete",
+      "pods,pvc",
+      "--selector",
+      `ngb.instance=${instance}`,
+      "--wait=false",
+      "--ignore-not-found",
+    ]);
+  },
+};
 
-/** This installation's agent containers on the remote engine. */
-function agentContainers(dir: string): string[] {
-  const instance = instanceIdOf({ dataDir: join(dir, "data") });
-  return docker(["ps", "-a", "--filter", `label=ngb.instance=${instance}`, "--format", "{{.Names}}"])
-    .out.split("\n")
-    .filter((n) => n.startsWith("ngb-") && !n.startsWith("ngb-sync-"));
-}
+const ops = KUBE_NS ? kubeOps : dockerOps;
+const READY = ops.ready === true;
+if (!READY) process.stderr.write(`[e2e remote] skipped: ${ops.ready}\n`);
+else process.stderr.write(`[e2e remote] ngb: ${chooseBinary()} engine: ${ops.label} image: ${IMAGE}\n`);
 
-function mountsOf(name: string): Mount[] {
-  const r = docker(["inspect", "--format", "{{json .Mounts}}", name]);
-  return r.code === 0 ? (JSON.parse(r.out.trim()) as Mount[]) : [];
-}
+/** This installation's agents. */
+const agentContainers = (dir: string) => ops.agents(instanceIdOf({ dataDir: join(dir, "data") }));
 
 describe.skipIf(!READY)("agents on a remote engine over stdio (no host path visible)", () => {
   let dir: string;
@@ -64,18 +157,13 @@ describe.skipIf(!READY)("agents on a remote engine over stdio (no host path visi
   const inspected: string[] = [];
   let env: Record<string, string>;
 
-  /** Every agent container seen so far has only volume mounts, none from the host. */
+  /** Every agent running now has only volumes of the engine, nothing from the host. */
   function assertNoHostPath() {
     for (const name of agentContainers(dir)) {
-      const mounts = mountsOf(name);
+      const m = ops.mounts(name);
+      if (m.count === 0) continue; // ended meanwhile
       inspected.push(name);
-      expect(mounts.length).toBeGreaterThan(0);
-      for (const m of mounts) {
-        expect(m.Type).toBe("volume");
-        expect(m.Source ?? "").not.toContain(dir);
-      }
-      const binds = docker(["inspect", "--format", "{{json .HostConfig.Binds}}", name]).out.trim();
-      expect(binds === "null" || binds === "[]").toBe(true);
+      expect(m.fromHost).toEqual([]);
     }
   }
 
@@ -111,8 +199,7 @@ describe.skipIf(!READY)("agents on a remote engine over stdio (no host path visi
       ),
     });
     env = serveEnv(dir, fake, {
-      DOCKER_HOST: REMOTE,
-      NGB_CONTAINER_TRANSPORT: "stdio",
+      ...ops.env,
       NGB_CONTAINER_IMAGE: IMAGE,
       NGB_CONTAINER_IDLE_TIMEOUT_MS: "4000",
     });
@@ -124,17 +211,7 @@ describe.skipIf(!READY)("agents on a remote engine over stdio (no host path visi
     chat?.close();
     await serve?.stop();
     await fake?.stop();
-    const instance = dir ? instanceIdOf({ dataDir: join(dir, "data") }) : "";
-    if (instance) {
-      const left = docker(["ps", "-aq", "--filter", `label=ngb.instance=${instance}`])
-        .out.split("\n")
-        .filter(Boolean);
-      if (left.length) docker(["rm", "-f", ...left]);
-      const vols = docker(["volume", "ls", "-q", "--filter", `label=ngb.instance=${instance}`])
-        .out.split("\n")
-        .filter(Boolean);
-      if (vols.length) docker(["volume", "rm", "-f", ...vols]);
-    }
+    if (dir) ops.cleanup(instanceIdOf({ dataDir: join(dir, "data") }));
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -173,19 +250,8 @@ describe.skipIf(!READY)("agents on a remote engine over stdio (no host path visi
     expect(readFileSync(join(dir, "groups", "main", "CLAUDE.md"), "utf8")).toBe("# edited on the host\n");
     // …and the host's edit reached the agent's volume.
     const volume = `ngb-${instanceIdOf({ dataDir: join(dir, "data") })}-main-group`;
-    const inVolume = docker([
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      "--mount",
-      `type=volume,source=${volume},target=/v,readonly`,
-      "--entrypoint",
-      "cat",
-      IMAGE,
-      "/v/CLAUDE.md",
-    ]);
-    expect(inVolume.out).toBe("# edited on the host\n");
+    const inVolume = ops.readVolume(volume, "CLAUDE.md");
+    if (inVolume !== undefined) expect(inVolume).toBe("# edited on the host\n");
   }, 150_000);
 
   test("a scheduled task runs on the remote engine", async () => {
