@@ -48,6 +48,10 @@ async function run(cmd: string[], timeoutMs = 10_000): Promise<{ code: number; o
 
 export async function containerChecks(config: Config): Promise<CheckResult[]> {
   const bin = config.container.runtime;
+  if (bin === "kubernetes") {
+    const { kubeChecks } = await import("../container/kube-checks.ts");
+    return kubeChecks(config.container, run, (b) => Bun.which(b));
+  }
   const out: CheckResult[] = [];
   const found = Bun.which(bin);
   if (!found) {
