@@ -166,6 +166,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     });
     let child: SpawnedProcess | undefined;
     let removing: Promise<boolean> | undefined;
+    /** Cancels the volume preparation of a run stopped before it started. */
+    const preparing = new AbortController();
 
     const finish = (
       status: AgentRunResult["status"],
@@ -204,6 +206,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
 
     const stopWith = (failure: FailureKind, error: string) => {
       if (state === "exited") return;
+      preparing.abort();
       stop ??= { failure, error };
       state = "closing";
       void removeNow();
@@ -318,13 +321,23 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     let vols: GroupVolumes | undefined;
     if (volumes) {
       try {
-        vols = await volumes.prepare(folder, group.isMain === true);
+        if (state !== "running") throw new Error("stopped before it started");
+        vols = await volumes.prepare(folder, group.isMain === true, preparing.signal);
       } catch (err) {
+        if (state !== "running") {
+          finish("error", null, stop?.failure ?? "stopped", stop?.error ?? "stopped before it started");
+          return proc;
+        }
         const failure = err instanceof VolumeError ? err.failure : "setup";
         const detail = `cannot prepare the group's volumes: ${errorMessage(err)}`;
         if (failure === "engine") setEngine(false, errorMessage(err));
         log.warn("container not started", { name, error: detail });
         finish("error", null, failure, failure === "engine" ? errorMessage(err) : detail);
+        return proc;
+      }
+      // Stopped (shutdown, kill) while the volumes were being prepared: never start it.
+      if (state !== "running") {
+        finish("error", null, stop?.failure ?? "stopped", stop?.error ?? "stopped before it started");
         return proc;
       }
     }

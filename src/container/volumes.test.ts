@@ -178,3 +178,58 @@ test("the runner: a volume failure ends the run with that failure kind and start
   expect(calls.some((c) => c.cmd[1] === "run" && c.cmd.includes("ngb-agent:latest"))).toBe(false);
   expect(r.running()).toEqual([]);
 });
+
+test("the runner: a run stopped while its volumes are prepared never starts its agent", async () => {
+  const { spawn, calls } = scripted(
+    () => ({ code: 0, stdout: "ok\n" }),
+    (cmd) =>
+      cmd[1] === "volume"
+        ? {
+            onStdin() {},
+          }
+        : undefined,
+  );
+  // `volume inspect` never answers until killed: the run is stuck preparing.
+  const config = v.parse(Config, { container: { transport: "stdio" } });
+  const r = createDockerRunner({
+    config,
+    log: silentLogger(),
+    paths: { groupsDir: join(root, "groups"), dataDir: join(root, "data") },
+    proxy: { socketPath: join(root, "p.sock"), issue: () => "t", revoke: () => {} },
+    instanceId: "inst",
+    spawn,
+    env: {},
+    closeGraceMs: 50,
+  });
+  const group = {
+    jid: "web:f",
+    name: "F",
+    folder: "fam",
+    isMain: false,
+    requiresTrigger: false,
+    containerConfig: null,
+    addedAt: 0,
+    triggerPattern: null,
+  } as unknown as RegisteredGroup;
+  const started = r.start({
+    group,
+    input: {
+      prompt: "hi",
+      inputId: "i0",
+      groupFolder: "fam",
+      chatJid: "web:f",
+      isMain: false,
+      assistantName: "Andy",
+    },
+    onResult: async () => {},
+    onRequest: async () => ({ ok: true, text: "" }),
+  });
+  await Bun.sleep(30);
+  await r.stopAll();
+  const proc = await started;
+  const result = await proc.done;
+  expect(result).toMatchObject({ status: "error", failure: "stopped" });
+  expect(
+    calls.some((c) => c.cmd.includes("ngb-agent:latest") && c.cmd.includes("NGB_PROXY_TRANSPORT=stdio")),
+  ).toBe(false);
+});

@@ -214,8 +214,11 @@ const Pulled = v.pipe(
 );
 
 export interface VolumeManager {
-  /** Creates what is missing and syncs host → volumes; throws VolumeError. */
-  prepare(folder: string, isMain: boolean): Promise<GroupVolumes>;
+  /**
+   * Creates what is missing and syncs host → volumes; throws VolumeError. `signal` cancels the
+   * commands in flight (the run was stopped).
+   */
+  prepare(folder: string, isMain: boolean, signal?: AbortSignal): Promise<GroupVolumes>;
   /** Syncs the group volume's memory files → the host folder; throws VolumeError. */
   collect(folder: string): Promise<{ written: number; removed: number; conflicts: number }>;
 }
@@ -227,7 +230,9 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
   const engineDown = deps.isEngineFailure ?? isEngineFailure;
   let shared = Promise.resolve();
 
-  async function run(args: string[], input?: string, timeoutMs = 60_000) {
+  /** One command; `signal` kills it (the run it prepares was stopped). */
+  async function run(args: string[], input?: string, timeoutMs = 60_000, signal?: AbortSignal) {
+    if (signal?.aborted) throw new VolumeError("stopped", "setup");
     let p: ReturnType<SpawnFn>;
     try {
       p = spawn([bin, ...args], { env: deps.env() });
@@ -241,12 +246,17 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
       // the process is gone; its exit code says why
     }
     const timer = setTimeout(() => p.kill(9), timeoutMs);
+    const onAbort = () => p.kill(9);
+    signal?.addEventListener("abort", onAbort);
     const [stdout, stderr, code] = await Promise.all([
       new Response(p.stdout).text(),
       new Response(p.stderr).text(),
       p.exited,
-    ]);
-    clearTimeout(timer);
+    ]).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    });
+    if (signal?.aborted) throw new VolumeError("stopped", "setup");
     if (code !== 0) {
       const line = stderr.trim().split("\n")[0]?.slice(0, 300) ?? `exit ${code}`;
       if (engineDown(stderr) || code < 0) throw new VolumeError(engineError(line), "engine");
@@ -272,8 +282,8 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
     renameSync(tmp, statePath(name));
   }
 
-  async function ensure(wanted: { name: string; folder?: string }[]) {
-    for (const name of await backend.ensure(run, wanted, instanceId)) {
+  async function ensure(exec: VolumeRun, wanted: { name: string; folder?: string }[]) {
+    for (const name of await backend.ensure(exec, wanted, instanceId)) {
       if (existsSync(statePath(name))) {
         log.warn("volume was missing and is created anew; host files are synced in again", { volume: name });
         rmSync(statePath(name), { force: true });
@@ -288,26 +298,27 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
     files.map((f) => ({ path: f.path, b64: f.data.toString("base64") }));
 
   async function put(
+    exec: VolumeRun,
     volume: string,
     target: string,
     user: string,
     job: { clear: boolean; remove: string[]; files: SyncFile[] },
   ) {
-    await run(
+    await exec(
       helperArgs(volume, target, "put", user),
       JSON.stringify({ clear: job.clear, remove: job.remove, files: encode(job.files) }),
     );
   }
 
   /** A shared read-only volume replaced whole when its content changed. */
-  async function syncShared(volume: string, target: string, files: SyncFile[]) {
+  async function syncShared(exec: VolumeRun, volume: string, target: string, files: SyncFile[]) {
     const last = loadState(volume);
     const plan = planIn(files, {});
     const same =
       Object.keys(last).length === Object.keys(plan.next).length &&
       Object.entries(plan.next).every(([p, h]) => last[p] === h);
     if (same && existsSync(statePath(volume))) return;
-    await put(volume, target, "0:0", { clear: true, remove: [], files });
+    await put(exec, volume, target, "0:0", { clear: true, remove: [], files });
     saveState(volume, plan.next);
   }
 
@@ -332,19 +343,25 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
   const agentUser = `${AGENT_UID}:${AGENT_UID}`;
 
   return {
-    async prepare(folder, isMain) {
+    async prepare(folder, isMain, signal) {
+      const exec: VolumeRun = (args, input, timeoutMs) => run(args, input, timeoutMs, signal);
       const names = volumeNames(instanceId, folder);
       // The shared volumes are checked and written by one run at a time.
       const sharedDone = shared.then(async () => {
-        await ensure([
+        await ensure(exec, [
           { name: names.group, folder },
           { name: names.session, folder },
           { name: names.global },
           ...(isMain ? [{ name: names.groups }] : []),
         ]);
-        await syncShared(names.global, CONTAINER_PATHS.global, collectHostFiles(join(groupsDir, "global")));
+        await syncShared(
+          exec,
+          names.global,
+          CONTAINER_PATHS.global,
+          collectHostFiles(join(groupsDir, "global")),
+        );
         if (isMain) {
-          await syncShared(names.groups, CONTAINER_PATHS.groups, groupsView());
+          await syncShared(exec, names.groups, CONTAINER_PATHS.groups, groupsView());
         }
       });
       shared = sharedDone.catch(() => {});
@@ -352,7 +369,7 @@ export function createVolumeManager(deps: VolumeDeps): VolumeManager {
       const stateName = names.group;
       const plan = planIn(collectHostFiles(join(groupsDir, folder)), loadState(stateName));
       if (plan.put.length > 0 || plan.remove.length > 0) {
-        await put(names.group, CONTAINER_PATHS.group, agentUser, {
+        await put(exec, names.group, CONTAINER_PATHS.group, agentUser, {
           clear: false,
           remove: plan.remove,
           files: plan.put,
