@@ -18,6 +18,7 @@ import { hostDirs, LOG_OPEN_FLAGS, prepareHostDirs, type RunnerPaths } from "./a
 import { bunSpawn, engineError, execCli, execCliInput, type SpawnedProcess, type SpawnFn } from "./cli.ts";
 import { resolveExtraMounts } from "./extra-mounts.ts";
 import { dockerEngine, type Engine } from "./engine.ts";
+import { classifyEndpoint } from "./engine-location.ts";
 import { createFrameParser } from "./output-parser.ts";
 import { createProxyBridge, type ProxyBridge } from "./proxy-bridge.ts";
 import { createVolumeManager, type GroupVolumes, VolumeError } from "./volumes.ts";
@@ -300,6 +301,20 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     if (!SAFE_FOLDER.test(folder)) {
       finish("error", null, "setup", `refusing to run: unsafe group folder "${folder}"`);
       return proc;
+    }
+    if (!stdio) {
+      // Bind mounts name this machine's paths: on another machine they are missing or, worse,
+      // someone else's. Judged by DOCKER_HOST (ngb doctor also reads the docker context).
+      const where = classifyEndpoint(env().DOCKER_HOST ?? "");
+      if (!where.local) {
+        finish(
+          "error",
+          null,
+          "setup",
+          `the container engine ${where.endpoint} is not on this machine: set container.transport to "stdio" (bind mounts cannot reach it)`,
+        );
+        return proc;
+      }
     }
     live.set(name, { info: { name, groupFolder: folder, chatJid: request.input.chatJid, startedAt }, proc });
 

@@ -37,3 +37,49 @@ test("DOCKER_HOST wins over the docker context", async () => {
   expect(calls).toHaveLength(0);
   expect(await engineEndpoint("docker", {}, inspect)).toBe("ssh://ctx-host");
 });
+
+test("the runner refuses bind mounts towards a remote DOCKER_HOST with the fix, before any docker command", async () => {
+  const v = await import("valibot");
+  const { Config } = await import("../config/index.ts");
+  const { silentLogger } = await import("../log/index.ts");
+  const { createDockerRunner } = await import("./docker-runner.ts");
+  const calls: string[][] = [];
+  const r = createDockerRunner({
+    config: v.parse(Config, {}),
+    log: silentLogger(),
+    paths: { groupsDir: "/nonexistent/g", dataDir: "/nonexistent/d" },
+    proxy: { socketPath: "/nonexistent/p.sock", issue: () => "t", revoke: () => {} },
+    instanceId: "i",
+    env: { DOCKER_HOST: "ssh://ops@far-away" },
+    spawn: (cmd) => {
+      calls.push(cmd);
+      throw new Error("no docker here");
+    },
+  });
+  const proc = await r.start({
+    group: {
+      jid: "web:a",
+      name: "a",
+      folder: "a",
+      triggerPattern: null,
+      requiresTrigger: false,
+      isMain: false,
+      containerConfig: null,
+      addedAt: 0,
+    },
+    input: {
+      prompt: "x",
+      inputId: "i0",
+      groupFolder: "a",
+      chatJid: "web:a",
+      isMain: false,
+      assistantName: "A",
+    },
+    onResult: async () => {},
+    onRequest: async () => ({ ok: true, text: "" }),
+  });
+  const result = await proc.done;
+  expect(result).toMatchObject({ status: "error", failure: "setup" });
+  expect(result.error).toContain('container.transport to "stdio"');
+  expect(calls).toEqual([]);
+});
