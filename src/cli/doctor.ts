@@ -48,10 +48,7 @@ async function run(cmd: string[], timeoutMs = 10_000): Promise<{ code: number; o
 
 export async function containerChecks(config: Config): Promise<CheckResult[]> {
   const bin = config.container.runtime;
-  if (bin === "kubernetes") {
-    const { kubeChecks } = await import("../container/kube-checks.ts");
-    return kubeChecks(config.container, run, (b) => Bun.which(b));
-  }
+  if (bin === "kubernetes") return (await import("../container/kube-checks.ts")).kubeChecks(config.container);
   const out: CheckResult[] = [];
   const found = Bun.which(bin);
   if (!found) {
@@ -67,15 +64,9 @@ export async function containerChecks(config: Config): Promise<CheckResult[]> {
   out.push({ name: "container CLI", status: "ok", detail: found });
   const info = await run([bin, "version", "--format", "{{.Server.Version}}"]);
   // Where the engine is decides the transport (judged from its endpoint, reachable or not).
-  const { adviseTransport, classifyEndpoint, engineEndpoint } = await import(
-    "../container/engine-location.ts"
-  );
+  const { transportCheck } = await import("../container/engine-location.ts");
   const { childEnv } = await import("../config/index.ts");
-  const endpoint = await engineEndpoint(bin, childEnv(), (cmd) => run(cmd));
-  out.push({
-    name: "agent transport",
-    ...adviseTransport(config.container.transport, classifyEndpoint(endpoint)),
-  });
+  out.push(await transportCheck(config.container, childEnv(), run));
   if (info.code !== 0 || !info.out) {
     out.push({
       name: "container engine",

@@ -57,3 +57,16 @@ export async function engineEndpoint(
   const r = await inspect([bin, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]);
   return r.code === 0 ? r.out.trim() : "";
 }
+
+/**
+ * `ngb doctor`'s "agent transport" line: where the engine is (DOCKER_HOST, else the docker
+ * context) and whether `container.transport` fits it.
+ */
+export async function transportCheck(
+  c: { runtime: string; transport: "mounts" | "stdio" },
+  env: Record<string, string | undefined>,
+  run: (cmd: string[]) => Promise<{ code: number; out: string }>,
+): Promise<TransportAdvice & { name: string }> {
+  const endpoint = await engineEndpoint(c.runtime, env, run);
+  return { name: "agent transport", ...adviseTransport(c.transport, classifyEndpoint(endpoint)) };
+}

@@ -12,12 +12,29 @@ export interface KubeCheck {
   fix?: string;
 }
 
-type Run = (cmd: string[]) => Promise<{ code: number; out: string; err: string }>;
+export type CheckRun = (cmd: string[]) => Promise<{ code: number; out: string; err: string }>;
+
+/** Runs a short command with a deadline; never throws. */
+export const defaultCheckRun: CheckRun = async (cmd) => {
+  try {
+    const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const timer = setTimeout(() => p.kill(), 15_000);
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    clearTimeout(timer);
+    return { code, out: out.trim(), err: err.trim() };
+  } catch (err) {
+    return { code: -1, out: "", err: (err as Error).message };
+  }
+};
 
 export async function kubeChecks(
   c: Pick<ContainerConfig, "kubernetes" | "image">,
-  run: Run,
-  which: (bin: string) => string | null,
+  run: CheckRun = defaultCheckRun,
+  which: (bin: string) => string | null = (bin) => Bun.which(bin),
 ): Promise<KubeCheck[]> {
   const k = c.kubernetes;
   const found = which(k.kubectl);

@@ -260,6 +260,11 @@ test("an API server that cannot be reached is an engine failure (the orchestrato
 
 test("the agent's own failure is not mistaken for kubectl's (its stderr may say anything)", () => {
   const e = kubeEngine(config().container);
+  // What kubectl 1.32 prints when the API server is down (seen on this machine).
+  const down =
+    'E1130 12:56:37.454647   15932 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API group list: Get \\"http://localhost:8080/api?timeout=32s\\": dial tcp 127.0.0.1:8080: connect: connection refused"\nThe connection to the server localhost:8080 was refused - did you specify the right host or port?\n';
+  expect(e.isEngineFailure(down)).toBe(true);
+  expect(e.describeFailure(1, down, "img")).toContain("kubernetes API not reachable");
   expect(e.describeFailure(1, "[agent-runner] error connection refused by something\n", "img")).toBeNull();
   expect(e.isEngineFailure("[agent-runner] Unable to connect to the server, says the agent")).toBe(false);
 });
@@ -293,3 +298,125 @@ test("start-up: the deny-all network policy is applied and orphaned pods of this
   const del = k.calls.find((c) => c.cmd.includes("delete"))!.cmd;
   expect(del).toEqual(expect.arrayContaining(["pod", "ngb-fam-ab12", "ngb-sync-cd34", "--ignore-not-found"]));
 });
+
+/**
+ * The real kubectl (when installed) accepts the command line and turns the overrides into the
+ * pod we mean: a client-side dry run against a fake API server that answers only discovery.
+ */
+test.skipIf(!Bun.which("kubectl"))(
+  "kubectl itself builds the intended pods from our command lines",
+  async () => {
+    const api = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        const p = new URL(req.url).pathname;
+        if (p === "/api")
+          return Response.json({
+            kind: "APIVersions",
+            versions: ["v1"],
+            serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: "127.0.0.1" }],
+          });
+        if (p === "/apis") return Response.json({ kind: "APIGroupList", apiVersion: "v1", groups: [] });
+        if (p === "/api/v1")
+          return Response.json({
+            kind: "APIResourceList",
+            groupVersion: "v1",
+            resources: [
+              {
+                name: "pods",
+                singularName: "pod",
+                namespaced: true,
+                kind: "Pod",
+                verbs: ["create", "delete", "get"],
+              },
+            ],
+          });
+        return new Response("{}", { status: 404 });
+      },
+    });
+    try {
+      const c = config().container;
+      const e = kubeEngine(c);
+      const dryRun = async (args: string[]) => {
+        const cmd = [
+          "kubectl",
+          "--server",
+          `http://127.0.0.1:${api.port}`,
+          ...args.filter((a) => !["--stdin", "--rm", "--quiet"].includes(a)),
+          "--dry-run=client",
+          "--output=json",
+        ];
+        const p = Bun.spawn(cmd, {
+          stdout: "pipe",
+          stderr: "pipe",
+          env: { PATH: process.env.PATH, HOME: root },
+        });
+        const [out, err, code] = await Promise.all([
+          new Response(p.stdout).text(),
+          new Response(p.stderr).text(),
+          p.exited,
+        ]);
+        if (code !== 0) throw new Error(`kubectl failed: ${err}`);
+        return JSON.parse(out) as Pod & {
+          metadata: { name: string; namespace: string; labels: Record<string, string> };
+        };
+      };
+      const agent = await dryRun(
+        e.runArgs({
+          name: "ngb-fam-ab12",
+          group: group("fam", true),
+          container: c,
+          dirs: hostDirs({ groupsDir: "/g", dataDir: "/d" }, "fam"),
+          instanceId: "inst",
+          volumes: volumeNames("inst", "fam"),
+          proxyToken: false,
+          extraMounts: [],
+        }),
+      );
+      expect(agent.metadata).toMatchObject({
+        name: "ngb-fam-ab12",
+        namespace: "bots",
+        labels: { "ngb.managed": "true", "ngb.instance": "inst", "ngb.group": "fam" },
+      });
+      expect(agent.spec.containers).toHaveLength(1);
+      expect(agent.spec.containers[0]).toMatchObject({
+        name: "ngb-fam-ab12",
+        image: "registry.example/ngb-agent:1",
+        stdin: true,
+        stdinOnce: true,
+        securityContext: {
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          runAsNonRoot: true,
+        },
+      });
+      expect(agent.spec.automountServiceAccountToken).toBe(false);
+      expect(agent.spec.volumes.map((x) => x.name)).toEqual([
+        "group",
+        "session",
+        "global",
+        "groups",
+        "tmp",
+        "home",
+      ]);
+      const helper = await dryRun(
+        e.volumes.helperArgs({
+          volume: "ngb-inst-fam-group",
+          target: "/workspace/group",
+          mode: "get",
+          user: "10001:10001",
+          image: c.image,
+          instanceId: "inst",
+          script: "1",
+        }),
+      );
+      expect(helper.spec.containers[0]).toMatchObject({ command: ["bun", "-e", "1"], stdin: true });
+      expect(helper.spec.volumes).toEqual([
+        { name: "v", persistentVolumeClaim: { claimName: "ngb-inst-fam-group", readOnly: true } },
+      ]);
+    } finally {
+      api.stop(true);
+    }
+  },
+);

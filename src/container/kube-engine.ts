@@ -26,7 +26,7 @@ import type { VolumeBackend } from "./volumes.ts";
 type KubeConfig = ContainerConfig["kubernetes"];
 
 const KUBE_DOWN =
-  /unable to connect to the server|connection refused|no such host|i\/o timeout|tls handshake timeout|the server is currently unable|dial tcp|connection reset by peer|http2: client connection lost/i;
+  /unable to connect to the server|connection to the server .* was refused|couldn't get current server API group list|connection refused|no such host|i\/o timeout|tls handshake timeout|the server is currently unable|dial tcp|connection reset by peer|http2: client connection lost/i;
 
 /** docker-style sizes ("512m", "1g") as Kubernetes quantities ("512Mi", "1Gi"). */
 export function quantity(size: string): string {
@@ -256,5 +256,10 @@ function kubectlErrors(stderr: string): string[] {
   return stderr
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => /^(error:|Error from server|Unable to connect to the server|error when)/i.test(l));
+    .filter(
+      (l) =>
+        /^(error:|Error from server|Unable to connect to the server|The connection to the server|error when)/i.test(
+          l,
+        ) || /^[EF]\d{4} \d\d:\d\d:\d\d/.test(l), // klog's error and fatal lines
+    );
 }
