@@ -166,6 +166,14 @@ async function realEngine(out: Record<string, string>, variant: EngineVariant): 
     out[coldKey] = `failed: ${(err as Error).message}`;
   } finally {
     await runner.stopAll();
+    if (variant.transport === "stdio") {
+      // The volumes this bench created on the engine (label ngb.instance=bench).
+      const ls = Bun.spawnSync(["docker", "volume", "ls", "-q", "--filter", "label=ngb.instance=bench"], {
+        env,
+      });
+      const vols = new TextDecoder().decode(ls.stdout).split("\n").filter(Boolean);
+      if (vols.length) Bun.spawnSync(["docker", "volume", "rm", "-f", ...vols], { env });
+    }
     await proxy.stop();
     await fake.stop();
     rmSync(root, { recursive: true, force: true });
