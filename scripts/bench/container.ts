@@ -68,14 +68,17 @@ function outputsWaiter() {
   };
 }
 
-function dockerAnswers(image: string): "ok" | "no engine" | "no image" {
+function dockerAnswers(
+  image: string,
+  env: Record<string, string | undefined>,
+): "ok" | "no engine" | "no image" {
   try {
     if (
-      Bun.spawnSync(["docker", "version", "--format", "{{.Server.Version}}"], { stderr: "ignore" })
+      Bun.spawnSync(["docker", "version", "--format", "{{.Server.Version}}"], { stderr: "ignore", env })
         .exitCode !== 0
     )
       return "no engine";
-    return Bun.spawnSync(["docker", "image", "inspect", image], { stdout: "ignore", stderr: "ignore" })
+    return Bun.spawnSync(["docker", "image", "inspect", image], { stdout: "ignore", stderr: "ignore", env })
       .exitCode === 0
       ? "ok"
       : "no image";
@@ -84,21 +87,35 @@ function dockerAnswers(image: string): "ok" | "no engine" | "no image" {
   }
 }
 
-async function realEngine(out: Record<string, string>): Promise<void> {
-  const image = "ngb-agent:latest";
-  const state = dockerAnswers(image);
+interface EngineVariant {
+  /** Label suffix, e.g. "real engine" or "stdio transport". */
+  label: string;
+  transport: "mounts" | "stdio";
+  /** DOCKER_HOST for this variant (default: the environment's). */
+  dockerHost?: string;
+}
+
+/** The image of the real-engine figures: NGB_TEST_AGENT_IMAGE (a build with this tree's runner), else latest. */
+const AGENT_IMAGE = process.env.NGB_TEST_AGENT_IMAGE || "ngb-agent:latest";
+
+async function realEngine(out: Record<string, string>, variant: EngineVariant): Promise<void> {
+  const image = AGENT_IMAGE;
+  const coldKey = `container cold start → first result (${variant.label})`;
+  const warmKey = `warm follow-up → next result (${variant.label})`;
+  const env = { ...process.env, ...(variant.dockerHost ? { DOCKER_HOST: variant.dockerHost } : {}) };
+  const state = dockerAnswers(image, env);
   if (state !== "ok") {
     const why =
       state === "no engine" ? "skipped: no engine" : `skipped: no ${image} image (scripts/agent-image.sh)`;
-    out["container cold start → first result (real engine)"] = why;
-    out["warm follow-up → next result (real engine)"] = why;
+    out[coldKey] = why;
+    out[warmKey] = why;
     return;
   }
   const root = mkdtempSync(join(tmpdir(), "ngb-bench-ctr-"));
   const fake = startFakeAnthropic({ script: (req) => ({ text: `ok ${req.messages.length}` }) });
   const config = v.parse(Config, {
     anthropic: { apiKey: "sk-bench-dummy", baseUrl: fake.url },
-    container: { image, idleTimeoutMs: 60_000 },
+    container: { image, idleTimeoutMs: 60_000, transport: variant.transport },
   });
   const proxy = createCredentialProxy({
     config,
@@ -112,6 +129,7 @@ async function realEngine(out: Record<string, string>): Promise<void> {
     paths: { groupsDir: join(root, "groups"), dataDir: join(root, "data") },
     proxy,
     instanceId: "bench",
+    env,
   });
   try {
     const g = group("bench");
@@ -142,14 +160,98 @@ async function realEngine(out: Record<string, string>): Promise<void> {
     }
     proc.close();
     await proc.done;
-    out["container cold start → first result (real engine)"] = ms(cold);
-    out["warm follow-up → next result (real engine)"] = p50p99(warm);
+    out[coldKey] = ms(cold);
+    out[warmKey] = p50p99(warm);
   } catch (err) {
-    out["container cold start → first result (real engine)"] = `failed: ${(err as Error).message}`;
+    out[coldKey] = `failed: ${(err as Error).message}`;
   } finally {
     await runner.stopAll();
+    if (variant.transport === "stdio") {
+      // The volumes this bench created on the engine (label ngb.instance=bench).
+      const ls = Bun.spawnSync(["docker", "volume", "ls", "-q", "--filter", "label=ngb.instance=bench"], {
+        env,
+      });
+      const vols = new TextDecoder().decode(ls.stdout).split("\n").filter(Boolean);
+      if (vols.length) Bun.spawnSync(["docker", "volume", "rm", "-f", ...vols], { env });
+    }
     await proxy.stop();
     await fake.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The transport alone, without docker: one small HTTP request/response (the size of a short
+ * model turn) through the socket forwarder (TCP → unix socket) and through the stdio forwarder
+ * and the host's bridge (TCP → frames → unix socket), both against the same unix-socket server.
+ */
+async function proxyTransport(out: Record<string, string>): Promise<void> {
+  const { startForwarder } = await import("../../container/agent-runner/src/proxy-forwarder.ts");
+  const { startStdioForwarder } = await import("../../container/agent-runner/src/stdio-forwarder.ts");
+  const { silentRunnerLog } = await import("../../container/agent-runner/src/io.ts");
+  const { createProxyBridge } = await import("../../src/container/proxy-bridge.ts");
+  const { encodeHostFrame, formatFrame: fmt } = await import("../../src/protocol/index.ts");
+  const { readHostFrames } = await import("../../container/agent-runner/src/host-frames.ts");
+  const root = mkdtempSync(join(tmpdir(), "ngb-bench-proxy-"));
+  const socketPath = join(root, "p.sock");
+  const body = "x".repeat(2_000);
+  const server = Bun.serve({
+    unix: socketPath,
+    fetch: async (req) => new Response(`${await req.text()}${body}`),
+  });
+  const time = async (url: string) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t = performance.now();
+      const res = await fetch(`${url}/v1/messages`, { method: "POST", body: body });
+      await res.text();
+      xs.push(performance.now() - t);
+    }
+    return xs.slice(20);
+  };
+  try {
+    const socketFwd = await startForwarder(socketPath, silentRunnerLog);
+    out["model request over the proxy socket (forwarder → unix socket)"] = p50p99(await time(socketFwd.url));
+    await socketFwd.stop();
+    // Frames really serialized and parsed both ways, as on the container's stdio.
+    const parser = createFrameParser();
+    let bridge: ReturnType<typeof createProxyBridge> | undefined;
+    let fwd: Awaited<ReturnType<typeof startStdioForwarder>> | undefined;
+    const toAgent = async function* () {
+      while (true) yield await new Promise<string>((r) => (pendingLine = r));
+    };
+    let pendingLine: ((s: string) => void) | undefined;
+    const queue: string[] = [];
+    bridge = createProxyBridge({
+      socketPath,
+      send: (f) => {
+        queue.push(encodeHostFrame(f));
+        if (pendingLine) {
+          const r = pendingLine;
+          pendingLine = undefined;
+          r(queue.splice(0).join(""));
+        }
+      },
+      log: { warn() {} },
+    });
+    void (async () => {
+      for await (const item of readHostFrames(toAgent())) {
+        if ("frame" in item && item.frame.type.startsWith("proxy_")) fwd?.receive(item.frame as never);
+      }
+    })();
+    fwd = await startStdioForwarder({
+      write: (frame) => {
+        for (const f of parser.push(fmt(frame))) if (f.type.startsWith("proxy_")) bridge?.handle(f as never);
+      },
+      log: silentRunnerLog,
+    });
+    out["model request over stdio frames (forwarder → frames → bridge → unix socket)"] = p50p99(
+      await time(fwd.url),
+    );
+    await fwd.stop();
+    bridge.close("bench over");
+  } finally {
+    server.stop(true);
     rmSync(root, { recursive: true, force: true });
   }
 }
@@ -251,7 +353,17 @@ export async function bench(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   hostileOutput(out);
   await followUpWrite(out);
-  await realEngine(out);
+  await proxyTransport(out);
+  await realEngine(out, { label: "real engine", transport: "mounts" });
+  await realEngine(out, { label: "real engine, stdio transport + volumes", transport: "stdio" });
+  // A second engine (e.g. a private dockerd with its own socket; or ssh://… to another machine).
+  const remote = process.env.NGB_BENCH_REMOTE_DOCKER_HOST;
+  if (remote)
+    await realEngine(out, {
+      label: "second engine, stdio transport",
+      transport: "stdio",
+      dockerHost: remote,
+    });
   return out;
 }
 

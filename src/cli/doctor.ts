@@ -33,9 +33,15 @@ function writableDir(name: string, dir: string): CheckResult {
 
 /** Engine and agent image, checked exactly as setup and serve's readiness check them. */
 export async function containerChecks(config: Config): Promise<CheckResult[]> {
+  if (config.container.runtime === "kubernetes")
+    return (await import("../container/kube-checks.ts")).kubeChecks(config.container);
   const { checkEngine, checkImage } = await import("../health/index.ts");
   const engine = await checkEngine(config);
   const out: CheckResult[] = [{ name: "container engine", ...engine }];
+  // Where the engine is decides the transport (judged from its endpoint, reachable or not).
+  const { transportCheck } = await import("../container/engine-location.ts");
+  const { childEnv } = await import("../config/index.ts");
+  out.push(await transportCheck(config.container, childEnv(), runQuiet));
   out.push(
     engine.status === "ok"
       ? { name: "agent image", ...(await checkImage(config)) }
@@ -226,4 +232,24 @@ function report(results: FixableResult[], json: boolean, hintFix = false): void 
   const fixable = results.filter((r) => r.repair && r.status !== "ok").length;
   process.stdout.write(failed ? `\n${failed} problem(s) found\n` : "\nall good\n");
   if (hintFix && fixable > 0) process.stdout.write(`${fixable} can be repaired here: ngb doctor --fix\n`);
+}
+
+/** A short command's exit code and trimmed stdout/stderr (never throws). */
+async function runQuiet(
+  cmd: string[],
+  timeoutMs = 10_000,
+): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const timer = setTimeout(() => p.kill(), timeoutMs);
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    clearTimeout(timer);
+    return { code, out: out.trim(), err: err.trim() };
+  } catch (err) {
+    return { code: -1, out: "", err: (err as Error).message };
+  }
 }

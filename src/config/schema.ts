@@ -51,6 +51,45 @@ export const ContainerConfig = v.strictObject({
    * namespace ("container:<id>"): the agent then reaches every service on the host. Off by default.
    */
   allowHostNetwork: v.optional(v.boolean(), false),
+  /**
+   * How an agent reaches the host: "mounts" (bind mounts for the group folder and session, the
+   * credential proxy's unix socket) needs an engine on this machine; "stdio" (model traffic as
+   * frames on the container's stdio, the group folder and session in named volumes on the
+   * engine, memory files synced in and out) works with a remote engine (DOCKER_HOST=ssh://…).
+   */
+  transport: v.optional(v.picklist(["mounts", "stdio"]), "mounts"),
+  /**
+   * `runtime: "kubernetes"`: each agent run is a pod in this cluster (through `kubectl`, so the
+   * kubeconfig and its auth plugins apply). The stdio transport is implied: the group folder and
+   * session are PersistentVolumeClaims, model traffic goes over the pod's attached stdio.
+   */
+  kubernetes: v.optional(
+    v.strictObject({
+      /** The kubectl binary. */
+      kubectl: v.optional(v.string(), "kubectl"),
+      /** kubeconfig context (default: the current one). */
+      context: v.optional(v.string()),
+      namespace: v.optional(
+        v.pipe(v.string(), v.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "namespace must be a DNS label")),
+        "ngb",
+      ),
+      /** StorageClass of the volume claims (default: the cluster's default class). */
+      storageClass: v.optional(v.string()),
+      /** Size of each group's folder and session claim. */
+      volumeSize: v.optional(
+        v.pipe(v.string(), v.regex(/^\d+(Mi|Gi|Ti)$/, 'volumeSize must look like "1Gi"')),
+        "1Gi",
+      ),
+      /**
+       * Access mode of the shared claims (global memory, main's view of the groups), mounted by
+       * many pods at once: ReadWriteOnce is enough on one node; several nodes need ReadWriteMany.
+       */
+      sharedAccessMode: v.optional(v.picklist(["ReadWriteOnce", "ReadWriteMany"]), "ReadWriteOnce"),
+      /** How long a pod may stay Pending (no node, image pull, quota) before the run fails. */
+      podStartTimeoutMs: v.optional(PositiveInt, 120_000),
+    }),
+    {},
+  ),
   /** Host path of the mount allowlist. Default: $XDG_CONFIG_HOME/nanogridbot/mount-allowlist.json */
   mountAllowlistPath: v.optional(v.string()),
 });

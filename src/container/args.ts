@@ -164,6 +164,13 @@ export function mountArg(source: string, target: string, readonly: boolean): str
   return parts.map(csvField).join(",");
 }
 
+/** One `--mount` value for a named volume on the engine. */
+export function volumeArg(name: string, target: string, readonly: boolean): string {
+  const parts = ["type=volume", `source=${name}`, `target=${target}`];
+  if (readonly) parts.push("readonly");
+  return parts.map(csvField).join(",");
+}
+
 export interface RunArgsOptions {
   name: string;
   group: RegisteredGroup;
@@ -175,6 +182,12 @@ export interface RunArgsOptions {
   /** Pass NGB_PROXY_TOKEN through from the client's environment (keeps it out of argv). */
   proxyToken: boolean;
   extraMounts: readonly ResolvedMount[];
+  /**
+   * `container.transport: "stdio"`: the group folder, session, global memory and main's view
+   * of the groups are these named volumes on the engine, model traffic goes over stdio, and no
+   * host path at all appears in the command line (extra mounts are not allowed).
+   */
+  volumes?: { group: string; session: string; global: string; groups: string };
   /** Keep stdin open for frames (`-i`); false for an interactive shell that sets its own. */
   interactive?: boolean;
 }
@@ -236,6 +249,22 @@ export function buildRunArgs(o: RunArgsOptions): string[] {
       "--tmpfs",
       `/home/agent:rw,nosuid,nodev,size=64m,mode=1777`,
     );
+  }
+  if (o.volumes) {
+    if (o.extraMounts.length > 0 || o.proxySocketDir)
+      throw new Error(
+        "the stdio transport mounts no host path (extra mounts and the proxy socket are refused)",
+      );
+    const vol = (source: string, target: string, readonly: boolean) =>
+      args.push("--mount", volumeArg(source, target, readonly));
+    vol(o.volumes.group, CONTAINER_PATHS.group, false);
+    vol(o.volumes.global, CONTAINER_PATHS.global, true);
+    vol(o.volumes.session, CONTAINER_PATHS.claudeHome, false);
+    if (o.group.isMain) vol(o.volumes.groups, CONTAINER_PATHS.groups, true);
+    args.push("-e", "NGB_PROXY_TRANSPORT=stdio");
+    if (o.proxyToken) args.push("-e", "NGB_PROXY_TOKEN");
+    args.push(c.image);
+    return args;
   }
   const mount = (source: string, target: string, readonly: boolean) =>
     args.push("--mount", mountArg(source, target, readonly));

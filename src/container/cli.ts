@@ -86,3 +86,33 @@ export async function execCli(
   clearTimeout(timer);
   return { code, stdout, stderr, spawnFailed: false };
 }
+
+/** Like execCli, with `input` written to the command's stdin first. */
+export async function execCliInput(
+  spawn: SpawnFn,
+  cmd: string[],
+  env: Record<string, string | undefined>,
+  input?: string,
+  timeoutMs = 30_000,
+): Promise<ExecResult> {
+  let p: SpawnedProcess;
+  try {
+    p = spawn(cmd, { env });
+  } catch (err) {
+    return { code: -1, stdout: "", stderr: errorMessage(err), spawnFailed: true };
+  }
+  try {
+    if (input !== undefined) p.stdin.write(input);
+    p.stdin.end();
+  } catch {
+    // gone already: the exit code says why
+  }
+  const timer = setTimeout(() => p.kill(9), timeoutMs);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  clearTimeout(timer);
+  return { code, stdout, stderr, spawnFailed: false };
+}

@@ -11,21 +11,17 @@ import { dirname, join } from "node:path";
 import { childEnv, type Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { PrivatePath, ResolvedMount } from "../mounts/index.ts";
-import { encodeHostFrame, type HostFrame, type ResultFrame } from "../protocol/index.ts";
+import { type AgentFrame, encodeHostFrame, type HostFrame, type ResultFrame } from "../protocol/index.ts";
 import { randomHex } from "../util/crypto.ts";
 import { errorMessage } from "../util/errors.ts";
-import { buildRunArgs, hostDirs, LABELS, LOG_OPEN_FLAGS, prepareHostDirs, type RunnerPaths } from "./args.ts";
-import {
-  bunSpawn,
-  describeDockerFailure,
-  engineError,
-  execCli,
-  isEngineFailure,
-  type SpawnedProcess,
-  type SpawnFn,
-} from "./cli.ts";
+import { hostDirs, LOG_OPEN_FLAGS, prepareHostDirs, type RunnerPaths } from "./args.ts";
+import { bunSpawn, engineError, execCli, execCliInput, type SpawnedProcess, type SpawnFn } from "./cli.ts";
 import { resolveExtraMounts } from "./extra-mounts.ts";
+import { dockerEngine, type Engine } from "./engine.ts";
+import { classifyEndpoint } from "./engine-location.ts";
 import { createFrameParser } from "./output-parser.ts";
+import { createProxyBridge, type ProxyBridge } from "./proxy-bridge.ts";
+import { createVolumeManager, type GroupVolumes, VolumeError } from "./volumes.ts";
 import { pipeStderr } from "./stderr-log.ts";
 import type {
   AgentProcess,
@@ -59,6 +55,8 @@ export interface DockerRunnerOptions {
   closeGraceMs?: number;
   /** Cap for the per-run stderr log file. Default 5 MiB. */
   maxStderrBytes?: number;
+  /** The engine's command lines (default: the docker CLI named by container.runtime). */
+  engine?: Engine;
   /** ngb's own paths (data, store, config, .env…) that no extra mount may reach or contain. */
   privatePaths?: readonly PrivatePath[];
 }
@@ -71,13 +69,30 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
   const log = options.log.withTag("container");
   const spawn = options.spawn ?? bunSpawn;
   const now = options.clock ?? Date.now;
-  const bin = config.container.runtime;
+  const eng = options.engine ?? dockerEngine(config.container.runtime);
+  const bin = eng.bin;
   const closeGraceMs = options.closeGraceMs ?? 30_000;
   const maxStderr = options.maxStderrBytes ?? 5 * 1024 * 1024;
   const live = new Map<string, { info: RunningContainer; proc: AgentProcess }>();
   /** Containers whose removal the engine did not take (unreachable): retried before the next start. */
   const toRemove = new Set<string>();
   let engine: EngineState = { ok: true, since: now() };
+  let setUp = false;
+  const stdio = eng.stdioOnly || config.container.transport === "stdio";
+  const volumes = stdio
+    ? createVolumeManager({
+        backend: eng.volumes,
+        isEngineFailure: eng.isEngineFailure,
+        spawn,
+        bin,
+        image: config.container.image,
+        instanceId,
+        env: () => env(),
+        stateDir: join(paths.dataDir, "sync"),
+        groupsDir: paths.groupsDir,
+        log,
+      })
+    : undefined;
 
   const setEngine = (ok: boolean, error?: string) => {
     if (engine.ok === ok && engine.error === error) return;
@@ -96,15 +111,15 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
 
   /** `rm -f` that never throws; false when the engine did not answer (retried later). */
   async function remove(name: string): Promise<boolean> {
-    const r = await exec(["rm", "-f", name], 20_000);
-    if (r.code === 0 || /no such container/i.test(r.stderr)) {
+    const r = await exec(eng.removeArgs([name]), 20_000);
+    if (r.code === 0 || eng.isGone(r.stderr)) {
       toRemove.delete(name);
       return true;
     }
     toRemove.add(name);
-    if (r.spawnFailed || isEngineFailure(r.stderr) || r.code < 0)
+    if (r.spawnFailed || eng.isEngineFailure(r.stderr) || r.code < 0)
       setEngine(false, engineError(r.stderr.trim().split("\n")[0]?.slice(0, 200) ?? "no answer"));
-    log.warn("rm -f failed; will retry", { name, error: r.stderr.trim().slice(0, 200) });
+    log.warn("removal failed; will retry", { name, error: r.stderr.trim().slice(0, 200) });
     return false;
   }
 
@@ -113,7 +128,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
   }
 
   async function probeEngine(): Promise<EngineState> {
-    const r = await exec(["version", "--format", "{{.Server.Version}}"], 10_000);
+    const r = await exec(eng.probeArgs(), 10_000);
     if (r.code === 0) {
       setEngine(true);
       await flushRemovals();
@@ -152,6 +167,8 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     });
     let child: SpawnedProcess | undefined;
     let removing: Promise<boolean> | undefined;
+    /** Cancels the volume preparation of a run stopped before it started. */
+    const preparing = new AbortController();
 
     const finish = (
       status: AgentRunResult["status"],
@@ -190,6 +207,7 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
 
     const stopWith = (failure: FailureKind, error: string) => {
       if (state === "exited") return;
+      preparing.abort();
       stop ??= { failure, error };
       state = "closing";
       void removeNow();
@@ -284,6 +302,20 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       finish("error", null, "setup", `refusing to run: unsafe group folder "${folder}"`);
       return proc;
     }
+    if (!stdio) {
+      // Bind mounts name this machine's paths: on another machine they are missing or, worse,
+      // someone else's. Judged by DOCKER_HOST (ngb doctor also reads the docker context).
+      const where = classifyEndpoint(env().DOCKER_HOST ?? "");
+      if (!where.local) {
+        finish(
+          "error",
+          null,
+          "setup",
+          `the container engine ${where.endpoint} is not on this machine: set container.transport to "stdio" (bind mounts cannot reach it)`,
+        );
+        return proc;
+      }
+    }
     live.set(name, { info: { name, groupFolder: folder, chatJid: request.input.chatJid, startedAt }, proc });
 
     // A container of this group the engine could not remove earlier must be gone before another starts.
@@ -301,17 +333,44 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     const dirs = hostDirs(paths, folder);
     let mounts: ResolvedMount[];
     let args: string[];
+    let vols: GroupVolumes | undefined;
+    if (volumes) {
+      try {
+        if (state !== "running") throw new Error("stopped before it started");
+        vols = await volumes.prepare(folder, group.isMain === true, preparing.signal);
+      } catch (err) {
+        if (state !== "running") {
+          finish("error", null, stop?.failure ?? "stopped", stop?.error ?? "stopped before it started");
+          return proc;
+        }
+        const failure = err instanceof VolumeError ? err.failure : "setup";
+        const detail = `cannot prepare the group's volumes: ${errorMessage(err)}`;
+        if (failure === "engine") setEngine(false, errorMessage(err));
+        log.warn("container not started", { name, error: detail });
+        finish("error", null, failure, failure === "engine" ? errorMessage(err) : detail);
+        return proc;
+      }
+      // Stopped (shutdown, kill) while the volumes were being prepared: never start it.
+      if (state !== "running") {
+        finish("error", null, stop?.failure ?? "stopped", stop?.error ?? "stopped before it started");
+        return proc;
+      }
+    }
     try {
       prepareHostDirs(dirs, c);
-      mounts = resolveExtraMounts(group, c.mountAllowlistPath, log, options.privatePaths);
-      args = buildRunArgs({
+      mounts = vols ? [] : resolveExtraMounts(group, c.mountAllowlistPath, log, options.privatePaths);
+      if (vols && (group.containerConfig?.additionalMounts?.length ?? 0) > 0)
+        log.warn("additional mounts are ignored with the stdio transport (no host path reaches the engine)", {
+          group: folder,
+        });
+      args = eng.runArgs({
         name,
         group,
         container: c,
         dirs,
         instanceId,
-        proxySocketDir: dirname(proxy.socketPath),
-        proxyToken: true,
+        ...(vols ? { volumes: vols } : { proxySocketDir: dirname(proxy.socketPath) }),
+        proxyToken: !eng.tokenInStart,
         extraMounts: mounts,
       });
       token = proxy.issue(folder);
@@ -331,8 +390,23 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
       return proc;
     }
     const p = child;
-    log.debug("container started", { name, group: folder, mounts: mounts.length });
-    write({ type: "start", input: request.input });
+    log.debug("container started", { name, group: folder, mounts: mounts.length, transport: c.transport });
+    const bridge: ProxyBridge | undefined = vols
+      ? createProxyBridge({ socketPath: proxy.socketPath, send: (f) => void write(f), log })
+      : undefined;
+    const onProxyFrame = (frame: Extract<AgentFrame, { type: `proxy_${string}` }>) => {
+      if (bridge) bridge.handle(frame);
+      else if (frame.type === "proxy_open")
+        write({
+          type: "proxy_end",
+          conn: frame.conn,
+          error: "the stdio transport is off (container.transport)",
+        });
+    };
+    write({
+      type: "start",
+      input: eng.tokenInStart ? { ...request.input, proxyToken: token } : request.input,
+    });
     armStall();
 
     hardTimer = setTimeout(() => {
@@ -384,16 +458,27 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
           const { done: end, value } = await reader.read();
           if (end) break;
           sinceResult += value.length;
+          const frames = parser.push(value);
+          // Model traffic is not agent output: it does not count against the output cap.
+          for (const f of frames) if (f.type === "proxy_data") sinceResult -= f.b64.length;
+          sinceResult = Math.max(0, sinceResult);
           if (sinceResult > c.maxOutputBytes) {
             log.warn("output limit exceeded, removing", { name, maxOutputBytes: c.maxOutputBytes });
             stopWith("agent", `output exceeded ${c.maxOutputBytes} bytes without a result`);
             await reader.cancel().catch(() => {});
             return false;
           }
-          for (const frame of parser.push(value)) {
+          for (const frame of frames) {
             if (engine.ok === false) setEngine(true);
             armStall();
-            if (frame.type === "result") {
+            if (
+              frame.type === "proxy_open" ||
+              frame.type === "proxy_data" ||
+              frame.type === "proxy_end" ||
+              frame.type === "proxy_ack"
+            ) {
+              onProxyFrame(frame);
+            } else if (frame.type === "result") {
               sinceResult = 0;
               await handleResult(frame);
             } else if (frame.type === "activity") {
@@ -443,9 +528,22 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
         Bun.sleep(closeGraceMs).then(() => null),
       ]);
       await requests;
+      bridge?.close("the container ended");
+      if (volumes && !eng.isEngineFailure(stderrLog.tail())) {
+        try {
+          const synced = await volumes.collect(folder);
+          if (synced.written + synced.removed > 0)
+            log.info("memory files synced from the group volume", { folder, ...synced });
+        } catch (err) {
+          log.warn("syncing memory files from the group volume failed; retried after the next run", {
+            folder,
+            error: errorMessage(err),
+          });
+        }
+      }
       const unterminated = streams ? streams[0] : false;
-      const failure = describeDockerFailure(exitCode, stderrLog.tail(), c.image);
-      const engineDown = failure !== null && isEngineFailure(stderrLog.tail());
+      const failure = eng.describeFailure(exitCode, stderrLog.tail(), c.image);
+      const engineDown = failure !== null && eng.isEngineFailure(stderrLog.tail());
       if (engineDown) setEngine(false, failure ?? undefined);
       // The CLI ended; unless the container exited cleanly by itself, make sure it is gone too
       // (a cut engine connection leaves it running; --rm only acts on a clean exit).
@@ -484,32 +582,31 @@ export function createDockerRunner(options: DockerRunnerOptions): AgentRunner {
     async cleanupOrphans() {
       // Ours = this installation's (instanceId is stable per data dir): a restarted host cleans
       // up after its predecessor, but never touches another installation sharing the engine.
-      const ps = await exec([
-        "ps",
-        "-a",
-        "--filter",
-        `label=${LABELS.managed}=true`,
-        "--filter",
-        `label=${LABELS.instance}=${instanceId}`,
-        "--format",
-        "{{.Names}}",
-      ]);
+      const ps = await exec(eng.listArgs(instanceId));
       if (ps.code !== 0) {
         const detail = ps.spawnFailed
           ? engineError(`"${bin}" not found`)
-          : (describeDockerFailure(ps.code, ps.stderr, config.container.image) ??
+          : (eng.describeFailure(ps.code, ps.stderr, config.container.image) ??
             ps.stderr.trim().slice(0, 200));
-        if (ps.spawnFailed || isEngineFailure(ps.stderr)) setEngine(false, detail);
+        if (ps.spawnFailed || eng.isEngineFailure(ps.stderr)) setEngine(false, detail);
         log.warn("orphan cleanup skipped", { error: detail });
         return 0;
       }
       setEngine(true);
-      const names = ps.stdout
-        .split("\n")
-        .map((s) => s.trim())
-        .filter((s) => s && !live.has(s));
+      if (eng.setup && !setUp) {
+        try {
+          await eng.setup(async (args, input) => {
+            const r = await execCliInput(spawn, [bin, ...args], env(), input);
+            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+          });
+          setUp = true;
+        } catch (err) {
+          log.warn("engine set-up failed; retried at the next start-up", { error: errorMessage(err) });
+        }
+      }
+      const names = eng.parseList(ps.stdout).filter((s) => !live.has(s));
       if (names.length === 0) return 0;
-      const rm = await exec(["rm", "-f", ...names]);
+      const rm = await exec(eng.removeArgs(names));
       if (rm.code !== 0) {
         for (const n of names) toRemove.add(n);
         log.warn("orphan removal failed", { error: rm.stderr.trim().slice(0, 200) });

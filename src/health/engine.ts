@@ -25,6 +25,15 @@ export async function checkEngine(
   which: (bin: string) => string | null = (bin) => Bun.which(bin),
 ): Promise<ComponentCheck> {
   const bin = config.container.runtime;
+  if (bin === "kubernetes") {
+    // The cluster is the engine: kubectl, the API server, the namespace, the rights.
+    const { kubeChecks } = await import("../container/kube-checks.ts");
+    const checks = await kubeChecks(config.container as Parameters<typeof kubeChecks>[0]);
+    const bad = checks.find((c) => c.status === "fail") ?? checks.find((c) => c.status === "warn");
+    return bad
+      ? { status: bad.status, detail: `${bad.name}: ${bad.detail}`, fix: bad.fix }
+      : { status: "ok", detail: `kubernetes cluster (${checks.map((c) => c.name).join(", ")} ok)` };
+  }
   if (!which(bin))
     return { status: "fail", detail: `"${bin}" is not installed (not on PATH)`, fix: engineInstallHint(bin) };
   const res = await run([bin, "version", "--format", "{{.Server.Version}}"]).catch((err: Error) => ({
@@ -52,6 +61,8 @@ export async function checkImage(
   run: RunFn = defaultRun,
 ): Promise<ComponentCheck> {
   const image = config.container.image;
+  if (config.container.runtime === "kubernetes")
+    return { status: "ok", detail: `${image} (pulled by the cluster's nodes; not checked here)` };
   const s = await agentImageStatus({
     runtime: config.container.runtime,
     image,

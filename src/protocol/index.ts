@@ -18,6 +18,15 @@
  *     came from (never from the payload) and answers with a `reply` frame of the same `reqId`.
  *   - `activity`: progress (a tool started, the model is working); also proves liveness.
  *
+ * Model traffic over stdio (`container.transport: "stdio"`, for engines that share no file
+ * system with the host): the runner's loopback forwarder sends each TCP connection of the
+ * Claude Code CLI as `proxy_open` (agent → host), then `proxy_data` (base64 chunks of at most
+ * PROXY_CHUNK_BYTES) and `proxy_end` both ways; the host connects each `conn` to the credential
+ * proxy's unix socket locally. Flow control is a credit window per connection and direction:
+ * a side sends at most PROXY_WINDOW_BYTES not yet acknowledged by a `proxy_ack` (sent by the
+ * receiver once its local socket took the bytes), so neither stdio loop ever blocks on a slow
+ * connection. At most PROXY_MAX_CONNS connections are open at once.
+ *
  * The runner never merges inputs of different threads into one turn, and never hands the SDK a
  * new input while a turn is running (the SDK would fold it into that turn): each turn's inputs
  * are known exactly.
@@ -75,6 +84,11 @@ export const ContainerInput = v.object({
   model: v.optional(v.string()),
   /** Milliseconds the runner may wait for a follow-up before it ends itself. */
   idleTimeoutMs: v.optional(v.number()),
+  /**
+   * The run's credential-proxy token, for engines where an environment variable would be
+   * stored with the agent's definition (a Kubernetes pod spec); else NGB_PROXY_TOKEN.
+   */
+  proxyToken: v.optional(v.pipe(v.string(), v.maxLength(200))),
 });
 export type ContainerInput = v.InferOutput<typeof ContainerInput>;
 
@@ -95,7 +109,52 @@ export const ReplyFrame = v.object({
   /** For the model: a confirmation or the reason for a refusal. */
   text: v.pipe(v.string(), v.maxLength(1_000_000)),
 });
-export const HostFrame = v.variant("type", [StartFrame, InputFrame, CloseFrame, ReplyFrame]);
+// ---- model traffic over stdio (both directions) ----
+
+/** Largest payload of one `proxy_data` frame (bytes before base64). */
+export const PROXY_CHUNK_BYTES = 64 * 1024;
+/** Unacknowledged bytes one side may have in flight per connection and direction. */
+export const PROXY_WINDOW_BYTES = 1024 * 1024;
+/** Proxy connections open at once per container. */
+export const PROXY_MAX_CONNS = 16;
+
+const ConnId = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31 - 1));
+/** Agent → host: a new connection of the CLI to the credential proxy. */
+export const ProxyOpenFrame = v.object({ type: v.literal("proxy_open"), conn: ConnId });
+/** Bytes of one connection, base64. */
+export const ProxyDataFrame = v.object({
+  type: v.literal("proxy_data"),
+  conn: ConnId,
+  b64: v.pipe(v.string(), v.maxLength(Math.ceil(PROXY_CHUNK_BYTES / 3) * 4)),
+});
+/** The sender's side of the connection ended (with the reason when it failed). */
+export const ProxyEndFrame = v.object({
+  type: v.literal("proxy_end"),
+  conn: ConnId,
+  error: v.optional(v.pipe(v.string(), v.maxLength(500))),
+});
+/** The receiver's local socket took `bytes` more of the connection: the sender may send more. */
+export const ProxyAckFrame = v.object({
+  type: v.literal("proxy_ack"),
+  conn: ConnId,
+  bytes: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(PROXY_WINDOW_BYTES)),
+});
+export type ProxyOpenFrame = v.InferOutput<typeof ProxyOpenFrame>;
+export type ProxyDataFrame = v.InferOutput<typeof ProxyDataFrame>;
+export type ProxyEndFrame = v.InferOutput<typeof ProxyEndFrame>;
+export type ProxyAckFrame = v.InferOutput<typeof ProxyAckFrame>;
+/** Frames of a proxied connection that either side may send. */
+export type ProxyStreamFrame = ProxyDataFrame | ProxyEndFrame | ProxyAckFrame;
+
+export const HostFrame = v.variant("type", [
+  StartFrame,
+  InputFrame,
+  CloseFrame,
+  ReplyFrame,
+  ProxyDataFrame,
+  ProxyEndFrame,
+  ProxyAckFrame,
+]);
 export type HostFrame = v.InferOutput<typeof HostFrame>;
 export type InputFrame = v.InferOutput<typeof InputFrame>;
 export type ReplyFrame = v.InferOutput<typeof ReplyFrame>;
@@ -201,7 +260,15 @@ export const ActivityFrame = v.object({
 });
 export type ActivityFrame = v.InferOutput<typeof ActivityFrame>;
 
-export const AgentFrame = v.variant("type", [ResultFrame, RequestFrame, ActivityFrame]);
+export const AgentFrame = v.variant("type", [
+  ResultFrame,
+  RequestFrame,
+  ActivityFrame,
+  ProxyOpenFrame,
+  ProxyDataFrame,
+  ProxyEndFrame,
+  ProxyAckFrame,
+]);
 export type AgentFrame = v.InferOutput<typeof AgentFrame>;
 
 /** Serialize one frame for stdout (the runner side). */

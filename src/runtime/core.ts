@@ -57,7 +57,7 @@ export async function createAgentCore(options: AgentCoreOptions): Promise<AgentC
   if (!runner) {
     // The credential proxy keeps the key on the host; containers reach it through a socket.
     const { createCredentialProxy } = await import("../proxy/index.ts");
-    const { createDockerRunner } = await import("../container/index.ts");
+    const { createAgentRunner } = await import("../container/index.ts");
     const { ngbPrivatePaths } = await import("../mounts/index.ts");
     const proxy = createCredentialProxy({
       config,
@@ -72,7 +72,7 @@ export async function createAgentCore(options: AgentCoreOptions): Promise<AgentC
       onUsage: options.onUsage,
     });
     stops.push(() => proxy.stop());
-    runner = createDockerRunner({
+    runner = createAgentRunner({
       config,
       log,
       paths: { groupsDir: config.groupsDir, dataDir: config.dataDir },

@@ -30,6 +30,11 @@ export interface RunnerConfig {
   paths: RunnerPaths;
   /** Token the host proxy expects in place of the API key. */
   proxyToken?: string;
+  /**
+   * How model traffic reaches the host's credential proxy: "socket" (the mounted unix socket)
+   * or "stdio" (frames on stdin/stdout; the engine shares no file system with the host).
+   */
+  proxyTransport: "socket" | "stdio";
   /** Direct upstream (network mode); when set the local forwarder is not started. */
   anthropicBaseUrl?: string;
   /** Path of the `claude` executable when the SDK's own lookup is not wanted. */
@@ -94,6 +99,7 @@ export function loadRunnerConfig(env: Record<string, string | undefined> = proce
       tmp: env.NGB_TMP_DIR || "/tmp",
     },
     proxyToken: env.NGB_PROXY_TOKEN || undefined,
+    proxyTransport: env.NGB_PROXY_TRANSPORT === "stdio" ? "stdio" : "socket",
     anthropicBaseUrl: env.NGB_ANTHROPIC_BASE_URL || undefined,
     claudeExecutable: env.NGB_CLAUDE_EXECUTABLE || undefined,
     passthroughEnv,

@@ -9,6 +9,7 @@ import {
   HostFrame,
   type InputFrame,
   MAX_FRAME_BYTES,
+  type ProxyStreamFrame,
   type ReplyFrame,
 } from "../../../src/protocol/index.ts";
 import type { RunnerLog } from "./io.ts";
@@ -121,6 +122,8 @@ export interface FrameHandlers {
   input(frame: InputFrame): void;
   close(): void;
   reply(frame: ReplyFrame): void;
+  /** Model traffic over stdio (only when the stdio forwarder runs). */
+  proxy?(frame: ProxyStreamFrame): void;
   /** stdin ended (or failed): the host is gone. */
   end(reason: string): void;
 }
@@ -150,7 +153,10 @@ export async function pumpFrames(
         if (frame.type === "input") handlers.input(frame);
         else if (frame.type === "close") handlers.close();
         else if (frame.type === "reply") handlers.reply(frame);
-        else log.warn("stdin: a second start frame was ignored");
+        else if (frame.type === "proxy_data" || frame.type === "proxy_end" || frame.type === "proxy_ack") {
+          if (handlers.proxy) handlers.proxy(frame);
+          else if (++bad <= MAX_WARNINGS) log.warn("stdin: a proxy frame without the stdio transport");
+        } else log.warn("stdin: a second start frame was ignored");
       } catch (err) {
         log.error("stdin frame handler failed", { type: frame.type, error: (err as Error).message });
       }

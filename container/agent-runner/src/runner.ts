@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Options, Query, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
-import type { ContainerInput, ResultFrame } from "../../../src/protocol/index.ts";
+import type { ContainerInput, ProxyStreamFrame, ResultFrame } from "../../../src/protocol/index.ts";
 import { createActivityReporter } from "./activity.ts";
 import { claudeEnv, type RunnerConfig, type RunnerPaths } from "./config.ts";
 import { shareWithGroup } from "./group-share.ts";
@@ -17,6 +17,7 @@ import { createHostLink } from "./host-link.ts";
 import { errorResult, type FrameWriter, type RunnerLog } from "./io.ts";
 import { createNgbMcpServer, NGB_TOOL_PATTERN } from "./mcp-tools.ts";
 import { type Forwarder, startForwarder } from "./proxy-forwarder.ts";
+import { type StdioForwarder, startStdioForwarder } from "./stdio-forwarder.ts";
 import { createSessionInput, type SessionInput } from "./session-input.ts";
 
 export const ALLOWED_TOOLS = [
@@ -165,8 +166,13 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
   shareWithGroup(paths.claudeConfigDir);
 
   let forwarder: Forwarder | undefined;
+  let stdioForwarder: StdioForwarder | undefined;
   let baseUrl = config.anthropicBaseUrl;
-  if (!baseUrl) {
+  if (!baseUrl && config.proxyTransport === "stdio") {
+    stdioForwarder = await startStdioForwarder({ write, log });
+    forwarder = stdioForwarder;
+    baseUrl = stdioForwarder.url;
+  } else if (!baseUrl) {
     if (!existsSync(paths.proxySocket)) {
       write(errorResult(`credential proxy socket missing at ${paths.proxySocket}`));
       return 1;
@@ -174,7 +180,8 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
     forwarder = await startForwarder(paths.proxySocket, log);
     baseUrl = forwarder.url;
   }
-  if (!config.proxyToken) log.warn("NGB_PROXY_TOKEN is not set; the proxy will refuse the requests");
+  const proxyToken = config.proxyToken ?? input.proxyToken;
+  if (!proxyToken) log.warn("NGB_PROXY_TOKEN is not set; the proxy will refuse the requests");
 
   const session = createSessionInput({
     first: {
@@ -202,6 +209,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
         session.requestClose();
       },
       reply: (frame) => void link.reply(frame),
+      ...(stdioForwarder ? { proxy: (frame: ProxyStreamFrame) => stdioForwarder?.receive(frame) } : {}),
       end(reason) {
         link.close(reason);
         if (session.endReason) return;
@@ -231,7 +239,7 @@ export async function runAgent(deps: RunAgentDeps): Promise<number> {
     cwd: paths.group,
     resume,
     model: input.model,
-    env: claudeEnv(config, baseUrl, config.proxyToken ?? "ngb-no-token"),
+    env: claudeEnv(config, baseUrl, proxyToken ?? "ngb-no-token"),
     permissionMode: "dontAsk",
     allowedTools: ALLOWED_TOOLS,
     disallowedTools: DISALLOWED_TOOLS,
