@@ -39,15 +39,6 @@ if [[ ! -x "$chromium" && $can_install == 1 && -z "${CHROMIUM_PATH:-}" ]]; then
 fi
 [[ -x "$chromium" ]] || missing "no chromium at $chromium and it could not be installed" "browser"
 
-# systemd-analyze checks the unit `ngb service install` writes (test/service.test.ts).
-if ! command -v systemd-analyze >/dev/null 2>&1 && [[ $can_install == 1 ]]; then
-  note "installing systemd (systemd-analyze verify for the service unit)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null 2>&1 &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >/dev/null 2>&1; }
-fi
-command -v systemd-analyze >/dev/null 2>&1 || missing "no systemd-analyze and it could not be installed" "service-unit"
-
 engine_ok=0
 if [[ -n "${DOCKER_HOST:-}" ]] && command -v docker >/dev/null 2>&1 && docker version >/dev/null 2>&1; then
   engine_ok=1
@@ -65,3 +56,12 @@ fi
 if [[ $engine_ok == 1 ]]; then
   bash scripts/agent-image.sh || missing "the agent image could not be built (scripts/agent-image.sh)" "end-to-end"
 fi
+
+# systemd-analyze checks the unit `ngb service install` writes (test/service.test.ts).
+if ! command -v systemd-analyze >/dev/null 2>&1 && [[ $can_install == 1 ]]; then
+  note "installing systemd (systemd-analyze verify for the service unit)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >/dev/null 2>&1; }
+fi
+command -v systemd-analyze >/dev/null 2>&1 || missing "no systemd-analyze and it could not be installed" "service-unit"
