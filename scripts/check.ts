@@ -43,7 +43,8 @@ function pinned(dir: string): string[] {
       problems.push(`${name}@${want} is not installed in ${dir}`);
       continue;
     }
-    const got = (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+    // Some packages write their own version with a "v" (dingtalk-stream: "v2.1.5").
+    const got = (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version.replace(/^v/, "");
     if (got !== want) problems.push(`${name}: ${got} installed, ${want} pinned (${dir})`);
   }
   return problems;
