@@ -82,7 +82,9 @@ describe.skipIf(!READY)("an evil agent cannot cross the container boundary", () 
   const agentWritable = (rel: string) =>
     /^groups\/[^/]+\//.test(`${rel}/`) && !rel.startsWith("groups/global")
       ? true
-      : rel.startsWith("data/sessions") || rel.startsWith("data/agent-context") || rel === "data/plugins.json" ||
+      : rel.startsWith("data/sessions") ||
+        rel.startsWith("data/agent-context") ||
+        rel === "data/plugins.json" ||
         rel.startsWith("data/logs") ||
         rel.startsWith("store") ||
         rel === "data/ngb.pid" ||
