@@ -65,3 +65,25 @@ if ! command -v systemd-analyze >/dev/null 2>&1 && [[ $can_install == 1 ]]; then
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >/dev/null 2>&1; }
 fi
 command -v systemd-analyze >/dev/null 2>&1 || missing "no systemd-analyze and it could not be installed" "service-unit"
+
+# A second private engine with its own data root and socket stands in for a remote one
+# (test/e2e/remote-engine*.test.ts): agents there reach nothing of this host's file system.
+# The agent image is copied into it (docker save | docker load) when its id differs.
+if [[ $engine_ok == 1 && "${NGB_TEST_REMOTE:-1}" != "0" ]]; then
+  remote_dir="${NGB_TEST_REMOTE_ENGINE_DIR:-/run/ngb-docker-remote}"
+  remote_data="${NGB_TEST_REMOTE_ENGINE_DATA:-/var/lib/ngb-docker-remote}"
+  if NGB_ENGINE_DIR="$remote_dir" NGB_ENGINE_DATA="$remote_data" bash scripts/engine.sh start >/dev/null 2>&1; then
+    remote_host="unix://$remote_dir/docker.sock"
+    image="${NGB_TEST_AGENT_IMAGE:-ngb-agent:latest}"
+    want=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null)
+    have=$(DOCKER_HOST="$remote_host" docker image inspect --format '{{.Id}}' "$image" 2>/dev/null)
+    if [[ -n "$want" && "$want" != "$have" ]]; then
+      note "copying $image to the second engine"
+      docker save "$image" | DOCKER_HOST="$remote_host" docker load >/dev/null ||
+        missing "could not copy the agent image to the second engine" "remote-engine"
+    fi
+    export NGB_TEST_REMOTE_DOCKER_HOST="$remote_host"
+  else
+    missing "could not start a second container engine (scripts/engine.sh with NGB_ENGINE_DIR)" "remote-engine"
+  fi
+fi
