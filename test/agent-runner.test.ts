@@ -22,6 +22,7 @@ import {
 } from "./fakes/anthropic.ts";
 import { hostStdin, localRunnerEnv, watchAgent } from "./support/agent-process.ts";
 import { type SocketProxy, startSocketProxy } from "./support/socket-proxy.ts";
+import { until } from "./support/wait.ts";
 
 const RUNNER_DIR = resolve(import.meta.dir, "../container/agent-runner");
 const SDK = join(RUNNER_DIR, "node_modules/@anthropic-ai/claude-agent-sdk/package.json");
@@ -343,8 +344,10 @@ describe.skipIf(!sdkInstalled)("agent runner (local process, real SDK, fake mode
         }
       });
   async function noneLeft(ws: string) {
-    const deadline = Date.now() + 5000;
-    while (inWorkspace(ws).length > 0 && Date.now() < deadline) await Bun.sleep(20);
+    await until(() => inWorkspace(ws).length === 0, {
+      what: "no process left in the workspace",
+      timeoutMs: 5000,
+    }).catch(() => {});
     expect(inWorkspace(ws)).toEqual([]);
   }
 

@@ -54,7 +54,7 @@ test("group message @-ing the bot → agent → reply through the session webhoo
   expect(rig.runner.starts).toHaveLength(1);
   expect(rig.runner.starts[0]!.input.prompt).toContain("@Andy what is 2+2?");
   // The reply is stored as the bot's own message and triggers nothing.
-  await Bun.sleep(100);
+  await rig.settled();
   expect(rig.runner.starts).toHaveLength(1);
   expect(dt.sent).toHaveLength(1);
   expect(dt.pendingCount).toBe(0);

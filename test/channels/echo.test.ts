@@ -75,7 +75,14 @@ test("discord: the echo of each reply never comes back as user input; each quest
     fake.message({ content: `<@${fake.botId}> question ${i}`, mentions: [fake.botId] });
     await until(() => fake.sent.length === i, `reply ${i}`, 10_000);
   }
-  await Bun.sleep(200); // any late echo would have been handled by now
+  // Dispatches are handled in order: once a plain message sent after the last reply is stored,
+  // every echo before it has been handled.
+  fake.message({ content: "after the echoes" });
+  await until(
+    () => rig!.store.messages.since(`dc:${channelId}`, 0).some((m) => m.content === "after the echoes"),
+    "the barrier message stored",
+  );
+  await rig.settled();
   expect(fake.sent.map((s) => s.content)).toEqual(
     Array.from({ length: ROUNDS }, (_, i) => `ANSWER to ${i + 1}`),
   );

@@ -84,7 +84,7 @@ test("feishu message mentioning the bot in a thread → agent runs → reply in 
   expect(runner.starts[0]!.input.prompt).toContain("just chatting");
   // Messages outside the thread are not part of the thread's answer.
   expect(runner.starts[0]!.input.prompt).not.toContain("main-line chatter");
-  await Bun.sleep(300);
+  await rig.settled();
   expect(f.sent).toHaveLength(1);
   expect(runner.starts).toHaveLength(1);
   // The unregistered chat's message is stored, not acted on.

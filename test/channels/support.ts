@@ -21,6 +21,8 @@ import { type Channel, createOrchestrator, type Orchestrator } from "../../src/o
 import { createGroupQueue } from "../../src/queue/index.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { createFakeRunner, type FakeRespond, type FakeRunner } from "../fakes/agent-runner.ts";
+import { outboxDrained } from "../support/settled.ts";
+import { until } from "../support/wait.ts";
 
 export interface StoreSink extends ChannelSink {
   store: Store;
@@ -106,6 +108,12 @@ export interface LoopRig {
   runner: FakeRunner;
   channel: Channel;
   orch: Orchestrator;
+  /**
+   * Resolves once the loop is at rest: no agent turn running or queued, no reply waiting in the
+   * outbox. A check that something did NOT happen belongs after this. (Untriggered chatter may
+   * stay open: it waits, by design, as context for the next trigger.)
+   */
+  settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -145,6 +153,12 @@ export function createLoopRig(opts: {
     runner,
     channel,
     orch,
+    async settled(timeoutMs = 10_000) {
+      await until(() => runner.idle() && queue.stats().waiting === 0 && outboxDrained(store), {
+        what: "the loop to settle",
+        timeoutMs,
+      });
+    },
     async stop() {
       await orch.stop();
       store.close();

@@ -501,7 +501,7 @@ describe("telegram replies quote and resume (issue 9)", () => {
     fake.conflictNext(1_000);
     await ch.connect(sink);
     await until(() => fake.calls.filter((c) => c.method === "getUpdates").length >= 3, "quick retries");
-    await Bun.sleep(400);
+    await until(() => ch.health().lastError?.includes("stop the other instance"), "the long back-off", 5_000);
     const polls = fake.calls.filter((c) => c.method === "getUpdates").length;
     await Bun.sleep(300);
     // Past the grace period: waiting the long back-off, no more polls.

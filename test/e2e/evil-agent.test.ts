@@ -29,6 +29,7 @@ import {
 } from "../fakes/anthropic.ts";
 import { agentImageAvailable } from "../support/engine.ts";
 import type { ServeHandle } from "../support/ngb.ts";
+import { until } from "../support/wait.ts";
 import { chooseBinary, openWebChat, serveEnv, startServe, TOKEN, type WebChat } from "./serve-rig.ts";
 
 const READY = await agentImageAvailable();
@@ -94,13 +95,14 @@ describe.skipIf(!READY)("an evil agent cannot cross the container boundary", () 
   async function attack(cmd: string, timeoutMs = 120_000): Promise<string> {
     const n = chat.events.filter((e) => e.type === "message" && e.from === "assistant").length;
     expect((await chat.post(`run: ${cmd}`)).status).toBe(201);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const replies = chat.events.filter((e) => e.type === "message" && e.from === "assistant");
-      if (replies.length > n) return replies.at(-1)!.text ?? "";
-      if (Date.now() > deadline) throw new Error(`no reply to: ${cmd}`);
-      await Bun.sleep(50);
-    }
+    const replies = await until(
+      () => {
+        const r = chat.events.filter((e) => e.type === "message" && e.from === "assistant");
+        return r.length > n ? r : null;
+      },
+      { what: `a reply to: ${cmd}`, timeoutMs, intervalMs: 50 },
+    );
+    return replies.at(-1)!.text ?? "";
   }
 
   beforeAll(async () => {

@@ -15,6 +15,7 @@ import { openStore } from "../../src/store/index.ts";
 import { type FakeAnthropic, lastUserText, startFakeAnthropic } from "../fakes/anthropic.ts";
 import { createFakeTelegram, type FakeTelegram } from "../fakes/telegram.ts";
 import type { ServeHandle } from "../support/ngb.ts";
+import { chatsAtRest } from "../support/settled.ts";
 import { until } from "../support/wait.ts";
 import { serveEnv, startServe, TOKEN } from "./serve-rig.ts";
 
@@ -210,8 +211,19 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
       },
       { timeoutMs: opts.timeoutMs ?? 180_000, intervalMs: 100, what: "every message answered" },
     ).catch((err) => log(String(err)));
-    // Let anything in flight settle (a duplicate would show up here).
-    await Bun.sleep(1500);
+    // Let anything in flight settle before counting (a duplicate would show up here): every
+    // chat's messages handled and nothing left in the outbox.
+    const live = openStore(join(dir, "store", "ngb.db"), { readonly: true });
+    await until(
+      () =>
+        chatsAtRest(
+          live,
+          CHATS.map((c) => c.jid),
+        ),
+      { timeoutMs: 30_000, intervalMs: 100, what: "the store to come to rest" },
+    )
+      .catch((err) => log(String(err)))
+      .finally(() => live.close());
     await serve?.stop();
     if (serve) logs.push(serve.logs());
     if (process.env.NGB_HARNESS_LOGS)

@@ -9,10 +9,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { instanceIdOf } from "../../src/runtime/instance.ts";
+import { openStore } from "../../src/store/index.ts";
 import { type FakeAnthropic, lastUserText, startFakeAnthropic } from "../fakes/anthropic.ts";
 import { type EngineCut, startEngineCut } from "../support/engine-cut.ts";
 import { agentImageAvailable } from "../support/engine.ts";
 import type { ServeHandle } from "../support/ngb.ts";
+import { chatsAtRest } from "../support/settled.ts";
 import { until } from "../support/wait.ts";
 import { chooseBinary, openWebChat, serveEnv, startServe, TOKEN } from "./serve-rig.ts";
 
@@ -98,7 +100,17 @@ describe.skipIf(!READY)("the engine goes away and comes back", () => {
       },
       { what: "every message answered after the engine returned", timeoutMs: 120_000, intervalMs: 100 },
     );
-    await Bun.sleep(1500);
+    // Let anything in flight settle before counting (a second answer would show up here).
+    const live = openStore(join(dir, "store", "ngb.db"), { readonly: true });
+    try {
+      await until(() => chatsAtRest(live, ["web:default"]), {
+        what: "the store to come to rest",
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
+    } finally {
+      live.close();
+    }
     const texts = chat.events
       .filter((e) => e.type === "message" && e.from === "assistant")
       .map((e) => e.text ?? "");

@@ -10,10 +10,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { openStore } from "../../src/store/index.ts";
 import { type FakeAnthropic, scripts, startFakeAnthropic } from "../fakes/anthropic.ts";
 import { createFakeFeishu, type FakeFeishu } from "../fakes/feishu.ts";
 import { agentImageAvailable } from "../support/engine.ts";
 import { runNgb, type ServeHandle } from "../support/ngb.ts";
+import { outboxDrained } from "../support/settled.ts";
 import { until } from "../support/wait.ts";
 import { chooseBinary, serveEnv, startServe, TOKEN } from "./serve-rig.ts";
 
@@ -81,7 +83,13 @@ describe.skipIf(!READY)("feishu end to end (binary + docker + ngb-agent + fake m
       text: "the feishu answer",
     });
     expect(JSON.stringify(anthropic.requests.at(-1)!.body.messages)).toContain("what do you say?");
-    await Bun.sleep(500);
+    // Nothing left to send (the main-line chatter stays open, by design, as context).
+    const live = openStore(join(dir, "store", "ngb.db"), { readonly: true });
+    try {
+      await until(() => outboxDrained(live), { what: "the outbox to drain", timeoutMs: 30_000 });
+    } finally {
+      live.close();
+    }
     expect(feishu.sent).toHaveLength(1);
   }, 150_000);
 

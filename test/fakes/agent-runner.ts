@@ -58,11 +58,15 @@ export interface FakeRunner extends AgentRunner {
   setEngine(ok: boolean): void;
   /** Processes currently alive. */
   alive(): FakeProcess[];
+  /** Every alive process is idle (no turn running, nothing queued). */
+  idle(): boolean;
 }
 
 export interface FakeProcess extends AgentProcess {
   input: ContainerInput;
   closed: boolean;
+  /** No turn running and no input queued. */
+  readonly idle: boolean;
 }
 
 let seq = 0;
@@ -173,6 +177,9 @@ export function createFakeRunner(options: FakeRunnerOptions = {}): FakeRunner {
       startedAt,
       input: req.input,
       closed: false,
+      get idle() {
+        return !busy && queue.length === 0;
+      },
       done,
       sendInput(input) {
         if (ended || proc.closed) return false;
@@ -207,6 +214,7 @@ export function createFakeRunner(options: FakeRunnerOptions = {}): FakeRunner {
         : { ok, error: "container engine not reachable: fake engine down", since: Date.now() };
     },
     alive: () => [...procs],
+    idle: () => [...procs].every((p) => p.idle),
     start,
     running(): RunningContainer[] {
       return [...procs].map((p) => ({
