@@ -3,7 +3,7 @@
  * Core figures are measured here; each feature adds a module under scripts/bench/ exporting
  * `bench(): Promise<Record<string, string>>`. `bun run bench core web` runs only those sections.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../src/store/index.ts";
@@ -18,8 +18,19 @@ export function percentile(values: number[], p: number): number {
 export const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
-async function ensureBinary(): Promise<void> {
-  if (existsSync(BIN)) return;
+/** Newest modification time of the sources the binary is built from. */
+function newestSource(dir = join(ROOT, "src")): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** dist/ngb, built when missing or older than src/ (a stale binary would measure old code). */
+export async function ensureBinary(): Promise<void> {
+  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newestSource()) return;
   const p = Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts")], {
     stdout: "inherit",
     stderr: "inherit",
@@ -47,10 +58,15 @@ async function waitReady(url: string, deadline: number): Promise<void> {
   throw new Error(`${url} not ready in time`);
 }
 
-/** Start the compiled binary on a fixed free port; returns time to /readyz and idle RSS. */
+/**
+ * Start the compiled binary on a fixed free port; returns time to /readyz and idle RSS.
+ * `connected` (if given) must hold before memory is read: a channel's fake saw it connect.
+ */
 export async function serveFigures(
   env: Record<string, string> = {},
+  connected?: () => boolean,
 ): Promise<{ readyMs: number; rssMb: number; anonMb: number }> {
+  await ensureBinary();
   const dir = mkdtempSync(join(tmpdir(), "ngb-bench-"));
   const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
   const port = probe.port;
@@ -71,6 +87,12 @@ export async function serveFigures(
   try {
     await waitReady(`http://127.0.0.1:${port}/readyz`, started + 15_000);
     const readyMs = performance.now() - started;
+    const deadline = performance.now() + 20_000;
+    while (connected && !connected()) {
+      if (performance.now() > deadline || proc.exitCode !== null)
+        throw new Error("serve did not connect its channel");
+      await Bun.sleep(20);
+    }
     await Bun.sleep(1500); // let start-up garbage settle before reading RSS
     const mem = rssMb(proc.pid);
     return { readyMs, rssMb: mem.rss, anonMb: mem.anon };
