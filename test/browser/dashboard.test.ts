@@ -6,7 +6,7 @@
  * it, and screenshot the overview (desktop and a 390 px phone) under test-results/.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -19,14 +19,8 @@ import { createApp } from "../../src/web/app.ts";
 import { type Runtime, startRuntime } from "../../src/runtime/index.ts";
 import type { ChannelHealth } from "../../src/orchestrator/index.ts";
 import { createFakeRunner } from "../fakes/agent-runner.ts";
-import { prerequisite } from "../support/engine.ts";
 import { idleRuntime, webDeps } from "../support/web-deps.ts";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = prerequisite(
-  existsSync(CHROMIUM),
-  `dashboard browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`,
-);
+import { haveChromium, launchChromium } from "./chromium.ts";
 
 const TOKEN = "browser-test-token-0123456789";
 const OUT = resolve(import.meta.dir, "../../test-results");
@@ -60,20 +54,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
       ],
     });
     runtime = await startRuntime({ config, log: silentLogger(), runner });
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   }, 30_000);
 

@@ -4,7 +4,7 @@
  * counters; disable and enable from the view reach the host.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -13,9 +13,8 @@ import { Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { type Runtime, startRuntime } from "../../src/runtime/index.ts";
 import { createFakeRunner } from "../fakes/agent-runner.ts";
+import { haveChromium, launchChromium } from "./chromium.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 const TOKEN = "browser-plugins-token-0123456789";
 const OUT = resolve(import.meta.dir, "../../test-results");
 
@@ -45,17 +44,7 @@ describe.skipIf(!haveChromium)("plugins view in Chromium", () => {
       plugins: { dir: join(dir, "plugins"), enabled: ["mention"], config: { mention: { names: ["robo"] } } },
     });
     runtime = await startRuntime({ config, log: silentLogger(), runner: createFakeRunner({ idleMs: 50 }) });
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   }, 30_000);
 
